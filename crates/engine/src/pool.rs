@@ -1,0 +1,155 @@
+//! `Pool`: worker threads that run ready operations, fed in FIFO order (compute pools) or by
+//! priority (copy and prioritized pools).
+
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::BinaryHeap;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+
+use crossbeam_channel::{unbounded, Sender};
+
+use crate::opr::OprBlock;
+
+/// What a worker does with a ready operation (run it and complete it).
+pub(crate) type Runner = Arc<dyn Fn(Arc<OprBlock>) + Send + Sync>;
+
+/// How a pool orders its queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Order {
+    Fifo,
+    Priority,
+}
+
+pub(crate) struct Pool {
+    queue: Queue,
+}
+
+enum Queue {
+    Fifo(Sender<Arc<OprBlock>>),
+    Priority(Arc<PriorityQueue>),
+}
+
+impl Pool {
+    /// Starts `workers` threads named `name-i`.
+    pub(crate) fn start(name: &str, workers: usize, order: Order, runner: Runner) -> Pool {
+        let queue = match order {
+            Order::Fifo => {
+                let (tx, rx) = unbounded::<Arc<OprBlock>>();
+                for i in 0..workers.max(1) {
+                    let (rx, runner) = (rx.clone(), runner.clone());
+                    spawn(format!("{name}-{i}"), move || {
+                        for opr in rx {
+                            runner(opr);
+                        }
+                    });
+                }
+                Queue::Fifo(tx)
+            }
+            Order::Priority => {
+                let q = Arc::new(PriorityQueue::default());
+                for i in 0..workers.max(1) {
+                    let (q, runner) = (q.clone(), runner.clone());
+                    spawn(format!("{name}-{i}"), move || {
+                        while let Some(opr) = q.pop() {
+                            runner(opr);
+                        }
+                    });
+                }
+                Queue::Priority(q)
+            }
+        };
+        Pool { queue }
+    }
+
+    pub(crate) fn submit(&self, opr: Arc<OprBlock>) {
+        match &self.queue {
+            // The receivers live as long as the pool's threads, which outlive the sender.
+            Queue::Fifo(tx) => tx.send(opr).expect("engine worker pool stopped while in use"),
+            Queue::Priority(q) => q.push(opr),
+        }
+    }
+}
+
+impl Drop for Pool {
+    /// Workers finish what is queued, then exit (a FIFO pool's channel disconnects on its own).
+    fn drop(&mut self) {
+        if let Queue::Priority(q) = &self.queue {
+            q.close();
+        }
+    }
+}
+
+fn spawn(name: String, body: impl FnOnce() + Send + 'static) {
+    thread::Builder::new().name(name).spawn(body).expect("cannot start an engine worker thread");
+}
+
+struct Entry {
+    priority: i32,
+    seq: u64,
+    opr: Arc<OprBlock>,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == CmpOrdering::Equal
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    /// Higher priority first; among equals, earlier pushes first.
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        self.priority.cmp(&other.priority).then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+#[derive(Default)]
+struct PriorityQueue {
+    state: Mutex<PriorityState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct PriorityState {
+    heap: BinaryHeap<Entry>,
+    seq: u64,
+    closed: bool,
+}
+
+impl PriorityQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PriorityState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push(&self, opr: Arc<OprBlock>) {
+        let mut s = self.lock();
+        s.seq += 1;
+        let seq = s.seq;
+        s.heap.push(Entry { priority: opr.priority, seq, opr });
+        drop(s);
+        self.ready.notify_one();
+    }
+
+    /// The next operation, or None once closed and drained.
+    fn pop(&self) -> Option<Arc<OprBlock>> {
+        let mut s = self.lock();
+        loop {
+            if let Some(e) = s.heap.pop() {
+                return Some(e.opr);
+            }
+            if s.closed {
+                return None;
+            }
+            s = self.ready.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+    }
+}

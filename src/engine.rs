@@ -1,0 +1,119 @@
+//! `rmx.engine` bindings: variables, pushes of Python callables, waits (which release the GIL)
+//! and engine selection.
+
+use pyo3::prelude::*;
+
+use rmx_engine::{engine, set_engine_kind, Context, DeviceKind, EngineKind, FnProperty, Var};
+
+use crate::errors::{engine_error, invalid_argument};
+
+/// An engine variable: a tag for one mutable resource.
+#[pyclass(name = "Var", module = "rmx.engine", frozen)]
+pub struct PyVar(pub Var);
+
+#[pymethods]
+impl PyVar {
+    /// A number unique to the variable in this process.
+    #[getter]
+    fn id(&self) -> u64 {
+        self.0.id()
+    }
+
+    /// How many writes have completed on it.
+    #[getter]
+    fn version(&self) -> u64 {
+        self.0.version()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<Var {} version={}>", self.0.id(), self.0.version())
+    }
+}
+
+#[pyfunction]
+fn new_var() -> PyVar {
+    PyVar(engine().new_var())
+}
+
+fn context(py: Python<'_>, dev_type: i32, dev_id: u32) -> PyResult<Context> {
+    let kind = DeviceKind::from_code(dev_type)
+        .ok_or_else(|| invalid_argument(py, format!("engine.push: unknown device type code {dev_type}")))?;
+    Ok(Context { kind, ordinal: dev_id })
+}
+
+/// Pushes `func()` (a Python callable taking no arguments) with its read and write sets. An
+/// exception it raises is stored on `writes` and re-raised at the wait that reports it.
+#[pyfunction]
+#[pyo3(signature = (func, reads, writes, prop="normal", priority=0, name="python_fn".to_string(), dev_type=1, dev_id=0))]
+#[allow(clippy::too_many_arguments)]
+fn push(
+    py: Python<'_>,
+    func: Py<PyAny>,
+    reads: Vec<PyRef<'_, PyVar>>,
+    writes: Vec<PyRef<'_, PyVar>>,
+    prop: &str,
+    priority: i32,
+    name: String,
+    dev_type: i32,
+    dev_id: u32,
+) -> PyResult<()> {
+    let prop = FnProperty::parse(prop).ok_or_else(|| {
+        invalid_argument(py, format!("engine.push: unknown prop {prop:?}; expected normal, copy_from_gpu, copy_to_gpu, cpu_prioritized, async, gpu_prioritized"))
+    })?;
+    let ctx = context(py, dev_type, dev_id)?;
+    let reads: Vec<Var> = reads.iter().map(|v| v.0.clone()).collect();
+    let writes: Vec<Var> = writes.iter().map(|v| v.0.clone()).collect();
+    let body = Box::new(move |_: &rmx_engine::RunContext| {
+        Python::attach(|py| {
+            let result = func.call0(py).map(drop);
+            drop(func);
+            result.map_err(|e| Box::new(e) as rmx_engine::BoxError)
+        })
+    });
+    engine().push(body, ctx, &reads, &writes, prop, priority, name.into()).map_err(|e| engine_error(py, e))
+}
+
+/// Blocks (without the GIL) until the variable's pending writes are done; raises its failure.
+#[pyfunction]
+fn wait_for_var(py: Python<'_>, var: PyRef<'_, PyVar>) -> PyResult<()> {
+    let var = var.0.clone();
+    py.detach(|| engine().wait_for_var(&var)).map_err(|e| engine_error(py, e))
+}
+
+/// Blocks (without the GIL) until all pushed work is done; raises the oldest unreported failure.
+#[pyfunction]
+fn waitall(py: Python<'_>) -> PyResult<()> {
+    py.detach(|| engine().wait_all()).map_err(|e| engine_error(py, e))
+}
+
+#[pyfunction]
+fn delete_var(var: PyRef<'_, PyVar>) {
+    engine().delete_var(var.0.clone());
+}
+
+/// The running engine's name (`ThreadedEnginePerDevice` or `NaiveEngine`).
+#[pyfunction]
+fn engine_type() -> &'static str {
+    engine().kind().name()
+}
+
+/// Switches engines after the current one has finished its work.
+#[pyfunction]
+fn set_engine_type(py: Python<'_>, name: &str) -> PyResult<()> {
+    let kind = EngineKind::parse(name).ok_or_else(|| {
+        invalid_argument(py, format!("set_engine_type: unknown engine {name:?}; expected ThreadedEnginePerDevice or NaiveEngine"))
+    })?;
+    py.detach(|| set_engine_kind(kind)).map_err(|e| engine_error(py, e))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyVar>()?;
+    m.add_function(wrap_pyfunction!(new_var, m)?)?;
+    m.add_function(wrap_pyfunction!(push, m)?)?;
+    m.add_function(wrap_pyfunction!(wait_for_var, m)?)?;
+    m.add_function(wrap_pyfunction!(waitall, m)?)?;
+    m.add_function(wrap_pyfunction!(delete_var, m)?)?;
+    m.add_function(wrap_pyfunction!(engine_type, m)?)?;
+    m.add_function(wrap_pyfunction!(set_engine_type, m)?)?;
+    Ok(())
+}

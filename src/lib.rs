@@ -1,0 +1,14 @@
+//! `rmx._rmx`: the Python extension. Bindings only, kept thin: each file binds one concept of the
+//! member crates, and `errors.rs` is the one place Rust errors become Python exceptions.
+
+use pyo3::prelude::*;
+
+mod engine;
+mod errors;
+
+#[pymodule]
+fn _rmx(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    engine::register(m)?;
+    Ok(())
+}
