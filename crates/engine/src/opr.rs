@@ -36,6 +36,8 @@ pub(crate) enum Body {
 pub(crate) struct OprBlock {
     /// Dependencies not yet met, plus one held by the pusher until registration is complete.
     wait: AtomicUsize,
+    /// Runs on the thread that makes it ready (waits and deletions) instead of going to a pool.
+    pub(crate) inline: bool,
     body: Mutex<Option<Body>>,
     pub(crate) ctx: Context,
     pub(crate) prop: FnProperty,
@@ -94,8 +96,10 @@ impl Deps {
 impl OprBlock {
     pub(crate) fn new(body: Body, ctx: Context, deps: Deps, prop: FnProperty, priority: i32, name: OprName) -> Arc<Self> {
         let wait = deps.reads.len() + deps.writes.len() + 1;
+        let inline = prop == FnProperty::DeleteVar || !matches!(body, Body::Run(_));
         Arc::new(OprBlock {
             wait: AtomicUsize::new(wait),
+            inline,
             body: Mutex::new(Some(body)),
             ctx,
             prop,
@@ -110,11 +114,6 @@ impl OprBlock {
     /// One dependency met; true when it was the last and the operation may run.
     pub(crate) fn decr_wait(&self) -> bool {
         self.wait.fetch_sub(1, Ordering::AcqRel) == 1
-    }
-
-    /// Runs inline on the thread that makes it ready instead of going to a pool.
-    pub(crate) fn runs_inline(&self) -> bool {
-        self.prop == FnProperty::DeleteVar || matches!(*self.lock_body(), Some(Body::Wake(_)))
     }
 
     fn lock_body(&self) -> std::sync::MutexGuard<'_, Option<Body>> {

@@ -35,6 +35,8 @@ struct Shared {
     pools: RwLock<HashMap<PoolKey, Pool>>,
     /// Pushed operations not yet completed.
     pending: AtomicUsize,
+    /// Threads inside `wait_idle`; completions take `idle_lock` only when there are some.
+    idle_waiters: AtomicUsize,
     idle_lock: Mutex<()>,
     idle: Condvar,
     errors: ErrorLog,
@@ -46,6 +48,7 @@ impl ThreadedEngine {
             config,
             pools: RwLock::new(HashMap::new()),
             pending: AtomicUsize::new(0),
+            idle_waiters: AtomicUsize::new(0),
             idle_lock: Mutex::new(()),
             idle: Condvar::new(),
             errors: ErrorLog::default(),
@@ -59,7 +62,7 @@ impl ThreadedEngine {
 
     fn push_block(&self, body: Body, ctx: Context, deps: Deps, prop: FnProperty, priority: i32, name: OprName) {
         let opr = OprBlock::new(body, ctx, deps, prop, priority, name);
-        self.shared.pending.fetch_add(1, Ordering::AcqRel);
+        self.shared.pending.fetch_add(1, Ordering::SeqCst);
         // The count starts one above the number of dependencies and the pusher drops that extra
         // one last, so no decrement below can reach zero while registration is under way.
         for v in &opr.reads {
@@ -80,7 +83,7 @@ impl ThreadedEngine {
 
 impl Shared {
     fn dispatch(self: &Arc<Self>, opr: Arc<OprBlock>) {
-        if opr.runs_inline() {
+        if opr.inline {
             self.run(opr);
             return;
         }
@@ -135,7 +138,9 @@ impl Shared {
             self.release(v.complete_write(outcome.error.clone()));
         }
         drop(opr);
-        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+        // SeqCst on `pending` and `idle_waiters` (here and in `wait_idle`): either the waiter sees
+        // zero pending or this thread sees the waiter, so no wake-up is lost.
+        if self.pending.fetch_sub(1, Ordering::SeqCst) == 1 && self.idle_waiters.load(Ordering::SeqCst) > 0 {
             let _guard = self.idle_lock.lock().unwrap_or_else(|e| e.into_inner());
             self.idle.notify_all();
         }
@@ -150,10 +155,15 @@ impl Shared {
     }
 
     fn wait_idle(&self) {
+        if self.pending.load(Ordering::SeqCst) == 0 {
+            return;
+        }
         let mut guard = self.idle_lock.lock().unwrap_or_else(|e| e.into_inner());
-        while self.pending.load(Ordering::Acquire) != 0 {
+        self.idle_waiters.fetch_add(1, Ordering::SeqCst);
+        while self.pending.load(Ordering::SeqCst) != 0 {
             guard = self.idle.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
+        self.idle_waiters.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -1,0 +1,46 @@
+# The two commands of the README: `make demo` and `make test`. Every target sets itself up on a
+# fresh machine that has only a Rust toolchain and Python 3.11+.
+
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+DEPS := $(VENV)/.deps-installed
+EXT := python/rmx/_rmx.abi3.so
+RUST_SOURCES := $(shell find src crates -name '*.rs') $(wildcard Cargo.toml crates/*/Cargo.toml)
+
+.PHONY: all build demo test test-rust test-python bench clean
+
+all: build
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+
+$(DEPS): requirements-dev.txt | $(VPY)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# The extension, built in release mode into python/rmx/ (an editable install into .venv).
+$(EXT): $(DEPS) $(RUST_SOURCES) pyproject.toml
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH maturin develop --release --quiet
+	touch $@
+
+build: $(EXT)
+
+demo: build
+	$(VPY) -m rmx.examples.engine_demo
+
+test: test-rust test-python
+
+test-rust:
+	cargo test --workspace --release
+
+test-python: build
+	$(VPY) -m pytest tests
+
+bench: build
+	cargo bench -p rmx-engine --bench push
+
+clean:
+	cargo clean
+	rm -rf $(VENV) $(EXT)

@@ -1,0 +1,17 @@
+"""rmx: a deep learning framework in MXNet's design, with a Rust core.
+
+``import rmx as mx`` gives MXNet 1.x's Python API as it lands, issue by issue. Present now:
+
+- ``rmx.engine``: the dependency engine (variables, pushes, waits, engine selection);
+- ``rmx.context``: ``Context``, ``cpu``, ``gpu``, ``current_context``;
+- ``rmx.base``: the ``MXNetError`` exception family.
+"""
+
+from . import _rmx
+from . import base, context, engine
+from .base import MXNetError
+from .context import Context, cpu, cpu_pinned, current_context, gpu
+
+__version__ = _rmx.__version__
+
+__all__ = ["base", "context", "engine", "Context", "cpu", "gpu", "cpu_pinned", "current_context", "MXNetError"]

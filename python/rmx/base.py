@@ -1,0 +1,44 @@
+"""The exception family every rmx error belongs to, as MXNet's ``mxnet.base.MXNetError``.
+
+Rust errors become these classes in exactly one place (``src/errors.rs``), by error variant.
+Code written for MXNet that catches ``MXNetError`` keeps working; the subclasses also derive from
+the natural built-in class (``ValueError``, ``TypeError``) where one fits.
+"""
+
+__all__ = [
+    "MXNetError",
+    "EngineError",
+    "InvalidArgumentError",
+    "ShapeError",
+    "DTypeError",
+    "DeviceError",
+    "OperatorError",
+]
+
+
+class MXNetError(RuntimeError):
+    """Base class of every error rmx raises (a ``RuntimeError``, as in MXNet 1.7 and later)."""
+
+
+class EngineError(MXNetError):
+    """An operation failed or panicked inside the engine; raised at the next wait on its result."""
+
+
+class InvalidArgumentError(MXNetError, ValueError):
+    """An argument has a value the function cannot take (the message names it)."""
+
+
+class ShapeError(MXNetError, ValueError):
+    """Shapes do not fit the operator (the message names the operator and the shapes)."""
+
+
+class DTypeError(MXNetError, TypeError):
+    """A dtype is not supported or does not match (the message names the operator and dtypes)."""
+
+
+class DeviceError(MXNetError):
+    """A device is unavailable or arrays live on different devices."""
+
+
+class OperatorError(MXNetError):
+    """An operator is unknown or was given parameters it does not accept."""

@@ -1,0 +1,84 @@
+"""Devices, as MXNet's ``mxnet.context``: ``Context``, ``cpu(i)``, ``gpu(i)`` and the default scope.
+
+    >>> import rmx as mx
+    >>> mx.cpu(1)
+    cpu(1)
+    >>> with mx.cpu(1):
+    ...     mx.context.current_context()
+    cpu(1)
+"""
+
+import threading
+
+__all__ = ["Context", "cpu", "gpu", "cpu_pinned", "current_context"]
+
+
+class Context:
+    """A device: ``device_type`` ('cpu', 'gpu', 'cpu_pinned', 'cpu_shared') and ``device_id``.
+
+    Used as a context manager it becomes the default device of the block, per thread.
+    """
+
+    devtype2str = {1: "cpu", 2: "gpu", 3: "cpu_pinned", 5: "cpu_shared"}
+    devstr2type = {v: k for k, v in devtype2str.items()}
+    _scope = threading.local()
+
+    def __init__(self, device_type, device_id=0):
+        if isinstance(device_type, Context):
+            device_type, device_id = device_type.device_type, device_type.device_id
+        if device_type not in self.devstr2type:
+            from .base import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                f"Context: unknown device_type {device_type!r}; expected one of {sorted(self.devstr2type)}"
+            )
+        self.device_typeid = self.devstr2type[device_type]
+        self.device_id = int(device_id)
+        self._old = []
+
+    @property
+    def device_type(self):
+        return self.devtype2str[self.device_typeid]
+
+    def __hash__(self):
+        return hash((self.device_typeid, self.device_id))
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, Context)
+            and self.device_typeid == other.device_typeid
+            and self.device_id == other.device_id
+        )
+
+    def __repr__(self):
+        return f"{self.device_type}({self.device_id})"
+
+    __str__ = __repr__
+
+    def __enter__(self):
+        self._old.append(current_context())
+        Context._scope.value = self
+        return self
+
+    def __exit__(self, *exc):
+        Context._scope.value = self._old.pop()
+
+
+def cpu(device_id=0):
+    """The CPU device ``device_id``. Several CPU contexts are distinct devices, as in MXNet."""
+    return Context("cpu", device_id)
+
+
+def gpu(device_id=0):
+    """The GPU device ``device_id``."""
+    return Context("gpu", device_id)
+
+
+def cpu_pinned(device_id=0):
+    """Page-locked host memory, for fast copies to a GPU."""
+    return Context("cpu_pinned", device_id)
+
+
+def current_context():
+    """The default device of this thread: ``cpu(0)`` unless a ``with ctx:`` block says otherwise."""
+    return getattr(Context._scope, "value", None) or Context("cpu", 0)
