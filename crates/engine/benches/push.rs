@@ -5,6 +5,7 @@
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rmx_engine::{Context, Engine, EngineConfig, EngineKind, FnProperty, NaiveEngine, ThreadedEngine, Var};
@@ -41,7 +42,7 @@ fn bench(c: &mut Criterion) {
     let counter = Arc::new(AtomicU64::new(0));
     let mut group = c.benchmark_group("engine");
     group.throughput(Throughput::Elements(OPS as u64));
-    group.sample_size(20);
+    group.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
     for (label, engine) in engines() {
         let independent: Vec<Var> = (0..OPS).map(|_| engine.new_var()).collect();
         group.bench_with_input(BenchmarkId::new("independent", label), &independent, |b, vars| {

@@ -6,7 +6,7 @@ use std::collections::BinaryHeap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 
-use crossbeam_channel::{unbounded, Sender};
+use crossbeam_channel::{unbounded, Receiver, Sender, TryRecvError};
 
 use crate::opr::OprBlock;
 
@@ -37,11 +37,7 @@ impl Pool {
                 let (tx, rx) = unbounded::<Arc<OprBlock>>();
                 for i in 0..workers.max(1) {
                     let (rx, runner) = (rx.clone(), runner.clone());
-                    spawn(format!("{name}-{i}"), move || {
-                        for opr in rx {
-                            runner(opr);
-                        }
-                    });
+                    spawn(format!("{name}-{i}"), move || fifo_worker(&rx, &runner));
                 }
                 Queue::Fifo(tx)
             }
@@ -76,6 +72,36 @@ impl Drop for Pool {
         if let Queue::Priority(q) = &self.queue {
             q.close();
         }
+    }
+}
+
+/// Polls for a while before sleeping: a push typically arrives within microseconds of the last
+/// one, and waking a parked thread costs more than that (a futex call on each side). Yielding
+/// while polling leaves the core to other threads when there are more threads than cores.
+const POLLS_BEFORE_PARKING: u32 = 256;
+
+fn fifo_worker(rx: &Receiver<Arc<OprBlock>>, runner: &Runner) {
+    loop {
+        let mut polls = 0;
+        let opr = loop {
+            match rx.try_recv() {
+                Ok(opr) => break opr,
+                Err(TryRecvError::Disconnected) => return,
+                Err(TryRecvError::Empty) if polls < POLLS_BEFORE_PARKING => {
+                    polls += 1;
+                    if polls % 16 == 0 {
+                        thread::yield_now();
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                }
+                Err(TryRecvError::Empty) => match rx.recv() {
+                    Ok(opr) => break opr,
+                    Err(_) => return,
+                },
+            }
+        };
+        runner(opr);
     }
 }
 
