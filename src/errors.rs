@@ -6,10 +6,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyType;
 
 use rmx_engine::EngineError;
+use rmx_graph::GraphError;
 
 /// Builds an exception of class `rmx.base.<class>`; falls back to `RuntimeError` only if the
 /// Python package itself is broken.
-fn raise(py: Python<'_>, class: &str, message: String) -> PyErr {
+pub fn raise(py: Python<'_>, class: &str, message: String) -> PyErr {
     let cls = py
         .import("rmx.base")
         .and_then(|m| m.getattr(class))
@@ -23,8 +24,14 @@ fn raise(py: Python<'_>, class: &str, message: String) -> PyErr {
 /// An engine failure as Python sees it at a wait: the original exception when a Python function
 /// raised it, otherwise an `rmx.base.EngineError` naming the operator.
 pub fn engine_error(py: Python<'_>, error: EngineError) -> PyErr {
-    if let Some(err) = error.cause().and_then(|c| c.downcast_ref::<PyErr>()) {
-        return err.clone_ref(py);
+    if let Some(cause) = error.cause() {
+        if let Some(err) = cause.downcast_ref::<PyErr>() {
+            return err.clone_ref(py);
+        }
+        // A kernel's own typed failure keeps its class (an index out of range stays an IndexError).
+        if let Some(err) = cause.downcast_ref::<GraphError>() {
+            return graph_class(py, err, format!("{error}"));
+        }
     }
     match &error {
         EngineError::VarDeleted { .. } => raise(py, "EngineError", error.to_string()),
@@ -35,4 +42,30 @@ pub fn engine_error(py: Python<'_>, error: EngineError) -> PyErr {
 /// A bad argument from Python: `rmx.base.MXNetError` subclass `ValueError`-like.
 pub fn invalid_argument(py: Python<'_>, message: String) -> PyErr {
     raise(py, "InvalidArgumentError", message)
+}
+
+/// A graph error (operator call, array handling) as its `rmx.base` class.
+pub fn graph_error(py: Python<'_>, error: GraphError) -> PyErr {
+    match error {
+        GraphError::Engine(e) => engine_error(py, e),
+        other => {
+            let message = other.to_string();
+            graph_class(py, &other, message)
+        }
+    }
+}
+
+fn graph_class(py: Python<'_>, error: &GraphError, message: String) -> PyErr {
+    let class = match error {
+        GraphError::Shape { .. } => "ShapeError",
+        GraphError::DType { .. } => "DTypeError",
+        GraphError::Param { .. } => "ParameterError",
+        GraphError::UnknownOp(_) => "OperatorError",
+        GraphError::Device { .. } => "DeviceError",
+        GraphError::Invalid(_) => "InvalidArgumentError",
+        GraphError::Index(_) => "IndexError",
+        GraphError::Io { .. } => "FileError",
+        GraphError::Engine(_) => "EngineError",
+    };
+    raise(py, class, message)
 }

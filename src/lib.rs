@@ -5,10 +5,12 @@ use pyo3::prelude::*;
 
 mod engine;
 mod errors;
+mod ndarray;
 
 #[pymodule]
 fn _rmx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     engine::register(m)?;
+    ndarray::register(m)?;
     Ok(())
 }

@@ -42,3 +42,18 @@ class DeviceError(MXNetError):
 
 class OperatorError(MXNetError):
     """An operator is unknown or was given parameters it does not accept."""
+
+
+class ParameterError(MXNetError, ValueError):
+    """An operator parameter is unknown, missing, or does not parse (the message names it)."""
+
+
+class IndexError(MXNetError, IndexError):  # noqa: A001 - MXNet-style name, also a builtins.IndexError
+    """An index is outside the axis it indexes."""
+
+
+class FileError(MXNetError, OSError):
+    """A file cannot be read or written, or is not in the expected format."""
+
+
+__all__ += ["ParameterError", "IndexError", "FileError"]

@@ -1,5 +1,33 @@
-//! What rmx computes: the `Operator` trait and its one registry (one file per operator under
-//! `ops/`), `NDArray` with imperative invocation through the engine, `Symbol` and `Graph`, the
-//! passes (shape and type inference, gradient, pruning, fusion, memory planning) and the executor.
+//! What rmx computes. The nouns: [`OpDef`] and [`Operator`] (one file per operator under `ops/`,
+//! listed once in `ops::REGISTRY`), [`NDArray`] (a view of a storage chunk plus its engine
+//! variable), and [`invoke`] (the imperative path: infer now, compute later through the engine).
+//! The symbolic half (`Symbol`, passes, executor) lands with the Symbol issue.
 //!
-//! It knows the engine and kernels crates. The NDArray and Symbol issues fill it.
+//! ```
+//! use rmx_graph::{invoke, Attrs, NDArray};
+//! use rmx_kernels::DType;
+//! use rmx_engine::Context;
+//!
+//! let x = NDArray::from_bytes(&[3], DType::F32, Context::cpu(0), bytemuck_bytes(&[1f32, 2., 3.])).unwrap();
+//! let y = &invoke("_plus_scalar", &[x], &Attrs::from_pairs([("scalar", "10")]), None, Context::cpu(0)).unwrap()[0];
+//! let mut out = [0u8; 12];
+//! y.read_into(&mut out).unwrap();
+//! assert_eq!(f32::from_le_bytes(out[8..12].try_into().unwrap()), 13.0);
+//! # fn bytemuck_bytes(v: &[f32]) -> &[u8] { unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 4) } }
+//! ```
+
+mod attrs;
+mod error;
+mod invoke;
+mod ndarray;
+mod operator;
+pub mod ops;
+mod registry;
+pub mod rng;
+
+pub use attrs::Attrs;
+pub use error::{GraphError, Result};
+pub use invoke::{invoke, push_compute};
+pub use ndarray::{check_device, Chunk, NDArray};
+pub use operator::{Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+pub use registry::{all as all_ops, lookup};

@@ -1,0 +1,155 @@
+//! `Attrs`: an operator's parameters as MXNet passes them, strings by name (`"kernel": "(3, 3)"`,
+//! `"no_bias": "False"`), and the typed parsing each operator uses, with errors that name the
+//! operator and the parameter.
+
+use std::collections::BTreeMap;
+
+use rmx_kernels::DType;
+
+use crate::error::{param_err, Result};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Attrs {
+    map: BTreeMap<String, String>,
+}
+
+impl Attrs {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        Attrs { map: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+    }
+
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.map.insert(key.into(), value.into());
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.map.get(key).map(String::as_str)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Refuses keys that are not parameters of `op` (hidden `__key__` attributes pass).
+    pub fn check_known(&self, op: &str, known: &[&str]) -> Result<()> {
+        for k in self.map.keys() {
+            let hidden = k.starts_with("__") && k.ends_with("__");
+            if !hidden && !known.contains(&k.as_str()) && !COMMON.contains(&k.as_str()) {
+                let list = known.join(", ");
+                return Err(param_err(op, k, format!("not a parameter of {op} (it takes: {list})")));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn f64(&self, op: &str, key: &str, default: f64) -> Result<f64> {
+        match self.get(key) {
+            None | Some("None") => Ok(default),
+            Some(v) => parse_f64(v).ok_or_else(|| param_err(op, key, format!("expected a number, got {v:?}"))),
+        }
+    }
+
+    pub fn required_f64(&self, op: &str, key: &str) -> Result<f64> {
+        let v = self.get(key).ok_or_else(|| param_err(op, key, "required"))?;
+        parse_f64(v).ok_or_else(|| param_err(op, key, format!("expected a number, got {v:?}")))
+    }
+
+    pub fn int(&self, op: &str, key: &str, default: i64) -> Result<i64> {
+        match self.get(key) {
+            None | Some("None") => Ok(default),
+            Some(v) => parse_int(v).ok_or_else(|| param_err(op, key, format!("expected an integer, got {v:?}"))),
+        }
+    }
+
+    pub fn opt_int(&self, op: &str, key: &str) -> Result<Option<i64>> {
+        match self.get(key) {
+            None | Some("None") => Ok(None),
+            Some(v) => parse_int(v).map(Some).ok_or_else(|| param_err(op, key, format!("expected an integer, got {v:?}"))),
+        }
+    }
+
+    pub fn bool(&self, op: &str, key: &str, default: bool) -> Result<bool> {
+        match self.get(key) {
+            None => Ok(default),
+            Some("True" | "true" | "1") => Ok(true),
+            Some("False" | "false" | "0") => Ok(false),
+            Some(v) => Err(param_err(op, key, format!("expected True or False, got {v:?}"))),
+        }
+    }
+
+    /// A tuple of integers: `"(2, 3)"`, `"[2,3]"`, `"2"` or `"()"`.
+    pub fn ints(&self, op: &str, key: &str) -> Result<Option<Vec<i64>>> {
+        match self.get(key) {
+            None | Some("None") => Ok(None),
+            Some(v) => parse_ints(v).map(Some).ok_or_else(|| param_err(op, key, format!("expected a tuple of integers, got {v:?}"))),
+        }
+    }
+
+    pub fn str<'a>(&'a self, key: &str, default: &'a str) -> &'a str {
+        self.get(key).unwrap_or(default)
+    }
+
+    /// One of `choices`, by name.
+    pub fn choice<'a>(&'a self, op: &str, key: &str, default: &'a str, choices: &[&str]) -> Result<&'a str> {
+        let v = self.str(key, default);
+        if choices.contains(&v) {
+            Ok(v)
+        } else {
+            Err(param_err(op, key, format!("expected one of {choices:?}, got {v:?}")))
+        }
+    }
+
+    pub fn dtype(&self, op: &str, key: &str, default: DType) -> Result<DType> {
+        match self.get(key) {
+            None | Some("None") => Ok(default),
+            Some(v) => DType::from_name(v).ok_or_else(|| param_err(op, key, format!("unknown dtype {v:?}"))),
+        }
+    }
+}
+
+/// Keys every operator accepts (MXNet's creation helpers pass them through).
+const COMMON: &[&str] = &["name", "ctx"];
+
+fn parse_f64(v: &str) -> Option<f64> {
+    match v.trim() {
+        "inf" | "Inf" => Some(f64::INFINITY),
+        "-inf" | "-Inf" => Some(f64::NEG_INFINITY),
+        "nan" | "NaN" => Some(f64::NAN),
+        "True" => Some(1.0),
+        "False" => Some(0.0),
+        t => t.parse().ok(),
+    }
+}
+
+fn parse_int(v: &str) -> Option<i64> {
+    let t = v.trim();
+    t.parse::<i64>().ok().or_else(|| t.parse::<f64>().ok().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+}
+
+fn parse_ints(v: &str) -> Option<Vec<i64>> {
+    let t = v.trim().trim_start_matches(['(', '[']).trim_end_matches([')', ']']);
+    t.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| if s == "None" { Some(0) } else { parse_int(s) }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_mxnet_strings_and_names_bad_parameters() {
+        let a = Attrs::from_pairs([("kernel", "(3, 3)"), ("no_bias", "False"), ("axis", "-1"), ("eps", "1e-3"), ("shape", "[2,3,]")]);
+        assert_eq!(a.ints("op", "kernel").unwrap(), Some(vec![3, 3]));
+        assert_eq!(a.ints("op", "shape").unwrap(), Some(vec![2, 3]));
+        assert!(!a.bool("op", "no_bias", true).unwrap());
+        assert_eq!(a.int("op", "axis", 0).unwrap(), -1);
+        assert_eq!(a.f64("op", "eps", 0.0).unwrap(), 1e-3);
+        let err = a.check_known("Convolution", &["kernel", "no_bias", "axis", "eps"]).unwrap_err();
+        assert!(err.to_string().contains("'shape'"), "{err}");
+        let bad = Attrs::from_pairs([("axis", "x")]);
+        assert!(bad.int("sum", "axis", 0).unwrap_err().to_string().contains("sum: parameter 'axis'"));
+    }
+}

@@ -1,0 +1,105 @@
+//! `broadcast_to` (to `shape`, where 0 keeps the input's size), `broadcast_like` (to the second
+//! input's shape) and `broadcast_axis` (`axis` of size 1 stretched to `size`): a read with
+//! stride 0 along stretched axes.
+
+use rmx_engine::BoxError;
+use rmx_kernels::{Layout, Shape};
+
+use super::axes::axis;
+use super::gather::read_as;
+use crate::attrs::Attrs;
+use crate::error::{param_err, shape_err, Result};
+use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+
+enum Target {
+    Shape(Vec<i64>),
+    Like,
+    Axes(Vec<i64>, Vec<i64>),
+}
+
+struct BroadcastTo {
+    name: &'static str,
+    target: Target,
+}
+
+impl BroadcastTo {
+    fn out_shape(&self, inputs: &[TensorDesc]) -> Result<Shape> {
+        let src = &inputs[0].shape;
+        let target: Shape = match &self.target {
+            Target::Like => inputs[1].shape.clone(),
+            Target::Shape(s) => {
+                if s.len() < src.len() {
+                    return Err(shape_err(self.name, format!("cannot broadcast {:?} to fewer dimensions {s:?}", src.as_slice())));
+                }
+                let pad = s.len() - src.len();
+                s.iter().enumerate().map(|(i, &d)| if d == 0 && i >= pad { src[i - pad] } else { d.max(0) as usize }).collect()
+            }
+            Target::Axes(ax, sizes) => {
+                let mut t = src.clone();
+                for (&a, &n) in ax.iter().zip(sizes) {
+                    let a = axis(self.name, "axis", a, src.len())?;
+                    if src[a] != 1 {
+                        return Err(param_err(self.name, "axis", format!("axis {a} has size {}, not 1", src[a])));
+                    }
+                    t[a] = n as usize;
+                }
+                t
+            }
+        };
+        let pad = target.len() - src.len().min(target.len());
+        let fits = src.len() <= target.len() && src.iter().enumerate().all(|(i, &d)| d == 1 || d == target[i + pad]);
+        if !fits {
+            return Err(shape_err(self.name, format!("cannot broadcast shape {:?} to {:?}", src.as_slice(), target.as_slice())));
+        }
+        Ok(target)
+    }
+}
+
+impl Operator for BroadcastTo {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        Ok(vec![TensorDesc { shape: self.out_shape(inputs)?, dtype: inputs[0].dtype }])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let shape = outputs[0].shape.clone();
+        let strides = Layout::contiguous(&inputs[0].shape).broadcast_strides(&shape);
+        read_as(&inputs[0], &shape, &strides, 0, &mut outputs[0]);
+        Ok(())
+    }
+}
+
+fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    let target = match name {
+        "broadcast_like" => Target::Like,
+        "broadcast_axis" => Target::Axes(attrs.ints(name, "axis")?.unwrap_or_default(), attrs.ints(name, "size")?.unwrap_or_default()),
+        _ => Target::Shape(attrs.ints(name, "shape")?.ok_or_else(|| param_err(name, "shape", "required"))?),
+    };
+    Ok(Box::new(BroadcastTo { name, target }))
+}
+
+pub static DEFS: &[OpDef] = &[
+    OpDef {
+        name: "broadcast_to",
+        aliases: &[],
+        doc: "Broadcasts to `shape` (0 keeps the input's size).",
+        inputs: Arity::Fixed(&["data"]),
+        params: &[param("shape", "Shape", "()", "the target shape")],
+        create,
+    },
+    OpDef {
+        name: "broadcast_like",
+        aliases: &[],
+        doc: "Broadcasts `lhs` to the shape of `rhs`.",
+        inputs: Arity::Fixed(&["lhs", "rhs"]),
+        params: &[param("lhs_axes", "Shape or None", "None", "not supported; must be None"), param("rhs_axes", "Shape or None", "None", "not supported; must be None")],
+        create,
+    },
+    OpDef {
+        name: "broadcast_axis",
+        aliases: &["broadcast_axes"],
+        doc: "Stretches axes of size 1 to `size`.",
+        inputs: Arity::Fixed(&["data"]),
+        params: &[param("axis", "Shape", "()", "axes to stretch"), param("size", "Shape", "()", "their new sizes")],
+        create,
+    },
+];

@@ -1,0 +1,34 @@
+//! `Flatten` (`flatten`): `(d0, d1, ..., dn)` to `(d0, d1 * ... * dn)`, the layout fully
+//! connected layers expect. A 1-d input becomes `(d0, 1)`.
+
+use rmx_engine::BoxError;
+
+use super::reshape::copy_dense;
+use crate::attrs::Attrs;
+use crate::error::Result;
+use crate::operator::{Arity, OpDef, Operator, Tensor, TensorDesc};
+
+struct Flatten;
+
+impl Operator for Flatten {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        let s = &inputs[0].shape;
+        let first = s.first().copied().unwrap_or(1);
+        let rest: usize = s.iter().skip(1).product();
+        Ok(vec![TensorDesc::new(&[first, rest], inputs[0].dtype)])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        copy_dense(&inputs[0], &mut outputs[0]);
+        Ok(())
+    }
+}
+
+pub static DEFS: &[OpDef] = &[OpDef {
+    name: "Flatten",
+    aliases: &["flatten"],
+    doc: "Collapses every axis but the first.",
+    inputs: Arity::Fixed(&["data"]),
+    params: &[],
+    create: |_: &'static str, _: &Attrs| Ok(Box::new(Flatten)),
+}];

@@ -1,0 +1,138 @@
+//! Operators that create arrays: `_zeros`, `_ones`, `_full` (`value`), `_arange` (`start`,
+//! `stop`, `step`, `repeat`), `_eye` (`N`, `M`, `k`), all with `shape`/`dtype` as they apply, and
+//! `zeros_like`/`ones_like`, which take an input for its shape and dtype.
+
+use rmx_engine::BoxError;
+use rmx_kernels::elementwise::fill;
+use rmx_kernels::{with_dtype, DType, Element, Shape};
+
+use crate::attrs::Attrs;
+use crate::error::{param_err, Result};
+use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+
+enum Kind {
+    Full(f64),
+    Arange { start: f64, step: f64, repeat: usize },
+    Eye { k: i64 },
+    Like(f64),
+}
+
+struct Init {
+    kind: Kind,
+    shape: Shape,
+    dtype: DType,
+}
+
+impl Operator for Init {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        if let Kind::Like(_) = self.kind {
+            return Ok(vec![inputs[0].clone()]);
+        }
+        Ok(vec![TensorDesc { shape: self.shape.clone(), dtype: self.dtype }])
+    }
+
+    fn compute(&self, _inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let out = &mut outputs[0];
+        let cols = out.shape.last().copied().unwrap_or(1);
+        with_dtype!(out.dtype, T => {
+            let y = out.data_mut::<T>();
+            match self.kind {
+                Kind::Full(v) | Kind::Like(v) => fill(y, T::from_f64(v)),
+                Kind::Arange { start, step, repeat } => {
+                    for (i, v) in y.iter_mut().enumerate() {
+                        *v = T::from_f64(start + step * (i / repeat) as f64);
+                    }
+                }
+                Kind::Eye { k } => {
+                    for (i, v) in y.iter_mut().enumerate() {
+                        let (r, c) = ((i / cols) as i64, (i % cols) as i64);
+                        *v = T::from_f64(if c - r == k { 1.0 } else { 0.0 });
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+fn shape(name: &str, attrs: &Attrs) -> Result<Shape> {
+    let dims = attrs.ints(name, "shape")?.unwrap_or_default();
+    if dims.iter().any(|&d| d < 0) {
+        return Err(param_err(name, "shape", format!("dimensions must not be negative, got {dims:?}")));
+    }
+    Ok(dims.into_iter().map(|d| d as usize).collect())
+}
+
+fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    let dtype = attrs.dtype(name, "dtype", DType::F32)?;
+    let (kind, shape) = match name {
+        "_zeros" => (Kind::Full(0.0), shape(name, attrs)?),
+        "_ones" => (Kind::Full(1.0), shape(name, attrs)?),
+        "_full" => (Kind::Full(attrs.required_f64(name, "value")?), shape(name, attrs)?),
+        "zeros_like" => (Kind::Like(0.0), Shape::new()),
+        "ones_like" => (Kind::Like(1.0), Shape::new()),
+        "_arange" => {
+            let start = attrs.required_f64(name, "start")?;
+            let (start, stop) = match attrs.get("stop") {
+                None | Some("None") => (0.0, start),
+                Some(_) => (start, attrs.required_f64(name, "stop")?),
+            };
+            let step = attrs.f64(name, "step", 1.0)?;
+            if step == 0.0 {
+                return Err(param_err(name, "step", "must not be 0"));
+            }
+            let repeat = attrs.int(name, "repeat", 1)?.max(1) as usize;
+            let n = ((stop - start) / step).ceil().max(0.0) as usize;
+            (Kind::Arange { start, step, repeat }, Shape::from_slice(&[n * repeat]))
+        }
+        _ => {
+            let n = attrs.opt_int(name, "N")?.ok_or_else(|| param_err(name, "N", "required"))?.max(0) as usize;
+            let m = match attrs.int(name, "M", 0)? {
+                0 => n,
+                m => m.max(0) as usize,
+            };
+            (Kind::Eye { k: attrs.int(name, "k", 0)? }, Shape::from_slice(&[n, m]))
+        }
+    };
+    Ok(Box::new(Init { kind, shape, dtype }))
+}
+
+const SHAPED: &[ParamDoc] = &[param("shape", "Shape", "()", "the shape"), param("dtype", "dtype", "float32", "the dtype")];
+
+pub static DEFS: &[OpDef] = &[
+    OpDef { name: "_zeros", aliases: &[], doc: "An array of zeros.", inputs: Arity::Fixed(&[]), params: SHAPED, create },
+    OpDef { name: "_ones", aliases: &[], doc: "An array of ones.", inputs: Arity::Fixed(&[]), params: SHAPED, create },
+    OpDef {
+        name: "_full",
+        aliases: &[],
+        doc: "An array filled with `value`.",
+        inputs: Arity::Fixed(&[]),
+        params: &[param("shape", "Shape", "()", "the shape"), param("dtype", "dtype", "float32", "the dtype"), param("value", "float", "", "the fill value")],
+        create,
+    },
+    OpDef {
+        name: "_arange",
+        aliases: &[],
+        doc: "Evenly spaced values in [start, stop), each repeated `repeat` times.",
+        inputs: Arity::Fixed(&[]),
+        params: &[
+            param("start", "float", "", "first value (the stop when stop is None)"),
+            param("stop", "float or None", "None", "end, excluded"),
+            param("step", "float", "1.0", "spacing"),
+            param("repeat", "int", "1", "repetitions of each value"),
+            param("infer_range", "boolean", "False", "accepted for compatibility"),
+            param("dtype", "dtype", "float32", "the dtype"),
+        ],
+        create,
+    },
+    OpDef {
+        name: "_eye",
+        aliases: &[],
+        doc: "A 2-d array with ones on diagonal `k`.",
+        inputs: Arity::Fixed(&[]),
+        params: &[param("N", "int", "", "rows"), param("M", "int", "0", "columns (N when 0)"), param("k", "int", "0", "diagonal"), param("dtype", "dtype", "float32", "the dtype")],
+        create,
+    },
+    OpDef { name: "zeros_like", aliases: &[], doc: "Zeros of the input's shape and dtype.", inputs: Arity::Fixed(&["data"]), params: &[], create },
+    OpDef { name: "ones_like", aliases: &[], doc: "Ones of the input's shape and dtype.", inputs: Arity::Fixed(&["data"]), params: &[], create },
+];

@@ -1,0 +1,62 @@
+//! The operators, one file per operator or per true family, and `REGISTRY`, the one list of them.
+//! Adding an operator: a new file with its `DEFS`, one `mod` line and one entry below.
+
+mod arg_reduce;
+mod axes;
+pub mod binary_math;
+mod elemwise_binary;
+pub mod reduce;
+mod scalar_binary;
+mod broadcast_to;
+mod concat;
+mod expand_dims;
+mod flatten;
+mod gather;
+mod repeat;
+pub mod reshape;
+mod slice;
+mod split;
+mod tile;
+mod transpose;
+mod cast;
+mod clip;
+mod dot;
+mod init;
+mod one_hot;
+mod ordering;
+mod random;
+mod softmax;
+mod take;
+mod where_op;
+mod unary_math;
+
+use crate::operator::OpDef;
+
+/// Every operator family, in documentation order.
+pub static REGISTRY: &[&[OpDef]] = &[
+    elemwise_binary::DEFS,
+    scalar_binary::DEFS,
+    unary_math::DEFS,
+    reduce::DEFS,
+    arg_reduce::DEFS,
+    reshape::DEFS,
+    flatten::DEFS,
+    expand_dims::DEFS,
+    transpose::DEFS,
+    broadcast_to::DEFS,
+    tile::DEFS,
+    repeat::DEFS,
+    concat::DEFS,
+    split::DEFS,
+    slice::DEFS,
+    dot::DEFS,
+    take::DEFS,
+    one_hot::DEFS,
+    where_op::DEFS,
+    ordering::DEFS,
+    softmax::DEFS,
+    cast::DEFS,
+    clip::DEFS,
+    init::DEFS,
+    random::DEFS,
+];

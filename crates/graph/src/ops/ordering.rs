@@ -1,0 +1,171 @@
+//! `sort`, `argsort` and `topk` along `axis` (default -1). Ties keep their order (a stable sort),
+//! NaN sorts last ascending. `topk`'s `ret_typ`: `indices` (default), `value`, `both` (values
+//! then indices) or `mask` (1 where an element is among the top k).
+
+use rmx_engine::BoxError;
+use rmx_kernels::{with_dtype, DType, Element, Shape};
+
+use super::axes::{axis, split_around};
+use crate::attrs::Attrs;
+use crate::error::{param_err, Result};
+use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Ret {
+    Values,
+    Indices,
+    Both,
+    Mask,
+}
+
+struct Ordering {
+    name: &'static str,
+    axis: Option<i64>,
+    ascend: bool,
+    k: Option<usize>,
+    ret: Ret,
+    index_dtype: DType,
+}
+
+impl Ordering {
+    /// (outer, n, inner) and k, with the flattened input when axis is None.
+    fn geometry(&self, shape: &[usize]) -> Result<((usize, usize, usize), usize, Option<usize>)> {
+        let (g, ax) = match self.axis {
+            None => ((1, shape.iter().product(), 1), None),
+            Some(a) => {
+                let a = axis(self.name, "axis", a, shape.len())?;
+                (split_around(shape, a, a), Some(a))
+            }
+        };
+        let k = self.k.unwrap_or(g.1);
+        if k > g.1 || k == 0 && self.k.is_some() {
+            return Err(param_err(self.name, "k", format!("must be in 1..={}, got {k}", g.1)));
+        }
+        Ok((g, k, ax))
+    }
+
+    fn out_shape(&self, shape: &[usize]) -> Result<Shape> {
+        let (_, k, ax) = self.geometry(shape)?;
+        Ok(match (ax, self.ret) {
+            (_, Ret::Mask) => shape.into(),
+            (None, _) => Shape::from_slice(&[k]),
+            (Some(a), _) => {
+                let mut s: Shape = shape.into();
+                s[a] = k;
+                s
+            }
+        })
+    }
+}
+
+impl Operator for Ordering {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        let shape = self.out_shape(&inputs[0].shape)?;
+        let dt = inputs[0].dtype;
+        Ok(match self.ret {
+            Ret::Values | Ret::Mask => vec![TensorDesc { shape, dtype: dt }],
+            Ret::Indices => vec![TensorDesc { shape, dtype: self.index_dtype }],
+            Ret::Both => vec![TensorDesc { shape: shape.clone(), dtype: dt }, TensorDesc { shape, dtype: self.index_dtype }],
+        })
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let x = &inputs[0];
+        let ((outer, n, inner), k, _) = self.geometry(&x.shape)?;
+        let vals: Vec<f64> = with_dtype!(x.dtype, T => x.data::<T>().iter().map(|v| v.to_f64()).collect());
+        let mut order: Vec<usize> = Vec::with_capacity(n);
+        let (mut top_vals, mut top_idx) = (vec![0.0; outer * k * inner], vec![0.0; outer * k * inner]);
+        let mut mask = vec![0.0; if self.ret == Ret::Mask { x.numel() } else { 0 }];
+        for o in 0..outer {
+            for i in 0..inner {
+                let at = |r: usize| vals[(o * n + r) * inner + i];
+                order.clear();
+                order.extend(0..n);
+                let key = |r: &usize| at(*r);
+                if self.ascend {
+                    order.sort_by(|a, b| key(a).total_cmp(&key(b)));
+                } else {
+                    order.sort_by(|a, b| key(b).total_cmp(&key(a)));
+                }
+                for (p, &r) in order.iter().take(k).enumerate() {
+                    top_vals[(o * k + p) * inner + i] = at(r);
+                    top_idx[(o * k + p) * inner + i] = r as f64;
+                    if !mask.is_empty() {
+                        mask[(o * n + r) * inner + i] = 1.0;
+                    }
+                }
+            }
+        }
+        let write = |t: &mut Tensor, v: &[f64]| with_dtype!(t.dtype, T => for (d, &s) in t.data_mut::<T>().iter_mut().zip(v) { *d = T::from_f64(s) });
+        match self.ret {
+            Ret::Values => write(&mut outputs[0], &top_vals),
+            Ret::Indices => write(&mut outputs[0], &top_idx),
+            Ret::Mask => write(&mut outputs[0], &mask),
+            Ret::Both => {
+                write(&mut outputs[0], &top_vals);
+                write(&mut outputs[1], &top_idx);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    let axis = match attrs.get("axis") {
+        Some("None") => None,
+        _ => Some(attrs.int(name, "axis", -1)?),
+    };
+    let index_dtype = attrs.dtype(name, "dtype", DType::F32)?;
+    let (ascend_default, k, ret) = match name {
+        "sort" => (true, None, Ret::Values),
+        "argsort" => (true, None, Ret::Indices),
+        _ => {
+            let k = attrs.int(name, "k", 1)?;
+            let ret = match attrs.choice(name, "ret_typ", "indices", &["indices", "value", "both", "mask"])? {
+                "value" => Ret::Values,
+                "both" => Ret::Both,
+                "mask" => Ret::Mask,
+                _ => Ret::Indices,
+            };
+            (false, Some(k.max(0) as usize), ret)
+        }
+    };
+    Ok(Box::new(Ordering { name, axis, ascend: attrs.bool(name, "is_ascend", ascend_default)?, k, ret, index_dtype }))
+}
+
+pub static DEFS: &[OpDef] = &[
+    OpDef {
+        name: "sort",
+        aliases: &[],
+        doc: "The input sorted along `axis`.",
+        inputs: Arity::Fixed(&["data"]),
+        params: &[param("axis", "int or None", "-1", "the axis; flattened when None"), param("is_ascend", "boolean", "True", "ascending order")],
+        create,
+    },
+    OpDef {
+        name: "argsort",
+        aliases: &[],
+        doc: "Indices that sort the input along `axis`.",
+        inputs: Arity::Fixed(&["data"]),
+        params: &[
+            param("axis", "int or None", "-1", "the axis"),
+            param("is_ascend", "boolean", "True", "ascending order"),
+            param("dtype", "dtype", "float32", "dtype of the indices"),
+        ],
+        create,
+    },
+    OpDef {
+        name: "topk",
+        aliases: &[],
+        doc: "The k largest (or smallest, with is_ascend) along `axis`.",
+        inputs: Arity::Fixed(&["data"]),
+        params: &[
+            param("axis", "int or None", "-1", "the axis"),
+            param("k", "int", "1", "how many"),
+            param("ret_typ", "{'indices', 'value', 'both', 'mask'}", "indices", "what to return"),
+            param("is_ascend", "boolean", "False", "smallest instead of largest"),
+            param("dtype", "dtype", "float32", "dtype of the indices"),
+        ],
+        create,
+    },
+];

@@ -1,0 +1,172 @@
+//! `Reshape` (`reshape`): the same elements in a new shape, with MXNet's special values:
+//! 0 copies a dimension, -1 infers one, -2 copies the rest, -3 merges two, -4 splits one into
+//! the next two values; `reverse` resolves them right to left. `NDArray.reshape` uses
+//! [`reshape_target`] to make a view instead of a copy.
+
+use rmx_engine::BoxError;
+use rmx_kernels::Shape;
+
+use crate::attrs::Attrs;
+use crate::error::{param_err, shape_err, Result};
+use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+
+/// The output shape of reshaping `input` to `spec`.
+pub fn reshape_target(op: &str, input: &[usize], spec: &[i64], reverse: bool) -> Result<Shape> {
+    if reverse {
+        let rin: Vec<usize> = input.iter().rev().copied().collect();
+        let rspec: Vec<i64> = reverse_spec(spec);
+        let mut out = reshape_target(op, &rin, &rspec, false)?;
+        out.reverse();
+        return Ok(out);
+    }
+    let bad = |m: String| shape_err(op, format!("cannot reshape {input:?} to {spec:?}: {m}"));
+    let mut out: Vec<i64> = Vec::new();
+    let (mut i, mut s) = (0usize, 0usize);
+    let mut infer_at: Option<usize> = None;
+    while s < spec.len() {
+        match spec[s] {
+            0 => {
+                out.push(*input.get(i).ok_or_else(|| bad("0 refers past the input's dimensions".into()))? as i64);
+                i += 1;
+            }
+            -1 => {
+                if infer_at.replace(out.len()).is_some() {
+                    return Err(bad("more than one -1".into()));
+                }
+                out.push(-1);
+                i += 1;
+            }
+            -2 => {
+                out.extend(input[i.min(input.len())..].iter().map(|&d| d as i64));
+                i = input.len();
+            }
+            -3 => {
+                let (a, b) = (input.get(i), input.get(i + 1));
+                let (a, b) = a.zip(b).ok_or_else(|| bad("-3 needs two input dimensions".into()))?;
+                out.push((a * b) as i64);
+                i += 2;
+            }
+            -4 => {
+                let d = *input.get(i).ok_or_else(|| bad("-4 refers past the input's dimensions".into()))? as i64;
+                let (p, q) = (*spec.get(s + 1).ok_or_else(|| bad("-4 needs two values after it".into()))?, *spec.get(s + 2).ok_or_else(|| bad("-4 needs two values after it".into()))?);
+                let (p, q) = match (p, q) {
+                    (-1, q) if q > 0 => (d / q, q),
+                    (p, -1) if p > 0 => (p, d / p),
+                    (p, q) => (p, q),
+                };
+                if p * q != d {
+                    return Err(bad(format!("-4 splits {d} into {p} x {q}")));
+                }
+                out.push(p);
+                out.push(q);
+                s += 2;
+                i += 1;
+            }
+            d if d > 0 => {
+                out.push(d);
+                i += 1;
+            }
+            d => return Err(param_err(op, "shape", format!("invalid value {d}"))),
+        }
+        s += 1;
+    }
+    let total: usize = input.iter().product();
+    if let Some(at) = infer_at {
+        let known: i64 = out.iter().enumerate().filter(|(k, _)| *k != at).map(|(_, &d)| d).product();
+        if known == 0 || total as i64 % known != 0 {
+            return Err(bad("the -1 dimension does not divide evenly".into()));
+        }
+        out[at] = total as i64 / known;
+    }
+    let shape: Shape = out.iter().map(|&d| d as usize).collect();
+    if shape.iter().product::<usize>() != total {
+        return Err(bad(format!("{} elements cannot fill {:?}", total, shape.as_slice())));
+    }
+    Ok(shape)
+}
+
+/// The spec read right to left, keeping each -4 before its two values.
+fn reverse_spec(spec: &[i64]) -> Vec<i64> {
+    let mut groups: Vec<Vec<i64>> = Vec::new();
+    let mut s = 0;
+    while s < spec.len() {
+        if spec[s] == -4 && s + 2 < spec.len() {
+            groups.push(vec![-4, spec[s + 2], spec[s + 1]]);
+            s += 3;
+        } else {
+            groups.push(vec![spec[s]]);
+            s += 1;
+        }
+    }
+    groups.into_iter().rev().flatten().collect()
+}
+
+struct Reshape {
+    name: &'static str,
+    spec: Vec<i64>,
+    reverse: bool,
+}
+
+impl Operator for Reshape {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        let shape = reshape_target(self.name, &inputs[0].shape, &self.spec, self.reverse)?;
+        Ok(vec![TensorDesc { shape, dtype: inputs[0].dtype }])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        copy_dense(&inputs[0], &mut outputs[0]);
+        Ok(())
+    }
+}
+
+/// Copies the elements unchanged (shape-only operators).
+pub fn copy_dense(input: &Tensor, out: &mut Tensor) {
+    let n = input.numel() * input.dtype.size();
+    // SAFETY: both are dense with the same element count and dtype; they do not alias
+    // (`push_compute` gives aliased inputs their own scratch).
+    unsafe { std::ptr::copy_nonoverlapping(input.ptr(), out.ptr(), n) }
+}
+
+fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    let spec = match attrs.ints(name, "shape")? {
+        Some(s) => s,
+        None => attrs.ints(name, "target_shape")?.ok_or_else(|| param_err(name, "shape", "required"))?,
+    };
+    Ok(Box::new(Reshape { name, spec, reverse: attrs.bool(name, "reverse", false)? }))
+}
+
+pub static DEFS: &[OpDef] = &[OpDef {
+    name: "Reshape",
+    aliases: &["reshape"],
+    doc: "The input's elements in a new shape (special values 0, -1, -2, -3, -4; see MXNet).",
+    inputs: Arity::Fixed(&["data"]),
+    params: &[
+        param("shape", "Shape", "()", "the target shape, with special values"),
+        param("reverse", "boolean", "False", "resolve special values right to left"),
+        param("target_shape", "Shape", "()", "deprecated form of shape"),
+        param("keep_highest", "boolean", "False", "deprecated; ignored"),
+    ],
+    create,
+}];
+
+#[cfg(test)]
+mod tests {
+    use super::reshape_target;
+
+    fn r(input: &[usize], spec: &[i64], reverse: bool) -> Vec<usize> {
+        reshape_target("Reshape", input, spec, reverse).unwrap().to_vec()
+    }
+
+    #[test]
+    fn special_values_follow_mxnet_table() {
+        assert_eq!(r(&[2, 3, 4], &[4, 0, 2], false), [4, 3, 2]);
+        assert_eq!(r(&[2, 3, 4], &[6, 1, -1], false), [6, 1, 4]);
+        assert_eq!(r(&[2, 3, 4], &[2, -2], false), [2, 3, 4]);
+        assert_eq!(r(&[2, 3, 4], &[-2, 1, 1], false), [2, 3, 4, 1, 1]);
+        assert_eq!(r(&[2, 3, 4], &[-3, 4], false), [6, 4]);
+        assert_eq!(r(&[2, 3, 4], &[-4, 1, 2, -2], false), [1, 2, 3, 4]);
+        assert_eq!(r(&[10, 5, 4], &[-1, 0], false), [40, 5]);
+        assert_eq!(r(&[10, 5, 4], &[-1, 0], true), [50, 4]);
+        assert!(reshape_target("Reshape", &[2, 3], &[4, -1], false).is_err());
+    }
+}

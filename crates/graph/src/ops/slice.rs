@@ -1,0 +1,142 @@
+//! `slice` (`crop`): `begin`, `end`, `step` per leading axis, None meaning the whole axis, with
+//! Python's rules for negative values and steps; `slice_axis`: one axis, `begin` to `end`.
+
+use rmx_engine::BoxError;
+use rmx_kernels::contiguous_strides;
+
+use super::axes::axis;
+use super::gather::read_as;
+use crate::attrs::Attrs;
+use crate::error::{param_err, Result};
+use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+
+/// Per axis: start index, count, step.
+type Ranges = Vec<(isize, usize, isize)>;
+
+struct Slice {
+    name: &'static str,
+    begin: Vec<Option<i64>>,
+    end: Vec<Option<i64>>,
+    step: Vec<Option<i64>>,
+    axis: Option<i64>,
+}
+
+/// Python's `range(*slice(b, e, s).indices(n))` as (start, count).
+pub fn slice_range(n: usize, b: Option<i64>, e: Option<i64>, s: i64) -> (isize, usize) {
+    let n = n as i64;
+    let clamp = |v: i64, lo: i64, hi: i64| v.max(lo).min(hi);
+    let norm = |v: i64| if v < 0 { v + n } else { v };
+    let (start, stop) = if s > 0 {
+        (b.map_or(0, |v| clamp(norm(v), 0, n)), e.map_or(n, |v| clamp(norm(v), 0, n)))
+    } else {
+        (b.map_or(n - 1, |v| clamp(norm(v), -1, n - 1)), e.map_or(-1, |v| clamp(norm(v), -1, n - 1)))
+    };
+    let count = if s > 0 { (stop - start + s - 1).div_euclid(s) } else { (start - stop + (-s) - 1).div_euclid(-s) };
+    (start as isize, count.max(0) as usize)
+}
+
+impl Slice {
+    fn ranges(&self, shape: &[usize]) -> Result<Ranges> {
+        if let Some(a) = self.axis {
+            let a = axis(self.name, "axis", a, shape.len())?;
+            let mut r: Ranges = shape.iter().map(|&n| (0, n, 1)).collect();
+            let (start, count) = slice_range(shape[a], self.begin[0], self.end[0], 1);
+            r[a] = (start, count, 1);
+            return Ok(r);
+        }
+        if self.begin.len() != self.end.len() || self.begin.len() > shape.len() {
+            return Err(param_err(self.name, "begin", format!("begin {:?} and end {:?} must have one entry per leading axis of {shape:?}", self.begin, self.end)));
+        }
+        shape
+            .iter()
+            .enumerate()
+            .map(|(d, &n)| {
+                if d >= self.begin.len() {
+                    return Ok((0, n, 1));
+                }
+                let s = self.step.get(d).copied().flatten().unwrap_or(1);
+                if s == 0 {
+                    return Err(param_err(self.name, "step", "must not be 0"));
+                }
+                let (start, count) = slice_range(n, self.begin[d], self.end[d], s);
+                Ok((start, count, s as isize))
+            })
+            .collect()
+    }
+}
+
+impl Operator for Slice {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        let r = self.ranges(&inputs[0].shape)?;
+        let shape: Vec<usize> = r.iter().map(|&(_, c, _)| c).collect();
+        Ok(vec![TensorDesc::new(&shape, inputs[0].dtype)])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let x = &inputs[0];
+        let r = self.ranges(&x.shape)?;
+        let src = contiguous_strides(&x.shape);
+        let shape: Vec<usize> = r.iter().map(|&(_, c, _)| c).collect();
+        if shape.contains(&0) {
+            return Ok(());
+        }
+        let strides: Vec<isize> = r.iter().zip(&src).map(|(&(_, _, s), &st)| s * st).collect();
+        let offset: isize = r.iter().zip(&src).map(|(&(b, _, _), &st)| b * st).sum();
+        read_as(x, &shape, &strides, offset, &mut outputs[0]);
+        Ok(())
+    }
+}
+
+/// Parses `"(0, None, 2)"` into optional integers.
+fn optional_ints(attrs: &Attrs, op: &str, key: &str) -> Result<Vec<Option<i64>>> {
+    let Some(raw) = attrs.get(key) else { return Ok(Vec::new()) };
+    let t = raw.trim().trim_start_matches(['(', '[']).trim_end_matches([')', ']']);
+    t.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| if s == "None" { Ok(None) } else { s.parse().map(Some).map_err(|_| param_err(op, key, format!("expected integers or None, got {raw:?}"))) })
+        .collect()
+}
+
+fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    if name == "slice_axis" {
+        let a = attrs.opt_int(name, "axis")?.ok_or_else(|| param_err(name, "axis", "required"))?;
+        let begin = attrs.opt_int(name, "begin")?;
+        let end = attrs.opt_int(name, "end")?;
+        return Ok(Box::new(Slice { name, begin: vec![begin], end: vec![end], step: vec![], axis: Some(a) }));
+    }
+    Ok(Box::new(Slice { name, begin: optional_ints(attrs, name, "begin")?, end: optional_ints(attrs, name, "end")?, step: optional_ints(attrs, name, "step")?, axis: None }))
+}
+
+pub static DEFS: &[OpDef] = &[
+    OpDef {
+        name: "slice",
+        aliases: &["crop"],
+        doc: "A sub-array: `begin`, `end`, `step` per leading axis (None for the whole axis).",
+        inputs: Arity::Fixed(&["data"]),
+        params: &[param("begin", "Shape", "", "start per axis"), param("end", "Shape", "", "stop per axis"), param("step", "Shape", "()", "step per axis")],
+        create,
+    },
+    OpDef {
+        name: "slice_axis",
+        aliases: &[],
+        doc: "The part of `axis` from `begin` to `end` (None for the end).",
+        inputs: Arity::Fixed(&["data"]),
+        params: &[param("axis", "int", "", "the axis"), param("begin", "int", "", "start"), param("end", "int or None", "", "stop")],
+        create,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::slice_range;
+
+    #[test]
+    fn ranges_follow_python() {
+        assert_eq!(slice_range(10, Some(2), Some(8), 3), (2, 2));
+        assert_eq!(slice_range(10, None, None, -1), (9, 10));
+        assert_eq!(slice_range(10, Some(-3), None, 1), (7, 3));
+        assert_eq!(slice_range(5, Some(4), Some(1), -2), (4, 2));
+        assert_eq!(slice_range(5, Some(7), Some(9), 1).1, 0);
+    }
+}

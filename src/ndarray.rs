@@ -1,0 +1,193 @@
+//! `rmx._rmx.NDArrayHandle` and the imperative entry points: one generic `invoke` for every
+//! registered operator (the Python functions are generated from `op_list`), array creation from
+//! and reading into Python buffers, and views.
+
+use pyo3::buffer::PyBuffer;
+use pyo3::prelude::*;
+
+use rmx_engine::{Context, DeviceKind};
+use rmx_graph::{all_ops, invoke as graph_invoke, Arity, Attrs, NDArray};
+use rmx_kernels::{DType, Layout};
+
+use crate::errors::{graph_error, invalid_argument};
+
+/// The Rust side of `rmx.nd.NDArray`.
+#[pyclass(name = "NDArrayHandle", module = "rmx._rmx", frozen)]
+pub struct PyNDArray(pub NDArray);
+
+pub fn context(py: Python<'_>, dev_type: i32, dev_id: u32) -> PyResult<Context> {
+    let kind = DeviceKind::from_code(dev_type).ok_or_else(|| invalid_argument(py, format!("unknown device type code {dev_type}")))?;
+    Ok(Context { kind, ordinal: dev_id })
+}
+
+fn dtype(py: Python<'_>, name: &str) -> PyResult<DType> {
+    DType::from_name(name).ok_or_else(|| {
+        crate::errors::raise(py, "DTypeError", format!("unsupported dtype {name:?}; rmx supports float32, float64, float16, uint8, int8, int32, int64, bool"))
+    })
+}
+
+/// A contiguous `uint8` buffer over the caller's NumPy array.
+fn byte_buffer(py: Python<'_>, obj: &Bound<'_, PyAny>, writable: bool) -> PyResult<PyBuffer<u8>> {
+    let buf = PyBuffer::<u8>::get(obj)?;
+    if !buf.is_c_contiguous() || (writable && buf.readonly()) {
+        return Err(invalid_argument(py, "expected a C-contiguous uint8 view of the data".into()));
+    }
+    Ok(buf)
+}
+
+#[pymethods]
+impl PyNDArray {
+    #[getter]
+    fn shape(&self) -> Vec<usize> {
+        self.0.shape().to_vec()
+    }
+
+    #[getter]
+    fn dtype(&self) -> &'static str {
+        self.0.dtype().name()
+    }
+
+    /// `(device type code, device id)`.
+    #[getter]
+    fn ctx(&self) -> (i32, u32) {
+        let c = self.0.ctx();
+        (c.kind.code(), c.ordinal)
+    }
+
+    #[getter]
+    fn strides(&self) -> Vec<isize> {
+        self.0.layout().strides.to_vec()
+    }
+
+    #[getter]
+    fn offset(&self) -> usize {
+        self.0.layout().offset
+    }
+
+    #[getter]
+    fn is_contiguous(&self) -> bool {
+        self.0.is_contiguous()
+    }
+
+    /// Whether two handles share storage (one is a view of the other's chunk).
+    fn same_chunk(&self, other: PyRef<'_, PyNDArray>) -> bool {
+        self.0.same_chunk(&other.0)
+    }
+
+    /// Waits (without the GIL) and copies the data into `buf`, a writable uint8 buffer.
+    fn read_into(&self, py: Python<'_>, buf: &Bound<'_, PyAny>) -> PyResult<()> {
+        let buf = byte_buffer(py, buf, true)?;
+        let len = buf.item_count();
+        let ptr = buf.buf_ptr() as *mut u8;
+        let array = self.0.clone();
+        // SAFETY: the buffer stays alive (held by `buf`) and unaliased by Rust while we write it.
+        let dst = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
+        py.detach(|| array.read_into(dst)).map_err(|e| graph_error(py, e))
+    }
+
+    /// Pushes a write of `buf` (row-major bytes of this dtype) into this array or view.
+    fn write_from(&self, py: Python<'_>, buf: &Bound<'_, PyAny>) -> PyResult<()> {
+        let bytes = byte_buffer(py, buf, false)?.to_vec(py)?;
+        self.0.write_bytes(bytes).map_err(|e| graph_error(py, e))
+    }
+
+    fn wait_to_read(&self, py: Python<'_>) -> PyResult<()> {
+        let array = self.0.clone();
+        py.detach(|| array.wait_to_read()).map_err(|e| graph_error(py, e))
+    }
+
+    /// A view with the given geometry (elements, relative to the chunk start).
+    fn view(&self, py: Python<'_>, shape: Vec<usize>, strides: Vec<isize>, offset: usize) -> PyResult<PyNDArray> {
+        let layout = Layout { shape: shape.as_slice().into(), strides: strides.as_slice().into(), offset };
+        let capacity = self.0.chunk().storage.bytes() / self.0.dtype().size();
+        let (mut lo, mut hi) = (offset as isize, offset as isize);
+        for (&n, &s) in shape.iter().zip(&strides) {
+            if n == 0 {
+                return Ok(PyNDArray(self.0.with_layout(layout)));
+            }
+            let reach = (n as isize - 1) * s;
+            if reach < 0 { lo += reach } else { hi += reach }
+        }
+        if shape.len() != strides.len() || lo < 0 || hi as usize >= capacity.max(1) {
+            return Err(invalid_argument(py, format!("view out of bounds: shape {shape:?}, strides {strides:?}, offset {offset}")));
+        }
+        Ok(PyNDArray(self.0.with_layout(layout)))
+    }
+
+    /// A view in another shape, or None if this array is not dense.
+    fn reshape_view(&self, shape: Vec<usize>) -> Option<PyNDArray> {
+        self.0.reshape_view(&shape).map(PyNDArray)
+    }
+}
+
+/// A new array holding `buf`'s bytes.
+#[pyfunction]
+fn nd_from_buffer(py: Python<'_>, buf: &Bound<'_, PyAny>, shape: Vec<usize>, dtype_name: &str, dev_type: i32, dev_id: u32) -> PyResult<PyNDArray> {
+    let d = dtype(py, dtype_name)?;
+    let ctx = context(py, dev_type, dev_id)?;
+    let buf = byte_buffer(py, buf, false)?;
+    // SAFETY: the buffer is alive and contiguous for `item_count` bytes while `buf` is held.
+    let bytes = unsafe { std::slice::from_raw_parts(buf.buf_ptr() as *const u8, buf.item_count()) };
+    NDArray::from_bytes(&shape, d, ctx, bytes).map(PyNDArray).map_err(|e| graph_error(py, e))
+}
+
+/// A new zero-filled array (MXNet's `empty` is zero-filled here: fresh pages cost nothing more).
+#[pyfunction]
+fn nd_zeros(py: Python<'_>, shape: Vec<usize>, dtype_name: &str, dev_type: i32, dev_id: u32) -> PyResult<PyNDArray> {
+    let d = dtype(py, dtype_name)?;
+    let ctx = context(py, dev_type, dev_id)?;
+    NDArray::zeros(&shape, d, ctx).map(PyNDArray).map_err(|e| graph_error(py, e))
+}
+
+/// Runs a registered operator: the one generic entry point behind every `mx.nd.*` function.
+#[pyfunction]
+#[pyo3(signature = (name, inputs, attrs, out=None, dev_type=1, dev_id=0))]
+fn invoke(
+    py: Python<'_>,
+    name: &str,
+    inputs: Vec<PyRef<'_, PyNDArray>>,
+    attrs: Vec<(String, String)>,
+    out: Option<Vec<PyRef<'_, PyNDArray>>>,
+    dev_type: i32,
+    dev_id: u32,
+) -> PyResult<Vec<PyNDArray>> {
+    let ctx = context(py, dev_type, dev_id)?;
+    let inputs: Vec<NDArray> = inputs.iter().map(|h| h.0.clone()).collect();
+    let out = out.map(|v| v.iter().map(|h| h.0.clone()).collect());
+    let attrs = Attrs::from_pairs(attrs);
+    let outs = graph_invoke(name, &inputs, &attrs, out, ctx).map_err(|e| graph_error(py, e))?;
+    Ok(outs.into_iter().map(PyNDArray).collect())
+}
+
+/// `(name, aliases, doc, inputs, variadic, params)` for every operator, params as
+/// `(name, type, default, doc)`: what `rmx.ndarray.register` generates functions from.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn op_list() -> Vec<(&'static str, Vec<&'static str>, &'static str, Vec<&'static str>, bool, Vec<(&'static str, &'static str, &'static str, &'static str)>)> {
+    all_ops()
+        .map(|d| {
+            let (inputs, variadic) = match d.inputs {
+                Arity::Fixed(names) => (names.to_vec(), false),
+                Arity::Variadic(name) => (vec![name], true),
+            };
+            let params = d.params.iter().map(|p| (p.name, p.ty, p.default, p.doc)).collect();
+            (d.name, d.aliases.to_vec(), d.doc, inputs, variadic, params)
+        })
+        .collect()
+}
+
+/// Reseeds the random stream after every random operation pushed so far.
+#[pyfunction]
+fn random_seed(seed: u64) {
+    rmx_graph::rng::seed(seed);
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyNDArray>()?;
+    m.add_function(wrap_pyfunction!(nd_from_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(nd_zeros, m)?)?;
+    m.add_function(wrap_pyfunction!(invoke, m)?)?;
+    m.add_function(wrap_pyfunction!(op_list, m)?)?;
+    m.add_function(wrap_pyfunction!(random_seed, m)?)?;
+    Ok(())
+}
