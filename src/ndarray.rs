@@ -176,6 +176,29 @@ fn op_list() -> Vec<(&'static str, Vec<&'static str>, &'static str, Vec<&'static
         .collect()
 }
 
+/// MXNet's NDArray file bytes for `arrays` (`names` empty for a list save). Waits for each
+/// array without the GIL.
+#[pyfunction]
+fn nd_save_bytes<'py>(py: Python<'py>, arrays: Vec<PyRef<'py, PyNDArray>>, names: Vec<String>) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    let arrays: Vec<NDArray> = arrays.iter().map(|h| h.0.clone()).collect();
+    let bytes = py.detach(|| rmx_graph::ndarray_file::save_to_bytes(&arrays, &names)).map_err(|e| graph_error(py, e))?;
+    Ok(pyo3::types::PyBytes::new(py, &bytes))
+}
+
+/// Arrays and names (empty for a list) from MXNet's NDArray file bytes.
+#[pyfunction]
+fn nd_load_bytes(py: Python<'_>, data: &[u8]) -> PyResult<(Vec<PyNDArray>, Vec<String>)> {
+    let (arrays, names) = rmx_graph::ndarray_file::load_from_bytes(data).map_err(|e| graph_error(py, e))?;
+    Ok((arrays.into_iter().map(PyNDArray).collect(), names))
+}
+
+/// The shape `NDArray.reshape` gives: MXNet's special values resolved.
+#[pyfunction]
+#[pyo3(signature = (shape, spec, reverse=false))]
+fn infer_reshape(py: Python<'_>, shape: Vec<usize>, spec: Vec<i64>, reverse: bool) -> PyResult<Vec<usize>> {
+    rmx_graph::ops::reshape::reshape_target("reshape", &shape, &spec, reverse).map(|s| s.to_vec()).map_err(|e| graph_error(py, e))
+}
+
 /// Reseeds the random stream after every random operation pushed so far.
 #[pyfunction]
 fn random_seed(seed: u64) {
@@ -189,5 +212,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(invoke, m)?)?;
     m.add_function(wrap_pyfunction!(op_list, m)?)?;
     m.add_function(wrap_pyfunction!(random_seed, m)?)?;
+    m.add_function(wrap_pyfunction!(nd_save_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(nd_load_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(infer_reshape, m)?)?;
     Ok(())
 }

@@ -4,14 +4,18 @@
 
 - ``rmx.engine``: the dependency engine (variables, pushes, waits, engine selection);
 - ``rmx.context``: ``Context``, ``cpu``, ``gpu``, ``current_context``;
-- ``rmx.base``: the ``MXNetError`` exception family.
+- ``rmx.base``: the ``MXNetError`` exception family;
+- ``rmx.nd``: the imperative NDArray API, ``rmx.random``: sampling and seeding.
 """
 
 from . import _rmx
 from . import base, context, engine
+from . import ndarray
+from . import ndarray as nd
+from .ndarray import random
 from .base import MXNetError
 from .context import Context, cpu, cpu_pinned, current_context, gpu
 
 __version__ = _rmx.__version__
 
-__all__ = ["base", "context", "engine", "Context", "cpu", "gpu", "cpu_pinned", "current_context", "MXNetError"]
+__all__ = ["base", "context", "engine", "nd", "ndarray", "random", "Context", "cpu", "gpu", "cpu_pinned", "current_context", "MXNetError"]

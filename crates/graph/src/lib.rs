@@ -20,6 +20,7 @@ mod attrs;
 mod error;
 mod invoke;
 mod ndarray;
+pub mod ndarray_file;
 mod operator;
 pub mod ops;
 mod registry;

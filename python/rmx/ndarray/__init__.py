@@ -1,0 +1,102 @@
+"""``mx.nd``: MXNet 1.x's imperative array API. The operator functions are generated from the Rust
+registry at import (``register.py``); creation, indexing and file functions are written here."""
+
+from . import random
+from .ndarray import NDArray, arange, array, concatenate, empty, eye, full, ones, waitall, zeros
+from .register import attr_str, generate
+from .utils import load, load_frombuffer, save
+
+_ops = generate(globals())
+
+# Methods MXNet's NDArray has that are operators: x.exp(), x.sum(axis=1), ...
+_FLUENT = """abs sign round rint fix floor ceil trunc exp expm1 log log2 log10 log1p sqrt rsqrt cbrt rcbrt
+square reciprocal sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh arccosh arctanh degrees
+radians sigmoid relu softmax log_softmax sum mean max min prod nansum nanprod norm argmax argmin clip
+transpose swapaxes tile repeat split slice slice_axis take pick one_hot topk sort argsort zeros_like
+ones_like broadcast_to broadcast_like broadcast_axes""".split()
+
+
+def _fluent(fn):
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+
+    method.__doc__ = fn.__doc__
+    return method
+
+
+for _name in _FLUENT:
+    if not hasattr(NDArray, _name):
+        setattr(NDArray, _name, _fluent(_ops[_name]))
+
+
+def _pick_binary(lhs, rhs, same, bcast, scalar, rscalar):
+    from .ndarray import _binary, _reflected
+
+    if isinstance(lhs, NDArray):
+        return _binary(lhs, rhs, same, bcast, scalar)
+    if isinstance(rhs, NDArray):
+        return _reflected(rhs, lhs, rscalar, same, bcast)
+    return array(lhs) if False else _binary(array([lhs]), rhs, same, bcast, scalar)
+
+
+def add(lhs, rhs):
+    return _pick_binary(lhs, rhs, "elemwise_add", "broadcast_add", "_plus_scalar", "_plus_scalar")
+
+
+def subtract(lhs, rhs):
+    return _pick_binary(lhs, rhs, "elemwise_sub", "broadcast_sub", "_minus_scalar", "_rminus_scalar")
+
+
+def multiply(lhs, rhs):
+    return _pick_binary(lhs, rhs, "elemwise_mul", "broadcast_mul", "_mul_scalar", "_mul_scalar")
+
+
+def divide(lhs, rhs):
+    return _pick_binary(lhs, rhs, "elemwise_div", "broadcast_div", "_div_scalar", "_rdiv_scalar")
+
+
+true_divide = divide
+
+
+def modulo(lhs, rhs):
+    return _pick_binary(lhs, rhs, "_mod", "broadcast_mod", "_mod_scalar", "_rmod_scalar")
+
+
+def power(base, exp):
+    return _pick_binary(base, exp, "_power", "broadcast_power", "_power_scalar", "_rpower_scalar")
+
+
+def maximum(lhs, rhs):
+    return _pick_binary(lhs, rhs, "_maximum", "broadcast_maximum", "_maximum_scalar", "_maximum_scalar")
+
+
+def minimum(lhs, rhs):
+    return _pick_binary(lhs, rhs, "_minimum", "broadcast_minimum", "_minimum_scalar", "_minimum_scalar")
+
+
+def _comparison(name):
+    flipped = {"greater": "lesser", "greater_equal": "lesser_equal", "lesser": "greater", "lesser_equal": "greater_equal"}
+
+    def compare(lhs, rhs):
+        if not isinstance(lhs, NDArray) and isinstance(rhs, NDArray):
+            other = flipped.get(name, name)
+            return _pick_binary(rhs, lhs, f"_{other}", f"broadcast_{other}", f"_{other}_scalar", f"_{other}_scalar")
+        return _pick_binary(lhs, rhs, f"_{name}", f"broadcast_{name}", f"_{name}_scalar", f"_{name}_scalar")
+
+    compare.__name__ = name
+    return compare
+
+
+equal = _comparison("equal")
+not_equal = _comparison("not_equal")
+greater = _comparison("greater")
+greater_equal = _comparison("greater_equal")
+lesser = _comparison("lesser")
+lesser_equal = _comparison("lesser_equal")
+logical_and = _comparison("logical_and")
+logical_or = _comparison("logical_or")
+logical_xor = _comparison("logical_xor")
+
+# Legacy aliases MXNet 1.x still exports.
+random_uniform = random.uniform
+random_normal = random.normal

@@ -1,0 +1,408 @@
+"""``NDArray``: MXNet 1.x's imperative array on rmx's Rust core.
+
+Every operation pushes work to the dependency engine and returns at once; ``asnumpy()``,
+``asscalar()``, ``wait_to_read()`` and ``mx.nd.waitall()`` block. Shape and dtype errors raise at
+the call; errors found while computing raise at the next of those waits.
+
+    >>> import rmx as mx
+    >>> a = mx.nd.array([[1, 2, 3], [4, 5, 6]])
+    >>> (a * 2 + 1).asnumpy()
+    array([[ 3.,  5.,  7.],
+           [ 9., 11., 13.]], dtype=float32)
+"""
+
+import numbers
+
+import numpy as np
+
+from .. import _rmx
+from ..base import DTypeError, InvalidArgumentError
+from ..context import Context, current_context
+
+__all__ = ["NDArray", "array", "zeros", "ones", "full", "empty", "arange", "eye", "concatenate", "waitall"]
+
+_DTYPES = {"float32", "float64", "float16", "uint8", "int8", "int32", "int64", "bool"}
+
+
+def dtype_name(dtype):
+    """The rmx/NumPy name of ``dtype`` (a NumPy type, dtype or name); None gives float32."""
+    if dtype is None:
+        return "float32"
+    name = np.dtype(dtype).name
+    if name not in _DTYPES:
+        raise DTypeError(f"unsupported dtype {name}; rmx supports {sorted(_DTYPES)}")
+    return name
+
+
+def _ctx(ctx):
+    if ctx is None:
+        return current_context()
+    return ctx if isinstance(ctx, Context) else Context(ctx)
+
+
+def _wrap(handle):
+    a = NDArray.__new__(NDArray)
+    a.handle = handle
+    return a
+
+
+def invoke(name, inputs, attrs=(), out=None, ctx=None):
+    """Runs registered operator ``name``; returns the list of output handles wrapped."""
+    c = _ctx(ctx)
+    out_handles = None if out is None else [o.handle for o in (out if isinstance(out, (list, tuple)) else [out])]
+    handles = _rmx.invoke(name, [a.handle for a in inputs], list(attrs), out_handles, c.device_typeid, c.device_id)
+    return [_wrap(h) for h in handles]
+
+
+def _scalar_str(v):
+    if isinstance(v, (bool, np.bool_)):
+        return "1" if v else "0"
+    if isinstance(v, numbers.Integral):
+        return str(int(v))
+    return repr(float(v))
+
+
+def _binary(lhs, rhs, same, bcast, scalar, out=None):
+    """``lhs <op> rhs`` for an NDArray lhs: elementwise, broadcast or with a scalar."""
+    if isinstance(rhs, NDArray):
+        name = same if lhs.shape == rhs.shape else bcast
+        return invoke(name, [lhs, rhs], out=out)[0]
+    if isinstance(rhs, numbers.Number) or (isinstance(rhs, np.generic) and rhs.size == 1):
+        return invoke(scalar, [lhs], [("scalar", _scalar_str(rhs))], out=out)[0]
+    if isinstance(rhs, (np.ndarray, list, tuple)):
+        return _binary(lhs, array(rhs, ctx=lhs.context, dtype=lhs.dtype), same, bcast, scalar, out)
+    return NotImplemented
+
+
+def _reflected(lhs, rhs, scalar, same, bcast):
+    """``rhs <op> lhs`` where ``rhs`` is a scalar (``2 - x``) or array-like (``np_array - x``)."""
+    if isinstance(rhs, numbers.Number) or isinstance(rhs, np.generic):
+        return invoke(scalar, [lhs], [("scalar", _scalar_str(rhs))])[0]
+    if isinstance(rhs, (np.ndarray, list, tuple)):
+        return _binary(array(rhs, ctx=lhs.context, dtype=lhs.dtype), lhs, same, bcast, scalar)
+    return NotImplemented
+
+
+class NDArray:
+    """An n-dimensional array on a device, computed asynchronously (see the module doc)."""
+
+    __slots__ = ("handle", "__weakref__")
+    # NumPy defers to NDArray's reflected operators (``np_array + nd``).
+    __array_ufunc__ = None
+    __array_priority__ = 1000.0
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    # --- attributes -------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return tuple(self.handle.shape)
+
+    @property
+    def dtype(self):
+        return np.dtype(self.handle.dtype).type
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def ndim(self):
+        return len(self.handle.shape)
+
+    @property
+    def context(self):
+        dev_type, dev_id = self.handle.ctx
+        return Context(Context.devtype2str[dev_type], dev_id)
+
+    ctx = context
+
+    @property
+    def stype(self):
+        return "default"
+
+    @property
+    def T(self):
+        if self.ndim > 2:
+            raise InvalidArgumentError("NDArray.T only supports 1-d and 2-d arrays; use transpose(axes)")
+        return self.transpose()
+
+    # --- moving data ------------------------------------------------------------------------
+    def asnumpy(self):
+        """A NumPy copy of the data; waits for pending writes and raises their failures."""
+        out = np.empty(self.shape, dtype=self.handle.dtype)
+        self.handle.read_into(out.reshape(-1).view(np.uint8))
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.asnumpy()
+        return a if dtype is None else a.astype(dtype)
+
+    def asscalar(self):
+        if self.shape != (1,):
+            raise InvalidArgumentError(f"asscalar: the array has shape {self.shape}, not (1,)")
+        return self.asnumpy()[0]
+
+    def item(self):
+        return self.asscalar().item()
+
+    def wait_to_read(self):
+        self.handle.wait_to_read()
+
+    def wait_to_write(self):
+        self.handle.wait_to_read()
+
+    def astype(self, dtype, copy=True):
+        name = dtype_name(dtype)
+        if not copy and name == self.handle.dtype:
+            return self
+        return invoke("Cast", [self], [("dtype", name)])[0]
+
+    def copy(self):
+        return invoke("_copy", [self])[0]
+
+    def copyto(self, other):
+        """Copies into ``other`` (an NDArray of the same shape; returns it) or onto a Context."""
+        if isinstance(other, Context):
+            target = zeros(self.shape, ctx=other, dtype=self.dtype)
+            invoke("_copy", [self], out=target)
+            return target
+        if not isinstance(other, NDArray):
+            raise InvalidArgumentError(f"copyto: expected an NDArray or a Context, got {type(other).__name__}")
+        if other.shape != self.shape:
+            raise InvalidArgumentError(f"copyto: shape {self.shape} into shape {other.shape}")
+        if other.handle.same_chunk(self.handle) and other.handle.offset == self.handle.offset:
+            return other
+        if other.handle.dtype != self.handle.dtype:
+            invoke("Cast", [self], [("dtype", other.handle.dtype)], out=other)
+        else:
+            invoke("_copy", [self], out=other)
+        return other
+
+    def as_in_context(self, context):
+        return self if self.context == context else self.copyto(context)
+
+    # --- shape ------------------------------------------------------------------------------
+    def reshape(self, *shape, **kwargs):
+        """A view in ``shape`` (MXNet's special values 0, -1, -2, -3, -4; ``reverse=``)."""
+        if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+            shape = tuple(shape[0])
+        shape = kwargs.pop("shape", shape)
+        reverse = bool(kwargs.pop("reverse", False))
+        if kwargs:
+            raise InvalidArgumentError(f"reshape: unexpected arguments {sorted(kwargs)}")
+        target = _rmx.infer_reshape(list(self.shape), [int(s) for s in shape], reverse)
+        view = self.handle.reshape_view(target)
+        if view is None:
+            return self.copy().reshape(target)
+        return _wrap(view)
+
+    def reshape_like(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self):
+        return self.reshape((self.shape[0] if self.ndim else 1, -1)) if self.ndim else self.reshape((1, 1))
+
+    def expand_dims(self, axis):
+        n = self.ndim
+        a = axis + n + 1 if axis < 0 else axis
+        if not 0 <= a <= n:
+            raise InvalidArgumentError(f"expand_dims: axis {axis} out of range for a {n}-d array")
+        return self.reshape(self.shape[:a] + (1,) + self.shape[a:])
+
+    def squeeze(self, axis=None):
+        axes = range(self.ndim) if axis is None else [axis] if isinstance(axis, int) else axis
+        axes = {a % self.ndim for a in axes if self.shape[a % self.ndim] == 1}
+        shape = tuple(d for i, d in enumerate(self.shape) if i not in axes) or (1,)
+        return self.reshape(shape)
+
+    # --- Python protocol --------------------------------------------------------------------
+    def __len__(self):
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(self.shape[0]):
+            yield self[i]
+
+    def __bool__(self):
+        if self.size == 0:
+            return False
+        if self.size != 1:
+            raise ValueError("The truth value of an NDArray with more than one element is ambiguous.")
+        return bool(self.asnumpy().reshape(-1)[0])
+
+    __nonzero__ = __bool__
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        shape = "x".join(str(d) for d in self.shape)
+        return f"\n{self.asnumpy()}\n<{type(self).__name__} {shape} @{self.context}>"
+
+    def __str__(self):
+        return self.__repr__()
+
+    def __getstate__(self):
+        return {"data": bytes(_rmx.nd_save_bytes([self.handle], []))}
+
+    def __setstate__(self, state):
+        handles, _ = _rmx.nd_load_bytes(state["data"])
+        self.handle = handles[0]
+
+    def __getitem__(self, key):
+        from .indexing import getitem
+
+        return getitem(self, key)
+
+    def __setitem__(self, key, value):
+        from .indexing import setitem
+
+        setitem(self, key, value)
+
+    # --- arithmetic -------------------------------------------------------------------------
+    def __add__(self, o):
+        return _binary(self, o, "elemwise_add", "broadcast_add", "_plus_scalar")
+
+    def __radd__(self, o):
+        return _reflected(self, o, "_plus_scalar", "elemwise_add", "broadcast_add")
+
+    def __iadd__(self, o):
+        return _binary(self, o, "elemwise_add", "broadcast_add", "_plus_scalar", out=self)
+
+    def __sub__(self, o):
+        return _binary(self, o, "elemwise_sub", "broadcast_sub", "_minus_scalar")
+
+    def __rsub__(self, o):
+        return _reflected(self, o, "_rminus_scalar", "elemwise_sub", "broadcast_sub")
+
+    def __isub__(self, o):
+        return _binary(self, o, "elemwise_sub", "broadcast_sub", "_minus_scalar", out=self)
+
+    def __mul__(self, o):
+        return _binary(self, o, "elemwise_mul", "broadcast_mul", "_mul_scalar")
+
+    def __rmul__(self, o):
+        return _reflected(self, o, "_mul_scalar", "elemwise_mul", "broadcast_mul")
+
+    def __imul__(self, o):
+        return _binary(self, o, "elemwise_mul", "broadcast_mul", "_mul_scalar", out=self)
+
+    def __truediv__(self, o):
+        return _binary(self, o, "elemwise_div", "broadcast_div", "_div_scalar")
+
+    def __rtruediv__(self, o):
+        return _reflected(self, o, "_rdiv_scalar", "elemwise_div", "broadcast_div")
+
+    def __itruediv__(self, o):
+        return _binary(self, o, "elemwise_div", "broadcast_div", "_div_scalar", out=self)
+
+    __div__, __rdiv__, __idiv__ = __truediv__, __rtruediv__, __itruediv__
+
+    def __mod__(self, o):
+        return _binary(self, o, "_mod", "broadcast_mod", "_mod_scalar")
+
+    def __rmod__(self, o):
+        return _reflected(self, o, "_rmod_scalar", "_mod", "broadcast_mod")
+
+    def __imod__(self, o):
+        return _binary(self, o, "_mod", "broadcast_mod", "_mod_scalar", out=self)
+
+    def __pow__(self, o):
+        return _binary(self, o, "_power", "broadcast_power", "_power_scalar")
+
+    def __rpow__(self, o):
+        return _reflected(self, o, "_rpower_scalar", "_power", "broadcast_power")
+
+    def __neg__(self):
+        return invoke("negative", [self])[0]
+
+    def __abs__(self):
+        return invoke("abs", [self])[0]
+
+    def __eq__(self, o):
+        if o is None:
+            return False
+        return _binary(self, o, "_equal", "broadcast_equal", "_equal_scalar")
+
+    def __ne__(self, o):
+        if o is None:
+            return True
+        return _binary(self, o, "_not_equal", "broadcast_not_equal", "_not_equal_scalar")
+
+    def __gt__(self, o):
+        return _binary(self, o, "_greater", "broadcast_greater", "_greater_scalar")
+
+    def __ge__(self, o):
+        return _binary(self, o, "_greater_equal", "broadcast_greater_equal", "_greater_equal_scalar")
+
+    def __lt__(self, o):
+        return _binary(self, o, "_lesser", "broadcast_lesser", "_lesser_scalar")
+
+    def __le__(self, o):
+        return _binary(self, o, "_lesser_equal", "broadcast_lesser_equal", "_lesser_equal_scalar")
+
+
+# --- creation -------------------------------------------------------------------------------
+def array(source_array, ctx=None, dtype=None):
+    """An NDArray from a NumPy array, a (nested) list, a scalar or another NDArray.
+
+    As in MXNet, the dtype is float32 unless given, even for integer NumPy input; an NDArray
+    source keeps its own dtype.
+    """
+    if isinstance(source_array, NDArray):
+        src = source_array if dtype is None else source_array.astype(dtype)
+        return src.copyto(_ctx(ctx)) if ctx is not None and src.context != _ctx(ctx) else src.copy()
+    data = np.ascontiguousarray(np.asarray(source_array, dtype=dtype_name(dtype)))
+    if data.ndim == 0:
+        data = data.reshape(1)
+    c = _ctx(ctx)
+    return _wrap(_rmx.nd_from_buffer(data.reshape(-1).view(np.uint8), list(data.shape), data.dtype.name, c.device_typeid, c.device_id))
+
+
+def _shape(shape):
+    return (int(shape),) if isinstance(shape, numbers.Integral) else tuple(int(s) for s in shape)
+
+
+def zeros(shape, ctx=None, dtype=None, **kwargs):
+    c = _ctx(ctx)
+    return _wrap(_rmx.nd_zeros(list(_shape(shape)), dtype_name(dtype), c.device_typeid, c.device_id))
+
+
+def empty(shape, ctx=None, dtype=None):
+    """An array of ``shape`` (zero-filled in rmx)."""
+    return zeros(shape, ctx, dtype)
+
+
+def ones(shape, ctx=None, dtype=None, **kwargs):
+    return full(shape, 1, ctx, dtype)
+
+
+def full(shape, val, ctx=None, dtype=None, out=None):
+    attrs = [("shape", str(_shape(shape))), ("dtype", dtype_name(dtype)), ("value", _scalar_str(val))]
+    return invoke("_full", [], attrs, out=out, ctx=ctx)[0]
+
+
+def arange(start, stop=None, step=1.0, repeat=1, infer_range=None, ctx=None, dtype=None):
+    attrs = [("start", _scalar_str(start)), ("stop", "None" if stop is None else _scalar_str(stop)), ("step", _scalar_str(step)), ("repeat", str(int(repeat))), ("dtype", dtype_name(dtype))]
+    return invoke("_arange", [], attrs, ctx=ctx)[0]
+
+
+def eye(N, M=0, k=0, ctx=None, dtype=None, **kwargs):
+    attrs = [("N", str(int(N))), ("M", str(int(M))), ("k", str(int(k))), ("dtype", dtype_name(dtype))]
+    return invoke("_eye", [], attrs, ctx=ctx)[0]
+
+
+def concatenate(arrays, axis=0, always_copy=True):
+    """MXNet's Python ``concatenate`` (default axis 0, unlike the ``concat`` operator's dim=1)."""
+    if not always_copy and len(arrays) == 1:
+        return arrays[0]
+    return invoke("Concat", list(arrays), [("dim", str(int(axis))), ("num_args", str(len(arrays)))])[0]
+
+
+def waitall():
+    """Waits for all pushed work; raises the oldest failure not yet raised."""
+    from .. import engine
+
+    engine.waitall()
