@@ -5,6 +5,7 @@ use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, Sender, TryRecvError};
 
@@ -75,21 +76,24 @@ impl Drop for Pool {
     }
 }
 
-/// Polls for a while before sleeping: a push typically arrives within microseconds of the last
-/// one, and waking a parked thread costs more than that (a futex call on each side). Yielding
-/// while polling leaves the core to other threads when there are more threads than cores.
-const POLLS_BEFORE_PARKING: u32 = 256;
+/// How long an idle worker polls before sleeping: pushes from a Python loop arrive a few
+/// microseconds apart, and waking a parked thread costs more than that (a futex call on each
+/// side). Yielding while polling leaves the core to other threads when there are more threads
+/// than cores.
+const POLL_BEFORE_PARKING: Duration = Duration::from_micros(50);
 
 fn fifo_worker(rx: &Receiver<Arc<OprBlock>>, runner: &Runner) {
     loop {
-        let mut polls = 0;
+        let mut polls = 0u32;
+        let mut since: Option<Instant> = None;
         let opr = loop {
             match rx.try_recv() {
                 Ok(opr) => break opr,
                 Err(TryRecvError::Disconnected) => return,
-                Err(TryRecvError::Empty) if polls < POLLS_BEFORE_PARKING => {
+                Err(TryRecvError::Empty) if since.is_none_or(|t| t.elapsed() < POLL_BEFORE_PARKING) => {
                     polls += 1;
                     if polls % 16 == 0 {
+                        since.get_or_insert_with(Instant::now);
                         thread::yield_now();
                     } else {
                         std::hint::spin_loop();

@@ -2,15 +2,15 @@
 //! `"no_bias": "False"`), and the typed parsing each operator uses, with errors that name the
 //! operator and the parameter.
 
-use std::collections::BTreeMap;
-
 use rmx_kernels::DType;
 
 use crate::error::{param_err, Result};
 
+/// Kept as a short list: operators have a handful of parameters, and a call builds one per
+/// invocation, so a map would cost more than it saves.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Attrs {
-    map: BTreeMap<String, String>,
+    map: Vec<(String, String)>,
 }
 
 impl Attrs {
@@ -19,15 +19,24 @@ impl Attrs {
     }
 
     pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Attrs { map: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+        let mut a = Attrs::default();
+        for (k, v) in pairs {
+            a.set(k, v);
+        }
+        a
     }
 
+    /// Sets `key`, replacing an earlier value.
     pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        self.map.insert(key.into(), value.into());
+        let (key, value) = (key.into(), value.into());
+        match self.map.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.map.push((key, value)),
+        }
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.map.get(key).map(String::as_str)
+        self.map.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -36,7 +45,7 @@ impl Attrs {
 
     /// Refuses keys that are not parameters of `op` (hidden `__key__` attributes pass).
     pub fn check_known(&self, op: &str, known: &[&str]) -> Result<()> {
-        for k in self.map.keys() {
+        for (k, _) in &self.map {
             let hidden = k.starts_with("__") && k.ends_with("__");
             if !hidden && !known.contains(&k.as_str()) && !COMMON.contains(&k.as_str()) {
                 let list = known.join(", ");

@@ -1,5 +1,5 @@
-//! `Storage`: a device buffer. CPU buffers are 64-byte aligned so vector loads never split a
-//! cache line at the start. Access is unchecked: the engine guarantees that a write to a buffer
+//! `Storage`: a device buffer. CPU buffers of more than 256 bytes are 64-byte aligned so vector loads
+//! never split a cache line at the start. Access is unchecked: the engine guarantees that a write to a buffer
 //! never runs beside another access to it, which is the invariant every `unsafe` here relies on.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout as AllocLayout};
@@ -7,7 +7,10 @@ use std::ptr::NonNull;
 
 use rmx_engine::Context;
 
+/// Large buffers start on a cache line; small ones take the allocator's natural alignment, which
+/// its fast path serves (aligned allocation is a slower path in most allocators).
 const ALIGN: usize = 64;
+const SMALL: usize = 256;
 
 pub struct Storage {
     ptr: NonNull<u8>,
@@ -30,7 +33,8 @@ impl Storage {
     }
 
     fn layout(bytes: usize) -> AllocLayout {
-        AllocLayout::from_size_align(bytes.max(1), ALIGN).expect("allocation size overflows")
+        let align = if bytes <= SMALL { 16 } else { ALIGN };
+        AllocLayout::from_size_align(bytes.max(1), align).expect("allocation size overflows")
     }
 
     pub fn bytes(&self) -> usize {

@@ -48,13 +48,22 @@ def _wrap(handle):
 
 def invoke(name, inputs, attrs=(), out=None, ctx=None):
     """Runs registered operator ``name``; returns the list of output handles wrapped."""
-    c = _ctx(ctx)
     out_handles = None if out is None else [o.handle for o in (out if isinstance(out, (list, tuple)) else [out])]
-    handles = _rmx.invoke(name, [a.handle for a in inputs], list(attrs), out_handles, c.device_typeid, c.device_id)
+    if inputs:
+        # The operator runs where its inputs are; the context only matters without inputs.
+        handles = _rmx.invoke(name, [a.handle for a in inputs], list(attrs), out_handles)
+    else:
+        c = _ctx(ctx)
+        handles = _rmx.invoke(name, [], list(attrs), out_handles, c.device_typeid, c.device_id)
     return [_wrap(h) for h in handles]
 
 
 def _scalar_str(v):
+    t = type(v)
+    if t is float:
+        return repr(v)
+    if t is int:
+        return str(v)
     if isinstance(v, (bool, np.bool_)):
         return "1" if v else "0"
     if isinstance(v, numbers.Integral):
@@ -64,6 +73,11 @@ def _scalar_str(v):
 
 def _binary(lhs, rhs, same, bcast, scalar, out=None):
     """``lhs <op> rhs`` for an NDArray lhs: elementwise, broadcast or with a scalar."""
+    t = type(rhs)
+    if t is float or t is int:
+        # The hot path of imperative code (x * 2, x + 1): no ABC checks.
+        h = _rmx.invoke(scalar, [lhs.handle], [("scalar", repr(rhs) if t is float else str(rhs))], None if out is None else [out.handle])[0]
+        return out if out is not None else _wrap(h)
     if isinstance(rhs, NDArray):
         name = same if lhs.shape == rhs.shape else bcast
         return invoke(name, [lhs, rhs], out=out)[0]
