@@ -159,6 +159,21 @@ fn invoke(
     Ok(outs.into_iter().map(PyNDArray).collect())
 }
 
+/// `x <op> scalar` for a scalar operator (`_plus_scalar`, ...): the hot path of imperative code,
+/// without the argument lists of `invoke`.
+#[pyfunction]
+#[pyo3(signature = (name, x, scalar, out=None))]
+fn scalar_op(py: Python<'_>, name: &str, x: PyRef<'_, PyNDArray>, scalar: f64, out: Option<PyRef<'_, PyNDArray>>) -> PyResult<PyNDArray> {
+    let mut attrs = Attrs::new();
+    // Whole numbers (the usual `x + 1`) format through the cheap integer path.
+    let text = if scalar.fract() == 0.0 && scalar.abs() < 1e15 { (scalar as i64).to_string() } else { format!("{scalar:?}") };
+    attrs.set("scalar", text);
+    let out = out.map(|o| vec![o.0.clone()]);
+    let ctx = x.0.ctx();
+    let mut outs = graph_invoke(name, std::slice::from_ref(&x.0), &attrs, out, ctx).map_err(|e| graph_error(py, e))?;
+    Ok(PyNDArray(outs.swap_remove(0)))
+}
+
 /// `(name, aliases, doc, inputs, variadic, params)` for every operator, params as
 /// `(name, type, default, doc)`: what `rmx.ndarray.register` generates functions from.
 #[pyfunction]
@@ -210,6 +225,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(nd_from_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(nd_zeros, m)?)?;
     m.add_function(wrap_pyfunction!(invoke, m)?)?;
+    m.add_function(wrap_pyfunction!(scalar_op, m)?)?;
     m.add_function(wrap_pyfunction!(op_list, m)?)?;
     m.add_function(wrap_pyfunction!(random_seed, m)?)?;
     m.add_function(wrap_pyfunction!(nd_save_bytes, m)?)?;

@@ -74,7 +74,6 @@ def test_reshape_special_values(case):
         check(nd(a).reshape(*param), want)
 
 
-@pytest.mark.xfail(strict=True, reason="reverse=True with -4: MXNet reverses the whole spec (so -4's operands are the two values written before it, in reverse); rmx keeps them after it")
 def test_reshape_reverse_with_minus_4_as_mxnet():
     # MXNet: dshape (1, 2, 1, 1) reversed is (1, 1, 2, 1); spec (1, 1, -4, 2, 1, 1) reversed is
     # (1, 1, 2, -4, 1, 1): 1, 1, 2, then -4 splits the last 1 into 1 x 1 -> (1, 1, 2, 1, 1).
@@ -256,7 +255,6 @@ def test_broadcast_to_axis_like(case, data):
     check(nd(a).broadcast_like(like), want)
 
 
-@pytest.mark.xfail(strict=True, reason="broadcast_like ignores lhs_axes/rhs_axes and broadcasts the whole shape")
 @FEW
 @example(a=np.zeros((3, 2), np.float32), size=4, axis=-1, rhs_axis=0)
 @given(st.sampled_from(ALL).flatmap(lambda d: arrays(d, shape=shapes(min_dims=2, max_dims=3))), st.integers(1, 4), st.integers(-3, 2), st.sampled_from([0, -2]))

@@ -73,16 +73,13 @@ def _scalar_str(v):
 
 def _binary(lhs, rhs, same, bcast, scalar, out=None):
     """``lhs <op> rhs`` for an NDArray lhs: elementwise, broadcast or with a scalar."""
-    t = type(rhs)
-    if t is float or t is int:
-        # The hot path of imperative code (x * 2, x + 1): no ABC checks.
-        h = _rmx.invoke(scalar, [lhs.handle], [("scalar", repr(rhs) if t is float else str(rhs))], None if out is None else [out.handle])[0]
-        return out if out is not None else _wrap(h)
     if isinstance(rhs, NDArray):
         name = same if lhs.shape == rhs.shape else bcast
-        return invoke(name, [lhs, rhs], out=out)[0]
+        result = invoke(name, [lhs, rhs], out=out)[0]
+        return out if out is not None else result
     if isinstance(rhs, numbers.Number) or (isinstance(rhs, np.generic) and rhs.size == 1):
-        return invoke(scalar, [lhs], [("scalar", _scalar_str(rhs))], out=out)[0]
+        result = invoke(scalar, [lhs], [("scalar", _scalar_str(rhs))], out=out)[0]
+        return out if out is not None else result
     if isinstance(rhs, (np.ndarray, list, tuple)):
         return _binary(lhs, array(rhs, ctx=lhs.context, dtype=lhs.dtype), same, bcast, scalar, out)
     return NotImplemented
@@ -275,60 +272,7 @@ class NDArray:
 
         setitem(self, key, value)
 
-    # --- arithmetic -------------------------------------------------------------------------
-    def __add__(self, o):
-        return _binary(self, o, "elemwise_add", "broadcast_add", "_plus_scalar")
-
-    def __radd__(self, o):
-        return _reflected(self, o, "_plus_scalar", "elemwise_add", "broadcast_add")
-
-    def __iadd__(self, o):
-        return _binary(self, o, "elemwise_add", "broadcast_add", "_plus_scalar", out=self)
-
-    def __sub__(self, o):
-        return _binary(self, o, "elemwise_sub", "broadcast_sub", "_minus_scalar")
-
-    def __rsub__(self, o):
-        return _reflected(self, o, "_rminus_scalar", "elemwise_sub", "broadcast_sub")
-
-    def __isub__(self, o):
-        return _binary(self, o, "elemwise_sub", "broadcast_sub", "_minus_scalar", out=self)
-
-    def __mul__(self, o):
-        return _binary(self, o, "elemwise_mul", "broadcast_mul", "_mul_scalar")
-
-    def __rmul__(self, o):
-        return _reflected(self, o, "_mul_scalar", "elemwise_mul", "broadcast_mul")
-
-    def __imul__(self, o):
-        return _binary(self, o, "elemwise_mul", "broadcast_mul", "_mul_scalar", out=self)
-
-    def __truediv__(self, o):
-        return _binary(self, o, "elemwise_div", "broadcast_div", "_div_scalar")
-
-    def __rtruediv__(self, o):
-        return _reflected(self, o, "_rdiv_scalar", "elemwise_div", "broadcast_div")
-
-    def __itruediv__(self, o):
-        return _binary(self, o, "elemwise_div", "broadcast_div", "_div_scalar", out=self)
-
-    __div__, __rdiv__, __idiv__ = __truediv__, __rtruediv__, __itruediv__
-
-    def __mod__(self, o):
-        return _binary(self, o, "_mod", "broadcast_mod", "_mod_scalar")
-
-    def __rmod__(self, o):
-        return _reflected(self, o, "_rmod_scalar", "_mod", "broadcast_mod")
-
-    def __imod__(self, o):
-        return _binary(self, o, "_mod", "broadcast_mod", "_mod_scalar", out=self)
-
-    def __pow__(self, o):
-        return _binary(self, o, "_power", "broadcast_power", "_power_scalar")
-
-    def __rpow__(self, o):
-        return _reflected(self, o, "_rpower_scalar", "_power", "broadcast_power")
-
+    # --- arithmetic (methods made by _forward/_reflect/_inplace below the class) ----------------
     def __neg__(self):
         return invoke("negative", [self])[0]
 
@@ -345,17 +289,59 @@ class NDArray:
             return True
         return _binary(self, o, "_not_equal", "broadcast_not_equal", "_not_equal_scalar")
 
-    def __gt__(self, o):
-        return _binary(self, o, "_greater", "broadcast_greater", "_greater_scalar")
 
-    def __ge__(self, o):
-        return _binary(self, o, "_greater_equal", "broadcast_greater_equal", "_greater_equal_scalar")
+def _forward(same, bcast, scalar):
+    """``x <op> y``. A Python int or float takes the shortest path (no ABC checks, no lists):
+    it is the hot path of imperative code (``x * 2``, ``x + 1``)."""
 
-    def __lt__(self, o):
-        return _binary(self, o, "_lesser", "broadcast_lesser", "_lesser_scalar")
+    def method(self, o):
+        t = type(o)
+        if t is float or t is int:
+            a = _new(NDArray)
+            a.handle = _scalar_op(scalar, self.handle, o)
+            return a
+        return _binary(self, o, same, bcast, scalar)
 
-    def __le__(self, o):
-        return _binary(self, o, "_lesser_equal", "broadcast_lesser_equal", "_lesser_equal_scalar")
+    return method
+
+
+def _inplace(same, bcast, scalar):
+    """``x <op>= y``: writes into x through the engine."""
+
+    def method(self, o):
+        return _binary(self, o, same, bcast, scalar, out=self)
+
+    return method
+
+
+def _reflect(rscalar, same, bcast):
+    """``y <op> x`` for a scalar or array-like ``y``."""
+
+    def method(self, o):
+        return _reflected(self, o, rscalar, same, bcast)
+
+    return method
+
+
+_new = object.__new__
+_scalar_op = _rmx.scalar_op
+
+for _name, _same, _bcast, _scalar, _rscalar in [
+    ("add", "elemwise_add", "broadcast_add", "_plus_scalar", "_plus_scalar"),
+    ("sub", "elemwise_sub", "broadcast_sub", "_minus_scalar", "_rminus_scalar"),
+    ("mul", "elemwise_mul", "broadcast_mul", "_mul_scalar", "_mul_scalar"),
+    ("truediv", "elemwise_div", "broadcast_div", "_div_scalar", "_rdiv_scalar"),
+    ("mod", "_mod", "broadcast_mod", "_mod_scalar", "_rmod_scalar"),
+    ("pow", "_power", "broadcast_power", "_power_scalar", "_rpower_scalar"),
+]:
+    setattr(NDArray, f"__{_name}__", _forward(_same, _bcast, _scalar))
+    setattr(NDArray, f"__r{_name}__", _reflect(_rscalar, _same, _bcast))
+    if _name != "pow":
+        setattr(NDArray, f"__i{_name}__", _inplace(_same, _bcast, _scalar))
+NDArray.__div__, NDArray.__rdiv__, NDArray.__idiv__ = NDArray.__truediv__, NDArray.__rtruediv__, NDArray.__itruediv__
+
+for _name, _op in [("gt", "greater"), ("ge", "greater_equal"), ("lt", "lesser"), ("le", "lesser_equal")]:
+    setattr(NDArray, f"__{_name}__", _forward(f"_{_op}", f"broadcast_{_op}", f"_{_op}_scalar"))
 
 
 # --- creation -------------------------------------------------------------------------------

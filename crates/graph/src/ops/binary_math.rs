@@ -1,6 +1,6 @@
 //! The scalar math of the two-argument operators, shared by the elementwise, broadcast and
 //! scalar families: one zero-sized type per function, in float32, float64 and integer forms.
-//! Integer division and modulo by zero give 0 (NumPy's result) instead of trapping.
+//! Integer division and modulo by zero give 0 (NumPy's and MXNet's result) instead of trapping.
 
 use rmx_kernels::BinaryFn;
 
@@ -24,8 +24,9 @@ binary_fn!(Sub, |a, b| a - b, int: |a, b| a.wrapping_sub(b));
 binary_fn!(Mul, |a, b| a * b, int: |a, b| a.wrapping_mul(b));
 binary_fn!(Div, |a, b| a / b, int: |a, b| if b == 0 { 0 } else { a.wrapping_div(b) });
 binary_fn!(
-    /// Python's modulo: the result takes the divisor's sign, as MXNet's `mod` does.
-    Mod, |a, b| { let r = a % b; if r != 0.0 && ((r < 0.0) != (b < 0.0)) { r + b } else { r } },
+    /// Python's modulo: the result takes the divisor's sign, as MXNet's `mod` does; and as
+    /// MXNet, modulo by zero gives 0 for every dtype (NumPy gives NaN for floats).
+    Mod, |a, b| { if b == 0.0 { return 0.0; } let r = a % b; if r != 0.0 && ((r < 0.0) != (b < 0.0)) { r + b } else { r } },
     int: |a, b| if b == 0 { 0 } else { let r = a.wrapping_rem(b); if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r } }
 );
 binary_fn!(Power, |a, b| a.powf(b), int: |a, b| if b < 0 { 0 } else { a.wrapping_pow(b.min(u32::MAX as i64) as u32) });
@@ -54,6 +55,7 @@ mod tests {
         assert_eq!(Mod::f64(7.0, -3.0), -2.0);
         assert_eq!(Mod::int(-7, 3), 2);
         assert_eq!(Div::int(5, 0), 0);
+        assert_eq!(Mod::f32(5.0, 0.0), 0.0);
         assert_eq!(Div::int(i64::MIN, -1), i64::MIN);
         assert_eq!(Power::int(3, 4), 81);
         assert_eq!(Maximum::f32(f32::NAN, 1.0).is_nan(), true);

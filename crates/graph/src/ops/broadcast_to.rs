@@ -1,5 +1,5 @@
 //! `broadcast_to` (to `shape`, where 0 keeps the input's size), `broadcast_like` (to the second
-//! input's shape) and `broadcast_axis` (`axis` of size 1 stretched to `size`): a read with
+//! input's shape, or on `lhs_axes` to the sizes of its `rhs_axes`) and `broadcast_axis` (`axis` of size 1 stretched to `size`): a read with
 //! stride 0 along stretched axes.
 
 use rmx_engine::BoxError;
@@ -13,7 +13,8 @@ use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 enum Target {
     Shape(Vec<i64>),
-    Like,
+    /// The second input's shape, or only its `rhs_axes` sizes on `lhs_axes`.
+    Like(Option<(Vec<i64>, Vec<i64>)>),
     Axes(Vec<i64>, Vec<i64>),
 }
 
@@ -26,7 +27,18 @@ impl BroadcastTo {
     fn out_shape(&self, inputs: &[TensorDesc]) -> Result<Shape> {
         let src = &inputs[0].shape;
         let target: Shape = match &self.target {
-            Target::Like => inputs[1].shape.clone(),
+            Target::Like(None) => inputs[1].shape.clone(),
+            Target::Like(Some((lhs_axes, rhs_axes))) => {
+                if lhs_axes.len() != rhs_axes.len() {
+                    return Err(param_err(self.name, "lhs_axes", format!("{lhs_axes:?} and rhs_axes {rhs_axes:?} must have the same length")));
+                }
+                let mut t = src.clone();
+                for (&l, &r) in lhs_axes.iter().zip(rhs_axes) {
+                    let l = axis(self.name, "lhs_axes", l, src.len())?;
+                    t[l] = inputs[1].shape[axis(self.name, "rhs_axes", r, inputs[1].shape.len())?];
+                }
+                t
+            }
             Target::Shape(s) => {
                 if s.len() < src.len() {
                     return Err(shape_err(self.name, format!("cannot broadcast {:?} to fewer dimensions {s:?}", src.as_slice())));
@@ -70,7 +82,11 @@ impl Operator for BroadcastTo {
 
 fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     let target = match name {
-        "broadcast_like" => Target::Like,
+        "broadcast_like" => match (attrs.ints(name, "lhs_axes")?, attrs.ints(name, "rhs_axes")?) {
+            (Some(l), Some(r)) => Target::Like(Some((l, r))),
+            (None, None) => Target::Like(None),
+            _ => return Err(param_err(name, "lhs_axes", "lhs_axes and rhs_axes go together")),
+        },
         "broadcast_axis" => Target::Axes(attrs.ints(name, "axis")?.unwrap_or_default(), attrs.ints(name, "size")?.unwrap_or_default()),
         _ => Target::Shape(attrs.ints(name, "shape")?.ok_or_else(|| param_err(name, "shape", "required"))?),
     };
@@ -91,7 +107,7 @@ pub static DEFS: &[OpDef] = &[
         aliases: &[],
         doc: "Broadcasts `lhs` to the shape of `rhs`.",
         inputs: Arity::Fixed(&["lhs", "rhs"]),
-        params: &[param("lhs_axes", "Shape or None", "None", "not supported; must be None"), param("rhs_axes", "Shape or None", "None", "not supported; must be None")],
+        params: &[param("lhs_axes", "Shape or None", "None", "axes of lhs to stretch"), param("rhs_axes", "Shape or None", "None", "the axes of rhs whose sizes they take")],
         create,
     },
     OpDef {

@@ -3,7 +3,7 @@
 //! then indices) or `mask` (1 where an element is among the top k).
 
 use rmx_engine::BoxError;
-use rmx_kernels::{with_dtype, DType, Element, Shape};
+use rmx_kernels::{with_dtype, Class, DType, Element, Shape};
 
 use super::axes::{axis, split_around};
 use crate::attrs::Attrs;
@@ -73,6 +73,8 @@ impl Operator for Ordering {
         let x = &inputs[0];
         let ((outer, n, inner), k, _) = self.geometry(&x.shape)?;
         let vals: Vec<f64> = with_dtype!(x.dtype, T => x.data::<T>().iter().map(|v| v.to_f64()).collect());
+        // Integers compare exactly (int64 beyond 2**53 would tie as floats).
+        let ints: Option<Vec<i64>> = with_dtype!(x.dtype, T => (T::CLASS == Class::Int).then(|| x.data::<T>().iter().map(|v| v.to_i64()).collect()));
         let mut order: Vec<usize> = Vec::with_capacity(n);
         let (mut top_vals, mut top_idx) = (vec![0.0; outer * k * inner], vec![0.0; outer * k * inner]);
         let mut mask = vec![0.0; if self.ret == Ret::Mask { x.numel() } else { 0 }];
@@ -81,11 +83,14 @@ impl Operator for Ordering {
                 let at = |r: usize| vals[(o * n + r) * inner + i];
                 order.clear();
                 order.extend(0..n);
-                let key = |r: &usize| at(*r);
+                let cmp = |a: &usize, b: &usize| match &ints {
+                    Some(iv) => iv[(o * n + a) * inner + i].cmp(&iv[(o * n + b) * inner + i]),
+                    None => at(*a).total_cmp(&at(*b)),
+                };
                 if self.ascend {
-                    order.sort_by(|a, b| key(a).total_cmp(&key(b)));
+                    order.sort_by(cmp);
                 } else {
-                    order.sort_by(|a, b| key(b).total_cmp(&key(a)));
+                    order.sort_by(|a, b| cmp(b, a));
                 }
                 for (p, &r) in order.iter().take(k).enumerate() {
                     top_vals[(o * k + p) * inner + i] = at(r);
@@ -97,6 +102,20 @@ impl Operator for Ordering {
             }
         }
         let write = |t: &mut Tensor, v: &[f64]| with_dtype!(t.dtype, T => for (d, &s) in t.data_mut::<T>().iter_mut().zip(v) { *d = T::from_f64(s) });
+        if let (Some(iv), Ret::Values | Ret::Both) = (&ints, self.ret) {
+            // Values of integer inputs are copied exactly, by index.
+            with_dtype!(x.dtype, T => {
+                let y = outputs[0].data_mut::<T>();
+                for (o, (d, &r)) in y.iter_mut().zip(&top_idx).enumerate() {
+                    let (b, i) = (o / (k * inner), o % inner);
+                    *d = T::from_i64(iv[(b * n + r as usize) * inner + i]);
+                }
+            });
+            if self.ret == Ret::Both {
+                write(&mut outputs[1], &top_idx);
+            }
+            return Ok(());
+        }
         match self.ret {
             Ret::Values => write(&mut outputs[0], &top_vals),
             Ret::Indices => write(&mut outputs[0], &top_idx),

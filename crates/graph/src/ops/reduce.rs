@@ -16,6 +16,10 @@ use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDes
 
 pub struct Sum;
 impl ReduceFn for Sum {
+    const INIT_INT: i64 = 0;
+    fn step_int(a: i64, x: i64) -> i64 {
+        a.wrapping_add(x)
+    }
     const INIT: f64 = 0.0;
     fn step(a: f64, x: f64) -> f64 {
         a + x
@@ -23,6 +27,13 @@ impl ReduceFn for Sum {
 }
 pub struct Mean;
 impl ReduceFn for Mean {
+    const INIT_INT: i64 = 0;
+    fn step_int(a: i64, x: i64) -> i64 {
+        a.wrapping_add(x)
+    }
+    fn finish_int(a: i64, n: usize) -> i64 {
+        a / n.max(1) as i64
+    }
     const INIT: f64 = 0.0;
     fn step(a: f64, x: f64) -> f64 {
         a + x
@@ -33,6 +44,10 @@ impl ReduceFn for Mean {
 }
 pub struct Prod;
 impl ReduceFn for Prod {
+    const INIT_INT: i64 = 1;
+    fn step_int(a: i64, x: i64) -> i64 {
+        a.wrapping_mul(x)
+    }
     const INIT: f64 = 1.0;
     fn step(a: f64, x: f64) -> f64 {
         a * x
@@ -40,6 +55,10 @@ impl ReduceFn for Prod {
 }
 pub struct Max;
 impl ReduceFn for Max {
+    const INIT_INT: i64 = i64::MIN;
+    fn step_int(a: i64, x: i64) -> i64 {
+        a.max(x)
+    }
     const INIT: f64 = f64::NEG_INFINITY;
     fn step(a: f64, x: f64) -> f64 {
         if x > a || x.is_nan() { x } else { a }
@@ -47,6 +66,10 @@ impl ReduceFn for Max {
 }
 pub struct Min;
 impl ReduceFn for Min {
+    const INIT_INT: i64 = i64::MAX;
+    fn step_int(a: i64, x: i64) -> i64 {
+        a.min(x)
+    }
     const INIT: f64 = f64::INFINITY;
     fn step(a: f64, x: f64) -> f64 {
         if x < a || x.is_nan() { x } else { a }
@@ -54,6 +77,10 @@ impl ReduceFn for Min {
 }
 pub struct NanSum;
 impl ReduceFn for NanSum {
+    const INIT_INT: i64 = 0;
+    fn step_int(a: i64, x: i64) -> i64 {
+        a.wrapping_add(x)
+    }
     const INIT: f64 = 0.0;
     fn step(a: f64, x: f64) -> f64 {
         if x.is_nan() { a } else { a + x }
@@ -61,6 +88,10 @@ impl ReduceFn for NanSum {
 }
 pub struct NanProd;
 impl ReduceFn for NanProd {
+    const INIT_INT: i64 = 1;
+    fn step_int(a: i64, x: i64) -> i64 {
+        a.wrapping_mul(x)
+    }
     const INIT: f64 = 1.0;
     fn step(a: f64, x: f64) -> f64 {
         if x.is_nan() { a } else { a * x }
@@ -68,6 +99,17 @@ impl ReduceFn for NanProd {
 }
 pub struct L2;
 impl ReduceFn for L2 {
+    const INIT_INT: i64 = 0;
+    fn step_int(a: i64, x: i64) -> i64 {
+        a.wrapping_add(x.wrapping_mul(x))
+    }
+    fn merge_int(a: i64, b: i64) -> i64 {
+        a.wrapping_add(b)
+    }
+    fn merge(a: f64, b: f64) -> f64 {
+        a + b
+    }
+    const EXACT_INT: bool = false;
     const INIT: f64 = 0.0;
     fn step(a: f64, x: f64) -> f64 {
         a + x * x
@@ -78,6 +120,16 @@ impl ReduceFn for L2 {
 }
 pub struct L1;
 impl ReduceFn for L1 {
+    const INIT_INT: i64 = 0;
+    fn step_int(a: i64, x: i64) -> i64 {
+        a.wrapping_add(x.wrapping_abs())
+    }
+    fn merge_int(a: i64, b: i64) -> i64 {
+        a.wrapping_add(b)
+    }
+    fn merge(a: f64, b: f64) -> f64 {
+        a + b
+    }
     const INIT: f64 = 0.0;
     fn step(a: f64, x: f64) -> f64 {
         a + x.abs()
@@ -99,8 +151,11 @@ impl ReduceAxes {
     /// The reduced axes, and the output shape.
     pub fn resolve(&self, op: &str, shape: &[usize]) -> Result<(Vec<usize>, Shape)> {
         // MXNet reads `axis=()` as "all axes", like None.
-        let given = self.axis.as_deref().filter(|a| !a.is_empty());
-        let reduced = axes(op, given, shape.len(), self.exclude)?;
+        let reduced = match self.axis.as_deref() {
+            // `axis=()` reduces every axis, with or without `exclude` (nothing is excluded).
+            Some([]) => (0..shape.len()).collect(),
+            given => axes(op, given, shape.len(), self.exclude)?,
+        };
         let mut out: Shape = Shape::new();
         for (d, &n) in shape.iter().enumerate() {
             if !reduced.contains(&d) {
@@ -119,6 +174,8 @@ impl ReduceAxes {
 struct Reduce<R> {
     name: &'static str,
     axes: ReduceAxes,
+    /// `norm`'s `out_dtype`: the result is computed in the input dtype, then cast.
+    out_dtype: Option<DType>,
     r: PhantomData<fn() -> R>,
 }
 
@@ -128,7 +185,7 @@ impl<R: ReduceFn> Operator for Reduce<R> {
             return Err(dtype_err(self.name, "bool arrays cannot be reduced; cast them first"));
         }
         let (_, shape) = self.axes.resolve(self.name, &inputs[0].shape)?;
-        Ok(vec![TensorDesc { shape, dtype: inputs[0].dtype }])
+        Ok(vec![TensorDesc { shape, dtype: self.out_dtype.unwrap_or(inputs[0].dtype) }])
     }
 
     fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
@@ -136,7 +193,15 @@ impl<R: ReduceFn> Operator for Reduce<R> {
         let (reduced, _) = self.axes.resolve(self.name, &x.shape)?;
         let view = ReduceView::new(x, &reduced);
         let out = &mut outputs[0];
-        with_dtype!(x.dtype, T => reduce::<T, R>(view.data::<T>(x), view.outer, view.len, view.inner, out.data_mut::<T>()));
+        if out.dtype == x.dtype {
+            with_dtype!(x.dtype, T => reduce::<T, R>(view.data::<T>(x), view.outer, view.len, view.inner, out.data_mut::<T>()));
+        } else {
+            with_dtype!(x.dtype, T => {
+                let mut tmp = vec![T::default(); out.numel()];
+                reduce::<T, R>(view.data::<T>(x), view.outer, view.len, view.inner, &mut tmp);
+                with_dtype!(out.dtype, D => rmx_kernels::elementwise::cast::<T, D>(&tmp, out.data_mut::<D>()));
+            });
+        }
         Ok(())
     }
 }
@@ -183,15 +248,19 @@ impl ReduceView {
 }
 
 fn create<R: ReduceFn>(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
-    Ok(Box::new(Reduce::<R> { name, axes: ReduceAxes::parse(name, attrs)?, r: PhantomData }))
+    Ok(Box::new(Reduce::<R> { name, axes: ReduceAxes::parse(name, attrs)?, out_dtype: None, r: PhantomData }))
 }
 
 fn create_norm(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     let ord = attrs.int(name, "ord", 2)?;
     let axes = ReduceAxes { axis: attrs.ints(name, "axis")?, keepdims: attrs.bool(name, "keepdims", false)?, exclude: false };
+    let out_dtype = match attrs.get("out_dtype") {
+        None | Some("None") => None,
+        Some(_) => Some(attrs.dtype(name, "out_dtype", DType::F32)?),
+    };
     match ord {
-        2 => Ok(Box::new(Reduce::<L2> { name, axes, r: PhantomData })),
-        1 => Ok(Box::new(Reduce::<L1> { name, axes, r: PhantomData })),
+        2 => Ok(Box::new(Reduce::<L2> { name, axes, out_dtype, r: PhantomData })),
+        1 => Ok(Box::new(Reduce::<L1> { name, axes, out_dtype, r: PhantomData })),
         _ => Err(crate::error::param_err(name, "ord", format!("only 1 and 2 are supported, got {ord}"))),
     }
 }
@@ -213,7 +282,7 @@ macro_rules! defs {
                 param("ord", "int", "2", "1 or 2"),
                 param("axis", "Shape or None", "None", "axes to reduce"),
                 param("keepdims", "boolean", "False", "keep reduced axes with size 1"),
-                param("out_dtype", "dtype or None", "None", "accepted for compatibility; the input dtype is kept"),
+                param("out_dtype", "dtype or None", "None", "dtype of the result (the input's when None)"),
             ],
             create: create_norm,
         }];

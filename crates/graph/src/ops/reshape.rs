@@ -14,7 +14,8 @@ use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 pub fn reshape_target(op: &str, input: &[usize], spec: &[i64], reverse: bool) -> Result<Shape> {
     if reverse {
         let rin: Vec<usize> = input.iter().rev().copied().collect();
-        let rspec: Vec<i64> = reverse_spec(spec);
+        // MXNet reverses the spec as written, -4's operands included.
+        let rspec: Vec<i64> = spec.iter().rev().copied().collect();
         let mut out = reshape_target(op, &rin, &rspec, false)?;
         out.reverse();
         return Ok(out);
@@ -83,22 +84,6 @@ pub fn reshape_target(op: &str, input: &[usize], spec: &[i64], reverse: bool) ->
         return Err(bad(format!("{} elements cannot fill {:?}", total, shape.as_slice())));
     }
     Ok(shape)
-}
-
-/// The spec read right to left, keeping each -4 before its two values.
-fn reverse_spec(spec: &[i64]) -> Vec<i64> {
-    let mut groups: Vec<Vec<i64>> = Vec::new();
-    let mut s = 0;
-    while s < spec.len() {
-        if spec[s] == -4 && s + 2 < spec.len() {
-            groups.push(vec![-4, spec[s + 2], spec[s + 1]]);
-            s += 3;
-        } else {
-            groups.push(vec![spec[s]]);
-            s += 1;
-        }
-    }
-    groups.into_iter().rev().flatten().collect()
 }
 
 struct Reshape {

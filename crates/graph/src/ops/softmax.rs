@@ -11,6 +11,7 @@ use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Softmax {
     name: &'static str,
+    dtype: Option<DType>,
     axis: i64,
     temperature: f64,
     log: bool,
@@ -22,7 +23,7 @@ impl Operator for Softmax {
         if !inputs[0].dtype.is_float() {
             return Err(dtype_err(self.name, format!("needs a float input, got {}", inputs[0].dtype)));
         }
-        Ok(vec![inputs[0].clone()])
+        Ok(vec![TensorDesc { shape: inputs[0].shape.clone(), dtype: self.dtype.unwrap_or(inputs[0].dtype) }])
     }
 
     fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
@@ -30,15 +31,15 @@ impl Operator for Softmax {
         let a = axis(self.name, "axis", self.axis, x.shape.len())?;
         let (outer, n, inner) = split_around(&x.shape, a, a);
         let out = &mut outputs[0];
-        debug_assert!(out.dtype != DType::Bool);
-        with_dtype!(x.dtype, T => {
-            let (xs, ys) = (x.data::<T>(), out.data_mut::<T>());
+        let xs: Vec<f64> = with_dtype!(x.dtype, T => x.data::<T>().iter().map(|v| v.to_f64()).collect());
+        with_dtype!(out.dtype, T => {
+            let ys = out.data_mut::<T>();
             let mut row = vec![0f64; n];
             for o in 0..outer {
                 for i in 0..inner {
                     let at = |r: usize| (o * n + r) * inner + i;
                     for (r, v) in row.iter_mut().enumerate() {
-                        *v = xs[at(r)].to_f64() / self.temperature;
+                        *v = xs[at(r)] / self.temperature;
                     }
                     let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                     let sum: f64 = row.iter().map(|v| (v - m).exp()).sum();
@@ -58,6 +59,10 @@ fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
         name,
         axis: attrs.int(name, "axis", -1)?,
         temperature: attrs.f64(name, "temperature", 1.0)?,
+        dtype: match attrs.get("dtype") {
+            None | Some("None") => None,
+            Some(_) => Some(attrs.dtype(name, "dtype", DType::F32)?),
+        },
         log: name == "log_softmax",
     }))
 }
@@ -65,7 +70,7 @@ fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
 const PARAMS: &[crate::operator::ParamDoc] = &[
     param("axis", "int", "-1", "the axis to normalize over"),
     param("temperature", "float or None", "None", "divides the input (1 when None)"),
-    param("dtype", "dtype or None", "None", "accepted for compatibility; the input dtype is kept"),
+    param("dtype", "dtype or None", "None", "output dtype (the input's when None)"),
     param("use_length", "boolean", "False", "not supported; must be False"),
 ];
 

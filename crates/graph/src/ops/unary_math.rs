@@ -1,6 +1,6 @@
 //! One-input elementwise math: `y[i] = f(x[i])` for `exp`, `log`, `sqrt`, `relu`, `sigmoid`, ...
 //! Integer arrays compute through float64 and truncate back, as MXNet's integer kernels do,
-//! except where an exact integer form exists (`abs`, `sign`, `square`, `negative`).
+//! except where an exact integer form exists (`abs`, `sign`, `square`, `negative`, rounding).
 
 use std::marker::PhantomData;
 
@@ -39,12 +39,12 @@ unary_fn!(Abs, |x| x.abs(), int: |i| i.wrapping_abs());
 unary_fn!(Sign, |x| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { x }, int: |i| i.signum());
 unary_fn!(Negative, |x| -x, int: |i| i.wrapping_neg());
 unary_fn!(Square, |x| x * x, int: |i| i.wrapping_mul(i));
-unary_fn!(Round, |x| x.round());
-unary_fn!(Rint, |x| x.round_ties_even());
-unary_fn!(Fix, |x| x.trunc());
-unary_fn!(Floor, |x| x.floor());
-unary_fn!(Ceil, |x| x.ceil());
-unary_fn!(Trunc, |x| x.trunc());
+unary_fn!(Round, |x| x.round(), int: |i| i);
+unary_fn!(Rint, |x| x.round_ties_even(), int: |i| i);
+unary_fn!(Fix, |x| x.trunc(), int: |i| i);
+unary_fn!(Floor, |x| x.floor(), int: |i| i);
+unary_fn!(Ceil, |x| x.ceil(), int: |i| i);
+unary_fn!(Trunc, |x| x.trunc(), int: |i| i);
 unary_fn!(Exp, |x| x.exp());
 unary_fn!(Expm1, |x| x.exp_m1());
 unary_fn!(Log, |x| x.ln());
