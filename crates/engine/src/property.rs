@@ -4,14 +4,16 @@
 ///
 /// | property | pool |
 /// | --- | --- |
-/// | `Normal`, `Async` | the context's compute pool (FIFO; priority ignored) |
+/// | `Normal` | the context's compute pool (FIFO; priority ignored) |
+/// | `Async` | the pushing thread, if its dependencies are met at push time; else as `Normal` |
 /// | `CopyFromGpu`, `CopyToGpu` | the GPU's copy pool (by priority); on a host context, the compute pool |
 /// | `CpuPrioritized` | the one CPU priority pool (by priority), used for kvstore reductions |
 /// | `DeleteVar` | none: it runs on the thread that makes it ready |
 /// | `GpuPrioritized` | the GPU's priority pool (by priority) |
 ///
-/// `Async` functions are run like `Normal` ones: rmx's pushed functions report completion by
-/// returning, so there is no separate callback protocol to honour.
+/// `Async` follows MXNet's rule for `kAsync` (run inline when ready at push). rmx's pushed
+/// functions report completion by returning, so there is no separate callback protocol; rmx uses
+/// `Async` for operators on small arrays, whose kernels cost less than a thread handoff.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FnProperty {
     Normal,

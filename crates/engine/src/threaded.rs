@@ -76,7 +76,13 @@ impl ThreadedEngine {
             }
         }
         if opr.decr_wait() {
-            self.shared.dispatch(opr);
+            if opr.prop == FnProperty::Async {
+                // MXNet's kAsync rule: ready at push time, so run it here; a handoff to a worker
+                // would cost more than the small operations pushed this way.
+                self.shared.run(opr);
+            } else {
+                self.shared.dispatch(opr);
+            }
         }
     }
 }

@@ -31,7 +31,12 @@ fn random_ops(seed: u64) -> Vec<Op> {
             let pick = |rng: &mut Rng, max: usize| (0..rng.below(max + 1)).map(|_| rng.below(VARS)).collect::<Vec<_>>();
             let reads = pick(&mut rng, 3);
             let writes = pick(&mut rng, 2);
-            let prop = if rng.below(5) == 0 { FnProperty::CpuPrioritized } else { FnProperty::Normal };
+            // Async runs inline on the pusher when ready at push time: a third schedule to mix in.
+            let prop = match rng.below(6) {
+                0 => FnProperty::CpuPrioritized,
+                1 | 2 => FnProperty::Async,
+                _ => FnProperty::Normal,
+            };
             Op {
                 reads,
                 writes,

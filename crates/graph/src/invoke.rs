@@ -54,11 +54,18 @@ fn check_out(op: &str, outs: Vec<NDArray>, wanted: &[TensorDesc]) -> Result<Vec<
     Ok(outs)
 }
 
+/// Operations touching at most this many elements (inputs and outputs together) are pushed as
+/// `FnProperty::Async`: when ready, they run on the calling thread, since handing a kernel this
+/// small to a worker costs more than running it (tiny-op workload, benches/RESULTS.md).
+const INLINE_ELEMENTS: usize = 4096;
+
 /// Pushes one computation of `op`. Inputs that are strided views, or that share storage with an
 /// output, are first gathered into dense scratch; outputs that are strided views are computed
 /// densely and scattered. The kernel thus always sees dense, non-aliasing tensors.
 pub fn push_compute(op: Arc<dyn Operator>, name: OprName, inputs: Vec<NDArray>, outputs: Vec<NDArray>) -> Result<()> {
     let ctx = outputs.first().or(inputs.first()).map_or(Context::cpu(0), NDArray::ctx);
+    let touched: usize = inputs.iter().chain(&outputs).map(NDArray::numel).sum();
+    let prop = if touched <= INLINE_ELEMENTS { FnProperty::Async } else { FnProperty::Normal };
     let reads: Vec<Var> = inputs.iter().map(|a| a.var().clone()).collect();
     let mut writes: Vec<Var> = outputs.iter().map(|a| a.var().clone()).collect();
     if op.uses_rng() {
@@ -83,7 +90,7 @@ pub fn push_compute(op: Arc<dyn Operator>, name: OprName, inputs: Vec<NDArray>, 
         }
         Ok(())
     });
-    engine().push(body, ctx, &reads, &writes, FnProperty::Normal, 0, name)?;
+    engine().push(body, ctx, &reads, &writes, prop, 0, name)?;
     Ok(())
 }
 
