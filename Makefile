@@ -40,6 +40,7 @@ test-python: build
 
 bench: build
 	cargo bench -p rmx-engine --bench push
+	$(VPY) benches/ndarray.py
 
 clean:
 	cargo clean
