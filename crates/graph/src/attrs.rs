@@ -112,6 +112,14 @@ impl Attrs {
         }
     }
 
+    /// A dtype, or None when absent or `"None"` (the operator then keeps its input's).
+    pub fn opt_dtype(&self, op: &str, key: &str) -> Result<Option<DType>> {
+        match self.get(key) {
+            None | Some("None") => Ok(None),
+            Some(v) => DType::from_name(v).map(Some).ok_or_else(|| param_err(op, key, format!("unknown dtype {v:?}"))),
+        }
+    }
+
     pub fn dtype(&self, op: &str, key: &str, default: DType) -> Result<DType> {
         match self.get(key) {
             None | Some("None") => Ok(default),

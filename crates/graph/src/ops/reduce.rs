@@ -14,127 +14,39 @@ use crate::attrs::Attrs;
 use crate::error::{dtype_err, Result};
 use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
-pub struct Sum;
-impl ReduceFn for Sum {
-    const INIT_INT: i64 = 0;
-    fn step_int(a: i64, x: i64) -> i64 {
-        a.wrapping_add(x)
-    }
-    const INIT: f64 = 0.0;
-    fn step(a: f64, x: f64) -> f64 {
-        a + x
-    }
+/// A reduction's math: float init and step, integer init and step; the optional parts say how
+/// partial results merge and how the result is finished when that differs from the defaults.
+macro_rules! reduce_fn {
+    ($name:ident, $init:expr, |$a:ident, $x:ident| $step:expr, $init_int:expr, |$ai:ident, $xi:ident| $step_int:expr $(, $($rest:tt)*)?) => {
+        pub struct $name;
+        impl ReduceFn for $name {
+            const INIT: f64 = $init;
+            #[inline(always)]
+            fn step($a: f64, $x: f64) -> f64 { $step }
+            const INIT_INT: i64 = $init_int;
+            #[inline(always)]
+            fn step_int($ai: i64, $xi: i64) -> i64 { $step_int }
+            $($($rest)*)?
+        }
+    };
 }
-pub struct Mean;
-impl ReduceFn for Mean {
-    const INIT_INT: i64 = 0;
-    fn step_int(a: i64, x: i64) -> i64 {
-        a.wrapping_add(x)
-    }
-    fn finish_int(a: i64, n: usize) -> i64 {
-        a / n.max(1) as i64
-    }
-    const INIT: f64 = 0.0;
-    fn step(a: f64, x: f64) -> f64 {
-        a + x
-    }
-    fn finish(a: f64, n: usize) -> f64 {
-        a / n as f64
-    }
-}
-pub struct Prod;
-impl ReduceFn for Prod {
-    const INIT_INT: i64 = 1;
-    fn step_int(a: i64, x: i64) -> i64 {
-        a.wrapping_mul(x)
-    }
-    const INIT: f64 = 1.0;
-    fn step(a: f64, x: f64) -> f64 {
-        a * x
-    }
-}
-pub struct Max;
-impl ReduceFn for Max {
-    const INIT_INT: i64 = i64::MIN;
-    fn step_int(a: i64, x: i64) -> i64 {
-        a.max(x)
-    }
-    const INIT: f64 = f64::NEG_INFINITY;
-    fn step(a: f64, x: f64) -> f64 {
-        if x > a || x.is_nan() { x } else { a }
-    }
-}
-pub struct Min;
-impl ReduceFn for Min {
-    const INIT_INT: i64 = i64::MAX;
-    fn step_int(a: i64, x: i64) -> i64 {
-        a.min(x)
-    }
-    const INIT: f64 = f64::INFINITY;
-    fn step(a: f64, x: f64) -> f64 {
-        if x < a || x.is_nan() { x } else { a }
-    }
-}
-pub struct NanSum;
-impl ReduceFn for NanSum {
-    const INIT_INT: i64 = 0;
-    fn step_int(a: i64, x: i64) -> i64 {
-        a.wrapping_add(x)
-    }
-    const INIT: f64 = 0.0;
-    fn step(a: f64, x: f64) -> f64 {
-        if x.is_nan() { a } else { a + x }
-    }
-}
-pub struct NanProd;
-impl ReduceFn for NanProd {
-    const INIT_INT: i64 = 1;
-    fn step_int(a: i64, x: i64) -> i64 {
-        a.wrapping_mul(x)
-    }
-    const INIT: f64 = 1.0;
-    fn step(a: f64, x: f64) -> f64 {
-        if x.is_nan() { a } else { a * x }
-    }
-}
-pub struct L2;
-impl ReduceFn for L2 {
-    const INIT_INT: i64 = 0;
-    fn step_int(a: i64, x: i64) -> i64 {
-        a.wrapping_add(x.wrapping_mul(x))
-    }
-    fn merge_int(a: i64, b: i64) -> i64 {
-        a.wrapping_add(b)
-    }
-    fn merge(a: f64, b: f64) -> f64 {
-        a + b
-    }
-    const EXACT_INT: bool = false;
-    const INIT: f64 = 0.0;
-    fn step(a: f64, x: f64) -> f64 {
-        a + x * x
-    }
-    fn finish(a: f64, _n: usize) -> f64 {
-        a.sqrt()
-    }
-}
-pub struct L1;
-impl ReduceFn for L1 {
-    const INIT_INT: i64 = 0;
-    fn step_int(a: i64, x: i64) -> i64 {
-        a.wrapping_add(x.wrapping_abs())
-    }
-    fn merge_int(a: i64, b: i64) -> i64 {
-        a.wrapping_add(b)
-    }
-    fn merge(a: f64, b: f64) -> f64 {
-        a + b
-    }
-    const INIT: f64 = 0.0;
-    fn step(a: f64, x: f64) -> f64 {
-        a + x.abs()
-    }
-}
+
+reduce_fn!(Sum, 0.0, |a, x| a + x, 0, |a, x| a.wrapping_add(x));
+reduce_fn!(Mean, 0.0, |a, x| a + x, 0, |a, x| a.wrapping_add(x),
+    fn finish(a: f64, n: usize) -> f64 { a / n as f64 }
+    fn finish_int(a: i64, n: usize) -> i64 { a / n.max(1) as i64 });
+reduce_fn!(Prod, 1.0, |a, x| a * x, 1, |a, x| a.wrapping_mul(x));
+reduce_fn!(Max, f64::NEG_INFINITY, |a, x| if x > a || x.is_nan() { x } else { a }, i64::MIN, |a, x| a.max(x));
+reduce_fn!(Min, f64::INFINITY, |a, x| if x < a || x.is_nan() { x } else { a }, i64::MAX, |a, x| a.min(x));
+reduce_fn!(NanSum, 0.0, |a, x| if x.is_nan() { a } else { a + x }, 0, |a, x| a.wrapping_add(x));
+reduce_fn!(NanProd, 1.0, |a, x| if x.is_nan() { a } else { a * x }, 1, |a, x| a.wrapping_mul(x));
+reduce_fn!(L2, 0.0, |a, x| a + x * x, 0, |a, x| a.wrapping_add(x.wrapping_mul(x)),
+    fn merge(a: f64, b: f64) -> f64 { a + b }
+    fn finish(a: f64, _n: usize) -> f64 { a.sqrt() }
+    const EXACT_INT: bool = false;);
+reduce_fn!(L1, 0.0, |a, x| a + x.abs(), 0, |a, x| a.wrapping_add(x.wrapping_abs()),
+    fn merge(a: f64, b: f64) -> f64 { a + b }
+    fn merge_int(a: i64, b: i64) -> i64 { a.wrapping_add(b) });
 
 /// Parsed `axis`, `keepdims`, `exclude`.
 pub struct ReduceAxes {
@@ -254,10 +166,7 @@ fn create<R: ReduceFn>(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Oper
 fn create_norm(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     let ord = attrs.int(name, "ord", 2)?;
     let axes = ReduceAxes { axis: attrs.ints(name, "axis")?, keepdims: attrs.bool(name, "keepdims", false)?, exclude: false };
-    let out_dtype = match attrs.get("out_dtype") {
-        None | Some("None") => None,
-        Some(_) => Some(attrs.dtype(name, "out_dtype", DType::F32)?),
-    };
+    let out_dtype = attrs.opt_dtype(name, "out_dtype")?;
     match ord {
         2 => Ok(Box::new(Reduce::<L2> { name, axes, out_dtype, r: PhantomData })),
         1 => Ok(Box::new(Reduce::<L1> { name, axes, out_dtype, r: PhantomData })),

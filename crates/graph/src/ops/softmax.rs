@@ -59,10 +59,7 @@ fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
         name,
         axis: attrs.int(name, "axis", -1)?,
         temperature: attrs.f64(name, "temperature", 1.0)?,
-        dtype: match attrs.get("dtype") {
-            None | Some("None") => None,
-            Some(_) => Some(attrs.dtype(name, "dtype", DType::F32)?),
-        },
+        dtype: attrs.opt_dtype(name, "dtype")?,
         log: name == "log_softmax",
     }))
 }
