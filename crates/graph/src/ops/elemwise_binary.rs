@@ -11,7 +11,7 @@ use rmx_kernels::{broadcast_shapes, with_dtype, BinaryFn, DType, Layout};
 use super::binary_math::*;
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, same_dtype, shape_err, Result};
-use crate::operator::{Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{Arity, Operator, Tensor, TensorDesc};
 
 struct Elemwise<F> {
     name: &'static str,
@@ -59,20 +59,8 @@ fn create<F: BinaryFn>(name: &'static str, _attrs: &Attrs) -> Result<Box<dyn Ope
     Ok(Box::new(Elemwise::<F> { name, broadcast: name.starts_with("broadcast_"), f: PhantomData }))
 }
 
-macro_rules! defs {
-    ($($name:literal, [$($alias:literal),*], $f:ty, $doc:literal;)*) => {
-        pub static DEFS: &[OpDef] = &[$(OpDef {
-            name: $name,
-            aliases: &[$($alias),*],
-            doc: $doc,
-            inputs: Arity::Fixed(&["lhs", "rhs"]),
-            params: &[],
-            create: create::<$f>,
-        }),*];
-    };
-}
-
-defs! {
+family! {
+    Arity::Fixed(&["lhs", "rhs"]), &[], create;
     "elemwise_add", ["_plus", "_Plus", "_add"], Add, "lhs + rhs, elementwise; shapes must be equal.";
     "elemwise_sub", ["_minus", "_Minus", "_sub"], Sub, "lhs - rhs, elementwise; shapes must be equal.";
     "elemwise_mul", ["_mul", "_Mul"], Mul, "lhs * rhs, elementwise; shapes must be equal.";

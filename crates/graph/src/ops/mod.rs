@@ -1,6 +1,21 @@
 //! The operators, one file per operator or per true family, and `REGISTRY`, the one list of them.
 //! Adding an operator: a new file with its `DEFS`, one `mod` line and one entry below.
 
+/// The `DEFS` of a family whose members differ only in name, aliases, math type and doc:
+/// `family!(inputs, params, create; "name", ["alias", ...], MathType, "doc"; ...)`.
+macro_rules! family {
+    ($inputs:expr, $params:expr, $create:ident; $($name:literal, [$($alias:literal),*], $f:ty, $doc:literal;)*) => {
+        pub static DEFS: &[crate::operator::OpDef] = &[$(crate::operator::OpDef {
+            name: $name,
+            aliases: &[$($alias),*],
+            doc: $doc,
+            inputs: $inputs,
+            params: $params,
+            create: $create::<$f>,
+        }),*];
+    };
+}
+
 mod arg_reduce;
 mod axes;
 pub mod binary_math;

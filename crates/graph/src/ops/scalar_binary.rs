@@ -11,7 +11,7 @@ use rmx_kernels::{with_dtype, BinaryFn, DType, Element};
 use super::binary_math::*;
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, Result};
-use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{param, Arity, Operator, ParamDoc, Tensor, TensorDesc};
 
 struct ScalarOp<F> {
     name: &'static str,
@@ -42,20 +42,8 @@ fn create<F: BinaryFn>(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Oper
 
 const PARAMS: &[ParamDoc] = &[param("scalar", "float", "", "the scalar operand")];
 
-macro_rules! defs {
-    ($($name:literal, [$($alias:literal),*], $f:ty, $doc:literal;)*) => {
-        pub static DEFS: &[OpDef] = &[$(OpDef {
-            name: $name,
-            aliases: &[$($alias),*],
-            doc: $doc,
-            inputs: Arity::Fixed(&["data"]),
-            params: PARAMS,
-            create: create::<$f>,
-        }),*];
-    };
-}
-
-defs! {
+family! {
+    Arity::Fixed(&["data"]), PARAMS, create;
     "_plus_scalar", ["_PlusScalar"], Add, "data + scalar.";
     "_minus_scalar", ["_MinusScalar"], Sub, "data - scalar.";
     "_rminus_scalar", ["_RMinusScalar"], Sub, "scalar - data.";

@@ -10,7 +10,7 @@ use rmx_kernels::{with_dtype, DType, UnaryFn};
 
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, Result};
-use crate::operator::{Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{Arity, Operator, Tensor, TensorDesc};
 
 macro_rules! unary_fn {
     ($name:ident, |$x:ident| $float:expr) => {
@@ -100,20 +100,8 @@ fn create<F: UnaryFn>(name: &'static str, _attrs: &Attrs) -> Result<Box<dyn Oper
     Ok(Box::new(Unary::<F> { name, f: PhantomData }))
 }
 
-macro_rules! defs {
-    ($($name:literal, [$($alias:literal),*], $f:ty, $doc:literal;)*) => {
-        pub static DEFS: &[OpDef] = &[$(OpDef {
-            name: $name,
-            aliases: &[$($alias),*],
-            doc: $doc,
-            inputs: Arity::Fixed(&["data"]),
-            params: &[],
-            create: create::<$f>,
-        }),*];
-    };
-}
-
-defs! {
+family! {
+    Arity::Fixed(&["data"]), &[], create;
     "abs", [], Abs, "|x|";
     "sign", [], Sign, "-1, 0 or 1 by the sign of x";
     "negative", [], Negative, "-x";
