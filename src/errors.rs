@@ -69,3 +69,15 @@ fn graph_class(py: Python<'_>, error: &GraphError, message: String) -> PyErr {
     };
     raise(py, class, message)
 }
+
+/// Runs `f`, turning a Rust panic (a broken invariant in rmx) into `rmx.base.MXNetError` so that
+/// no panic reaches Python as pyo3's `PanicException`.
+pub fn guard<T>(py: Python<'_>, what: &str, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(panic) => {
+            let detail = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+            Err(raise(py, "MXNetError", format!("internal error in {what}: {detail} (please report it)")))
+        }
+    }
+}

@@ -9,7 +9,7 @@ use rmx_engine::{Context, DeviceKind};
 use rmx_graph::{all_ops, invoke as graph_invoke, Arity, Attrs, NDArray};
 use rmx_kernels::{DType, Layout};
 
-use crate::errors::{graph_error, invalid_argument};
+use crate::errors::{graph_error, guard, invalid_argument};
 
 /// The Rust side of `rmx.nd.NDArray`.
 #[pyclass(name = "NDArrayHandle", module = "rmx._rmx", frozen)]
@@ -155,7 +155,7 @@ fn invoke(
     let inputs: Vec<NDArray> = inputs.iter().map(|h| h.0.clone()).collect();
     let out = out.map(|v| v.iter().map(|h| h.0.clone()).collect());
     let attrs = Attrs::from_pairs(attrs);
-    let outs = graph_invoke(name, &inputs, &attrs, out, ctx).map_err(|e| graph_error(py, e))?;
+    let outs = guard(py, name, || graph_invoke(name, &inputs, &attrs, out, ctx).map_err(|e| graph_error(py, e)))?;
     Ok(outs.into_iter().map(PyNDArray).collect())
 }
 
@@ -170,7 +170,7 @@ fn scalar_op(py: Python<'_>, name: &str, x: PyRef<'_, PyNDArray>, scalar: f64, o
     attrs.set("scalar", text);
     let out = out.map(|o| vec![o.0.clone()]);
     let ctx = x.0.ctx();
-    let mut outs = graph_invoke(name, std::slice::from_ref(&x.0), &attrs, out, ctx).map_err(|e| graph_error(py, e))?;
+    let mut outs = guard(py, name, || graph_invoke(name, std::slice::from_ref(&x.0), &attrs, out, ctx).map_err(|e| graph_error(py, e)))?;
     Ok(PyNDArray(outs.swap_remove(0)))
 }
 

@@ -111,3 +111,13 @@ def test_repr_and_conversions_follow_mxnet():
     assert bool(mx.nd.array([1]))
     assert a[1].shape == (3,) and a[1, 2].shape == (1,)
     np.testing.assert_array_equal(np.asarray(a), a.asnumpy())
+
+
+def test_empty_arrays_flow_through_operators():
+    z = mx.nd.zeros((3, 0))
+    assert (z + mx.nd.zeros((1, 0))).shape == (3, 0)
+    np.testing.assert_array_equal(mx.nd.sum(z, axis=1).asnumpy(), np.zeros(3))
+    assert mx.nd.dot(mx.nd.zeros((0, 3)), mx.nd.zeros((3, 2))).shape == (0, 2)
+    assert mx.nd.concat(mx.nd.zeros((2, 0)), mx.nd.ones((2, 3))).shape == (2, 3)
+    with pytest.raises(ShapeError, match="argmax"):
+        mx.nd.argmax(z, axis=1)

@@ -55,6 +55,9 @@ pub fn zip_scalar<T: Element, F: BinaryFn>(x: &[T], s: T, scalar_first: bool, y:
 /// `y = f(a, b)` where `a` and `b` are read with broadcast strides (0 along stretched
 /// dimensions) and `y` is dense of `shape`.
 pub fn zip_broadcast<T: Element, F: BinaryFn>(shape: &[usize], a: &[T], a_strides: &[isize], b: &[T], b_strides: &[isize], y: &mut [T]) {
+    if y.is_empty() {
+        return;
+    }
     let mut strides: Vec<Strides> = vec![a_strides.into(), b_strides.into()];
     let shape = collapse(shape, &mut strides);
     let nd = shape.len();

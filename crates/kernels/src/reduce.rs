@@ -82,6 +82,9 @@ pub fn reduce<T: Element, R: ReduceFn>(x: &[T], outer: usize, len: usize, inner:
 }
 
 fn reduce_with<T: Element, R: ReduceFn, A: Acc>(x: &[T], outer: usize, len: usize, inner: usize, y: &mut [T]) {
+    if y.is_empty() {
+        return;
+    }
     let block = |o: usize, out: &mut [T]| {
         let base = &x[o * len * inner..(o + 1) * len * inner];
         if inner == 1 {

@@ -40,7 +40,10 @@ impl ArgReduce {
 
 impl Operator for ArgReduce {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
-        let (_, shape) = self.geometry(&inputs[0].shape)?;
+        let ((_, len, _), shape) = self.geometry(&inputs[0].shape)?;
+        if len == 0 {
+            return Err(crate::error::shape_err(self.name, format!("no elements to choose from along the axis of shape {:?}", inputs[0].shape.as_slice())));
+        }
         Ok(vec![TensorDesc { shape, dtype: inputs[0].dtype }])
     }
 
