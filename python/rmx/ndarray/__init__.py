@@ -30,13 +30,15 @@ for _name in _FLUENT:
 
 
 def _pick_binary(lhs, rhs, same, bcast, scalar, rscalar):
+    """MXNet's free arithmetic functions: NDArray with NDArray (broadcasting) or with a scalar."""
+    from ..base import InvalidArgumentError
     from .ndarray import _binary, _reflected
 
     if isinstance(lhs, NDArray):
         return _binary(lhs, rhs, same, bcast, scalar)
     if isinstance(rhs, NDArray):
         return _reflected(rhs, lhs, rscalar, same, bcast)
-    return array(lhs) if False else _binary(array([lhs]), rhs, same, bcast, scalar)
+    raise InvalidArgumentError(f"{same}: at least one operand must be an NDArray, got {type(lhs).__name__} and {type(rhs).__name__}")
 
 
 def add(lhs, rhs):

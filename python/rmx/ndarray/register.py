@@ -90,7 +90,6 @@ def generate(namespace):
         for n in [name, *aliases]:
             made[n] = fn
     for n, fn in made.items():
-        if n not in namespace:
-            f = fn
-            namespace[n] = f
+        # Functions written by hand in the package (zeros, ones, ...) take precedence.
+        namespace.setdefault(n, fn)
     return made
