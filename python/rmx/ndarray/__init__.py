@@ -41,39 +41,25 @@ def _pick_binary(lhs, rhs, same, bcast, scalar, rscalar):
     raise InvalidArgumentError(f"{same}: at least one operand must be an NDArray, got {type(lhs).__name__} and {type(rhs).__name__}")
 
 
-def add(lhs, rhs):
-    return _pick_binary(lhs, rhs, "elemwise_add", "broadcast_add", "_plus_scalar", "_plus_scalar")
+def _free(name, same, bcast, scalar, rscalar):
+    """``mx.nd.<name>(lhs, rhs)``: either operand may be a scalar; NDArrays broadcast."""
+
+    def fn(lhs, rhs):
+        return _pick_binary(lhs, rhs, same, bcast, scalar, rscalar)
+
+    fn.__name__ = name
+    fn.__doc__ = f"{name}(lhs, rhs): elementwise, with broadcasting or a scalar operand."
+    return fn
 
 
-def subtract(lhs, rhs):
-    return _pick_binary(lhs, rhs, "elemwise_sub", "broadcast_sub", "_minus_scalar", "_rminus_scalar")
-
-
-def multiply(lhs, rhs):
-    return _pick_binary(lhs, rhs, "elemwise_mul", "broadcast_mul", "_mul_scalar", "_mul_scalar")
-
-
-def divide(lhs, rhs):
-    return _pick_binary(lhs, rhs, "elemwise_div", "broadcast_div", "_div_scalar", "_rdiv_scalar")
-
-
-true_divide = divide
-
-
-def modulo(lhs, rhs):
-    return _pick_binary(lhs, rhs, "_mod", "broadcast_mod", "_mod_scalar", "_rmod_scalar")
-
-
-def power(base, exp):
-    return _pick_binary(base, exp, "_power", "broadcast_power", "_power_scalar", "_rpower_scalar")
-
-
-def maximum(lhs, rhs):
-    return _pick_binary(lhs, rhs, "_maximum", "broadcast_maximum", "_maximum_scalar", "_maximum_scalar")
-
-
-def minimum(lhs, rhs):
-    return _pick_binary(lhs, rhs, "_minimum", "broadcast_minimum", "_minimum_scalar", "_minimum_scalar")
+add = _free("add", "elemwise_add", "broadcast_add", "_plus_scalar", "_plus_scalar")
+subtract = _free("subtract", "elemwise_sub", "broadcast_sub", "_minus_scalar", "_rminus_scalar")
+multiply = _free("multiply", "elemwise_mul", "broadcast_mul", "_mul_scalar", "_mul_scalar")
+divide = true_divide = _free("divide", "elemwise_div", "broadcast_div", "_div_scalar", "_rdiv_scalar")
+modulo = _free("modulo", "_mod", "broadcast_mod", "_mod_scalar", "_rmod_scalar")
+power = _free("power", "_power", "broadcast_power", "_power_scalar", "_rpower_scalar")
+maximum = _free("maximum", "_maximum", "broadcast_maximum", "_maximum_scalar", "_maximum_scalar")
+minimum = _free("minimum", "_minimum", "broadcast_minimum", "_minimum_scalar", "_minimum_scalar")
 
 
 def _comparison(name):
