@@ -33,10 +33,8 @@ pub fn engine_error(py: Python<'_>, error: EngineError) -> PyErr {
             return graph_class(py, err, format!("{error}"));
         }
     }
-    match &error {
-        EngineError::VarDeleted { .. } => raise(py, "EngineError", error.to_string()),
-        EngineError::OpPanicked { .. } | EngineError::OpFailed { .. } => raise(py, "EngineError", error.to_string()),
-    }
+    // Every other engine failure (a Rust error, a caught panic, a deleted variable) is one class.
+    raise(py, "EngineError", error.to_string())
 }
 
 /// A bad argument from Python: `rmx.base.MXNetError` subclass `ValueError`-like.
