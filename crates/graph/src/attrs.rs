@@ -18,6 +18,12 @@ impl Attrs {
         Self::default()
     }
 
+    /// The operator parameters only: without the `__key__` attributes symbols carry
+    /// (`__lr_mult__`, `__init__`, ...), which no operator parses.
+    pub fn op_params(&self) -> Attrs {
+        Attrs { map: self.map.iter().filter(|(k, _)| !is_hidden_key(k)).cloned().collect() }
+    }
+
     pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
         let mut a = Attrs::default();
         for (k, v) in pairs {
@@ -169,4 +175,9 @@ mod tests {
         let bad = Attrs::from_pairs([("axis", "x")]);
         assert!(bad.int("sum", "axis", 0).unwrap_err().to_string().contains("sum: parameter 'axis'"));
     }
+}
+
+/// A `__key__` attribute: kept on symbol nodes, ignored by operators.
+pub fn is_hidden_key(key: &str) -> bool {
+    key.len() > 4 && key.starts_with("__") && key.ends_with("__")
 }

@@ -11,7 +11,7 @@ use rmx_kernels::{contiguous_strides, Storage};
 use crate::attrs::Attrs;
 use crate::error::{GraphError, Result};
 use crate::ndarray::{check_device, NDArray};
-use crate::operator::{Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, Operator, Tensor, TensorDesc};
 use crate::registry::lookup;
 use crate::rng::rng_var;
 
@@ -19,6 +19,11 @@ use crate::rng::rng_var;
 /// must match what the operator infers); otherwise new arrays are made on the inputs' device
 /// (or `ctx` for operators without inputs).
 pub fn invoke(name: &str, inputs: &[NDArray], attrs: &Attrs, out: Option<Vec<NDArray>>, ctx: Context) -> Result<Vec<NDArray>> {
+    invoke_with(name, inputs, attrs, out, ctx, OpCtx::default())
+}
+
+/// [`invoke`] with a training flag (autograd's recording mode, gradient tests).
+pub fn invoke_with(name: &str, inputs: &[NDArray], attrs: &Attrs, out: Option<Vec<NDArray>>, ctx: Context, opctx: OpCtx) -> Result<Vec<NDArray>> {
     let def = lookup(name)?;
     let op: Arc<dyn Operator> = Arc::from(def.instantiate(attrs)?);
     let ctx = inputs.first().map_or(ctx, NDArray::ctx);
@@ -35,7 +40,7 @@ pub fn invoke(name: &str, inputs: &[NDArray], attrs: &Attrs, out: Option<Vec<NDA
         Some(outs) => check_out(def.name, outs, &wanted)?,
         None => wanted.iter().map(|d| NDArray::zeros(&d.shape, d.dtype, ctx)).collect::<Result<_>>()?,
     };
-    push_compute(op, def.name.into(), inputs.to_vec(), outputs.clone())?;
+    push_compute(op, def.name.into(), inputs.to_vec(), outputs.clone(), opctx)?;
     Ok(outputs)
 }
 
@@ -62,12 +67,18 @@ const INLINE_ELEMENTS: usize = 4096;
 /// Pushes one computation of `op`. Inputs that are strided views, or that share storage with an
 /// output, are first gathered into dense scratch; outputs that are strided views are computed
 /// densely and scattered. The kernel thus always sees dense, non-aliasing tensors.
-pub fn push_compute(op: Arc<dyn Operator>, name: OprName, inputs: Vec<NDArray>, outputs: Vec<NDArray>) -> Result<()> {
+pub fn push_compute(op: Arc<dyn Operator>, name: OprName, inputs: Vec<NDArray>, outputs: Vec<NDArray>, opctx: OpCtx) -> Result<()> {
     let ctx = outputs.first().or(inputs.first()).map_or(Context::cpu(0), NDArray::ctx);
     let touched: usize = inputs.iter().chain(&outputs).map(NDArray::numel).sum();
     let prop = if touched <= INLINE_ELEMENTS { FnProperty::Async } else { FnProperty::Normal };
-    let reads: Vec<Var> = inputs.iter().map(|a| a.var().clone()).collect();
+    let mutated = op.mutated_inputs();
+    let mut reads: Vec<Var> = Vec::with_capacity(inputs.len());
     let mut writes: Vec<Var> = outputs.iter().map(|a| a.var().clone()).collect();
+    // The engine normalizes the sets (duplicates, a variable both read and written).
+    for (i, a) in inputs.iter().enumerate() {
+        let set = if mutated.contains(&i) { &mut writes } else { &mut reads };
+        set.push(a.var().clone());
+    }
     if op.uses_rng() {
         writes.push(rng_var());
     }
@@ -81,7 +92,7 @@ pub fn push_compute(op: Arc<dyn Operator>, name: OprName, inputs: Vec<NDArray>, 
             })
             .collect();
         let mut outs: Vec<Tensor> = outputs.iter().map(|a| dense_tensor(a, false, &mut scratch, false)).collect();
-        op.compute(&ins, &mut outs)?;
+        op.forward(&opctx, &ins, &mut outs)?;
         for (o, t) in outputs.iter().zip(&outs) {
             if !o.is_contiguous() {
                 // SAFETY: this push writes `o`'s variable; `t` is its dense scratch.

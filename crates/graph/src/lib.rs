@@ -18,6 +18,7 @@
 
 mod attrs;
 mod error;
+pub mod grad;
 mod invoke;
 mod ndarray;
 pub mod ndarray_file;
@@ -25,10 +26,12 @@ mod operator;
 pub mod ops;
 mod registry;
 pub mod rng;
+pub mod testing;
 
 pub use attrs::Attrs;
 pub use error::{GraphError, Result};
-pub use invoke::{invoke, push_compute};
+pub use invoke::{invoke, invoke_with, push_compute};
 pub use ndarray::{check_device, Chunk, NDArray};
-pub use operator::{Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+pub use grad::{GradArgs, GradBuilder, Value};
+pub use operator::{Arity, OpCtx, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 pub use registry::{all as all_ops, lookup};

@@ -6,7 +6,8 @@ use rmx_engine::BoxError;
 use rmx_kernels::{DType, Element, Shape};
 
 use crate::attrs::Attrs;
-use crate::error::Result;
+use crate::error::{GraphError, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 
 /// An output's (or input's) shape and dtype.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +58,22 @@ impl Tensor {
         // SAFETY: see the struct doc; `&mut self` makes the borrow unique within the kernel.
         unsafe { std::slice::from_raw_parts_mut(self.ptr as *mut T, self.numel()) }
     }
+
+    /// Writable elements of an input the operator lists in [`Operator::mutated_inputs`]
+    /// (BatchNorm's moving statistics): the push holds that input's variable as a write.
+    #[allow(clippy::mut_from_ref)]
+    pub fn mutated<T: Element>(&self) -> &mut [T] {
+        assert_eq!(T::DTYPE, self.dtype, "kernel wrote a tensor as the wrong dtype");
+        // SAFETY: the input is in the push's write set, so no one else touches it meanwhile.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr as *mut T, self.numel()) }
+    }
+}
+
+/// What a forward computation may depend on besides its inputs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpCtx {
+    /// Training mode: Dropout drops, BatchNorm uses batch statistics and updates its moving ones.
+    pub is_train: bool,
 }
 
 /// A typed operator instance: parameters parsed, ready to infer and compute.
@@ -68,9 +85,63 @@ pub trait Operator: Send + Sync {
     /// returned here is raised at the next wait on the outputs.
     fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError>;
 
+    /// Computes with the training flag; only operators whose result depends on it override this.
+    fn forward(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        self.compute(inputs, outputs)
+    }
+
     /// Draws from the process's random stream (so its pushes write the stream's variable).
     fn uses_rng(&self) -> bool {
         false
+    }
+
+    /// How many outputs the operator makes, known before any shape (a symbol needs it).
+    fn num_outputs(&self) -> usize {
+        1
+    }
+
+    /// How many leading outputs a symbol shows (BatchNorm's mean and var, Dropout's mask are hidden).
+    fn num_visible_outputs(&self) -> usize {
+        self.num_outputs()
+    }
+
+    /// Output name suffixes: `output` for one output, else `output0`, `output1`, ...
+    fn output_names(&self) -> Vec<String> {
+        match self.num_visible_outputs() {
+            1 => vec!["output".into()],
+            n => (0..n).map(|i| format!("output{i}")).collect(),
+        }
+    }
+
+    /// Input names when they depend on parameters (`no_bias` drops `bias`); `None` uses the
+    /// registry entry's.
+    fn input_names(&self) -> Option<Vec<&'static str>> {
+        None
+    }
+
+    /// Indices of inputs the operator writes (auxiliary states: BatchNorm's moving statistics).
+    fn mutated_inputs(&self) -> Vec<usize> {
+        Vec::new()
+    }
+
+    /// Fills unknown input shapes from known ones (a weight from the data's shape, a label
+    /// from the prediction's), for shape inference from partial information. Returns the
+    /// shape each input should have, or `None` where it cannot tell.
+    fn complete_inputs(&self, _known: &[Option<Shape>]) -> Vec<Option<Shape>> {
+        Vec::new()
+    }
+
+    /// The dtype of inputs that are not yet known, given the known ones (default: all inputs
+    /// share the first known dtype).
+    fn complete_dtypes(&self, known: &[Option<DType>]) -> Vec<Option<DType>> {
+        let first = known.iter().flatten().next().copied();
+        known.iter().map(|k| k.or(first)).collect()
+    }
+
+    /// Builds the gradient: appends to `g` the computation of each input's gradient from
+    /// the forward values and the outputs' gradients (`None`: no gradient flows to that input).
+    fn gradient(&self, _g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        Err(GraphError::Invalid(format!("operator {} has no gradient", args.op)))
     }
 }
 
