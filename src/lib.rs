@@ -9,11 +9,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod engine;
 mod errors;
 mod ndarray;
+mod symbol;
 
 #[pymodule]
 fn _rmx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     engine::register(m)?;
     ndarray::register(m)?;
+    symbol::register(m)?;
     Ok(())
 }

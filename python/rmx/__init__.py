@@ -5,7 +5,8 @@
 - ``rmx.engine``: the dependency engine (variables, pushes, waits, engine selection);
 - ``rmx.context``: ``Context``, ``cpu``, ``gpu``, ``current_context``;
 - ``rmx.base``: the ``MXNetError`` exception family;
-- ``rmx.nd``: the imperative NDArray API, ``rmx.random``: sampling and seeding.
+- ``rmx.nd``: the imperative NDArray API, ``rmx.random``: sampling and seeding;
+- ``rmx.sym``: symbols, ``rmx.executor``: bound symbols, ``rmx.name``/``rmx.AttrScope``: naming.
 """
 
 from . import _rmx
@@ -13,9 +14,14 @@ from . import base, context, engine
 from . import ndarray
 from . import ndarray as nd
 from .ndarray import random
+from . import name, attribute, symbol, executor, test_utils
+from . import visualization
+from . import visualization as viz
+from . import symbol as sym
+from .attribute import AttrScope
 from .base import MXNetError
 from .context import Context, cpu, cpu_pinned, current_context, gpu
 
 __version__ = _rmx.__version__
 
-__all__ = ["base", "context", "engine", "nd", "ndarray", "random", "Context", "cpu", "gpu", "cpu_pinned", "current_context", "MXNetError"]
+__all__ = ["viz", "visualization", "test_utils", "sym", "symbol", "name", "AttrScope", "executor", "base", "context", "engine", "nd", "ndarray", "random", "Context", "cpu", "gpu", "cpu_pinned", "current_context", "MXNetError"]

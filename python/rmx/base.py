@@ -57,3 +57,19 @@ class FileError(MXNetError, OSError):
 
 
 __all__ += ["ParameterError", "IndexError", "FileError"]
+
+
+class NotImplementedForSymbol(MXNetError):
+    """An NDArray operation that a Symbol cannot do (``bool(symbol)``)."""
+
+    def __init__(self, function, alias=None, *args):
+        super().__init__(f"Function {getattr(function, '__name__', function)} (namely operator \"{alias}\") is not implemented for Symbol and only available in NDArray.")
+
+
+integer_types = (int,)
+string_types = (str,)
+
+
+def py_str(x):
+    """Bytes from the library as ``str``."""
+    return x.decode("utf-8") if isinstance(x, bytes) else x

@@ -26,6 +26,8 @@ mod operator;
 pub mod ops;
 mod registry;
 pub mod rng;
+pub mod executor;
+pub mod symbol;
 pub mod testing;
 
 pub use attrs::Attrs;

@@ -1,0 +1,207 @@
+"""``Executor``: a symbol bound to arrays (made by ``Symbol.bind``/``simple_bind``). ``forward``
+and ``backward`` push every node's kernel to the engine and return at once; the arrays are
+ready at their next wait. The gradient graph and the buffers are built at bind time in Rust."""
+
+import numpy as np
+
+from .base import InvalidArgumentError
+from .context import Context, current_context
+from .ndarray import ndarray as _nd
+from .ndarray.ndarray import NDArray, _wrap
+
+__all__ = ["Executor"]
+
+
+def _ctx(ctx):
+    if ctx is None:
+        return current_context()
+    return ctx if isinstance(ctx, Context) else Context(ctx)
+
+
+def _grad_reqs(grad_req, names):
+    if isinstance(grad_req, str):
+        return [grad_req] * len(names)
+    if isinstance(grad_req, (list, tuple)):
+        if len(grad_req) != len(names):
+            raise InvalidArgumentError(f"grad_req has {len(grad_req)} entries for {len(names)} arguments")
+        return list(grad_req)
+    if isinstance(grad_req, dict):
+        unknown = set(grad_req) - set(names)
+        if unknown:
+            raise InvalidArgumentError(f"grad_req names unknown arguments {sorted(unknown)}")
+        return [grad_req.get(n, "null") for n in names]
+    raise TypeError("grad_req must be a str, a list or a dict")
+
+
+def _arrays(given, names, what, allow_missing=False):
+    """A list in ``names`` order from a list or a dict of arrays."""
+    if given is None:
+        return [None] * len(names)
+    if isinstance(given, dict):
+        unknown = set(given) - set(names)
+        if unknown and what != "args_grad":
+            raise InvalidArgumentError(f"{what}: unknown names {sorted(unknown)}; expected {names}")
+        out = [given.get(n) for n in names]
+        if not allow_missing:
+            missing = [n for n, a in zip(names, out) if a is None]
+            if missing:
+                raise InvalidArgumentError(f"{what}: missing arrays for {missing}")
+        return out
+    given = list(given)
+    if len(given) != len(names):
+        raise InvalidArgumentError(f"{what}: {len(given)} arrays for {len(names)} names {names}")
+    return given
+
+
+def bind(symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None):
+    ctx = _ctx(ctx)
+    arg_names, aux_names = symbol.list_arguments(), symbol.list_auxiliary_states()
+    args = _arrays(args, arg_names, "args")
+    grads = _arrays(args_grad, arg_names, "args_grad", allow_missing=True)
+    aux = _arrays(aux_states, aux_names, "aux_states")
+    reqs = _grad_reqs(grad_req, arg_names)
+    # An argument without a gradient array takes no gradient.
+    reqs = [r if g is not None else "null" for r, g in zip(reqs, grads)]
+    for n, a in zip(arg_names + aux_names, args + aux):
+        if not isinstance(a, NDArray):
+            raise TypeError(f"bind: the array for '{n}' must be an NDArray, got {type(a).__name__}")
+    handle = symbol.handle.bind(ctx.device_typeid, ctx.device_id, [a.handle for a in args],
+                                [g.handle if (g is not None and r != "null") else None for g, r in zip(grads, reqs)],
+                                reqs, [a.handle for a in aux])
+    return Executor(handle, symbol, ctx, dict(zip(arg_names, reqs)))
+
+
+def simple_bind(symbol, ctx, grad_req, type_dict, shared_exec, shapes):
+    ctx = _ctx(ctx)
+    arg_shapes, _, aux_shapes = symbol.infer_shape(**shapes)
+    if arg_shapes is None:
+        symbol.infer_shape_partial(**shapes)
+        raise InvalidArgumentError(f"simple_bind: the shapes {shapes} do not determine every argument's shape")
+    arg_types, _, aux_types = symbol.infer_type(**(type_dict or {}))
+    if arg_types is None:
+        arg_types, _, aux_types = symbol.infer_type_partial(**(type_dict or {}))
+        arg_types = [t or np.float32 for t in arg_types]
+        aux_types = [t or np.float32 for t in aux_types]
+    arg_names = symbol.list_arguments()
+    reqs = _grad_reqs(grad_req, arg_names)
+    shared = shared_exec.arg_dict if shared_exec is not None else {}
+    args, grads = [], []
+    for n, s, t, r in zip(arg_names, arg_shapes, arg_types, reqs):
+        a = shared.get(n)
+        if a is None or a.shape != tuple(s) or a.dtype != t:
+            a = _nd.zeros(s, ctx=ctx, dtype=t)
+        args.append(a)
+        g = shared_exec.grad_dict.get(n) if shared_exec is not None else None
+        if r != "null" and (g is None or g.shape != tuple(s)):
+            g = _nd.zeros(s, ctx=ctx, dtype=t)
+        grads.append(g if r != "null" else None)
+    aux = [_nd.zeros(s, ctx=ctx, dtype=t) for s, t in zip(aux_shapes, aux_types)]
+    return bind(symbol, ctx, args, grads, reqs, aux)
+
+
+class Executor:
+    """Runs a bound symbol. ``arg_dict``/``grad_dict``/``aux_dict``/``output_dict`` name the
+    arrays; ``forward(is_train, **inputs)`` copies inputs into ``arg_dict`` first."""
+
+    def __init__(self, handle, symbol, ctx, grad_req):
+        self.handle = handle
+        self._symbol = symbol
+        self._ctx = ctx
+        self._grad_req = grad_req
+        self.arg_arrays = [_wrap(h) for h in handle.arg_arrays()]
+        self.grad_arrays = [None if h is None else _wrap(h) for h in handle.grad_arrays()]
+        self.aux_arrays = [_wrap(h) for h in handle.aux_arrays()]
+        self.outputs = [_wrap(h) for h in handle.outputs()]
+        self._monitor = None
+
+    @property
+    def arg_dict(self):
+        return dict(zip(self._symbol.list_arguments(), self.arg_arrays))
+
+    @property
+    def grad_dict(self):
+        return {n: g for n, g in zip(self._symbol.list_arguments(), self.grad_arrays) if g is not None}
+
+    @property
+    def aux_dict(self):
+        return dict(zip(self._symbol.list_auxiliary_states(), self.aux_arrays))
+
+    @property
+    def output_dict(self):
+        return dict(zip(self._symbol.list_outputs(), self.outputs))
+
+    def forward(self, is_train=False, **kwargs):
+        """Runs the graph (``is_train`` switches Dropout and BatchNorm) and returns ``outputs``."""
+        if kwargs:
+            arg_dict = self.arg_dict
+            for name, value in kwargs.items():
+                if name not in arg_dict:
+                    raise InvalidArgumentError(f"forward: unknown argument {name!r}; arguments are {list(arg_dict)}")
+                dst = arg_dict[name]
+                if isinstance(value, NDArray):
+                    if value.shape != dst.shape:
+                        raise InvalidArgumentError(f"forward: {name!r} has shape {value.shape}, the executor was bound with {dst.shape}")
+                    value.copyto(dst)
+                else:
+                    dst[:] = value
+        self.handle.forward(bool(is_train))
+        if self._monitor is not None:
+            for name, arr in self.output_dict.items():
+                self._monitor(name, arr)
+        return self.outputs
+
+    def backward(self, out_grads=None, is_train=True):
+        """Runs the gradient graph; ``out_grads`` may be omitted for loss heads."""
+        if out_grads is None:
+            out_grads = []
+        elif isinstance(out_grads, NDArray):
+            out_grads = [out_grads]
+        elif isinstance(out_grads, dict):
+            out_grads = [out_grads[n] for n in self._symbol.list_outputs()]
+        self.handle.backward([g.handle for g in out_grads])
+
+    def copy_params_from(self, arg_params, aux_params=None, allow_extra_params=False):
+        """Copies parameter values in by name."""
+        arg_dict, aux_dict = self.arg_dict, self.aux_dict
+        for name, array in (arg_params or {}).items():
+            if name in arg_dict:
+                dst = arg_dict[name]
+                array.astype(dst.dtype).copyto(dst) if array.dtype != dst.dtype else array.copyto(dst)
+            elif not allow_extra_params:
+                raise ValueError(f"Find name \"{name}\" that is not in the arguments")
+        for name, array in (aux_params or {}).items():
+            if name in aux_dict:
+                array.copyto(aux_dict[name])
+            elif not allow_extra_params:
+                raise ValueError(f"Find name {name} that is not in the auxiliary states")
+
+    def reshape(self, partial_shaping=False, allow_up_sizing=False, **kwargs):
+        """A new executor for new input shapes, sharing the parameter arrays (arguments whose
+        shape does not change) with this one."""
+        arg_shapes, _, aux_shapes = self._symbol.infer_shape(**kwargs)
+        if arg_shapes is None:
+            raise InvalidArgumentError(f"reshape: the shapes {kwargs} do not determine every shape")
+        names = self._symbol.list_arguments()
+        args, grads = [], []
+        for name, shape, arr, grad in zip(names, arg_shapes, self.arg_arrays, self.grad_arrays):
+            shape = tuple(shape)
+            if shape == arr.shape:
+                args.append(arr)
+                grads.append(grad)
+                continue
+            if name not in kwargs and not partial_shaping:
+                raise InvalidArgumentError(f"reshape: argument '{name}' changes shape {arr.shape} -> {shape}; pass partial_shaping=True to allow it")
+            if int(np.prod(shape)) > arr.size and not allow_up_sizing:
+                raise InvalidArgumentError(f"reshape: argument '{name}' grows from {arr.shape} to {shape}; pass allow_up_sizing=True")
+            args.append(_nd.zeros(shape, ctx=self._ctx, dtype=arr.dtype))
+            grads.append(None if grad is None else _nd.zeros(shape, ctx=self._ctx, dtype=arr.dtype))
+        aux = [a if a.shape == tuple(s) else _nd.zeros(s, ctx=self._ctx, dtype=a.dtype) for a, s in zip(self.aux_arrays, aux_shapes)]
+        reqs = [self._grad_req.get(n, "null") for n in names]
+        return bind(self._symbol, self._ctx, args, grads, reqs, aux)
+
+    def set_monitor_callback(self, callback, monitor_all=False):
+        """Calls ``callback(name, array)`` for each output after every forward."""
+        self._monitor = callback
+
+    def debug_str(self):
+        return self.handle.debug_str()

@@ -1,0 +1,251 @@
+//! `rmx._rmx.SymbolHandle` and `ExecutorHandle`: the declarative half. Python's `Symbol` and
+//! `Executor` classes wrap these; naming (NameManager, AttrScope) stays in Python, and every
+//! graph operation (composition, inference, JSON, binding) happens here.
+
+use std::collections::HashMap;
+
+use pyo3::prelude::*;
+
+use rmx_graph::executor::{Executor, GradReq};
+use rmx_graph::symbol::{self, IndexedGraph, Symbol};
+use rmx_graph::{Attrs, GraphError, NDArray};
+use rmx_kernels::Shape;
+
+use crate::errors::{graph_error, guard};
+use crate::ndarray::{context, PyNDArray};
+
+#[pyclass(name = "SymbolHandle", module = "rmx._rmx", frozen)]
+pub struct PySymbol(pub Symbol);
+
+fn sym_result(py: Python<'_>, what: &str, f: impl FnOnce() -> Result<Symbol, GraphError>) -> PyResult<PySymbol> {
+    guard(py, what, || f().map(PySymbol).map_err(|e| graph_error(py, e)))
+}
+
+/// Inferred `(args, outputs, aux)` per entry, `None` where unknown.
+type Inferred<T> = (Vec<Option<T>>, Vec<Option<T>>, Vec<Option<T>>);
+
+#[pymethods]
+impl PySymbol {
+    #[staticmethod]
+    fn variable(name: &str, attrs: Vec<(String, String)>) -> PySymbol {
+        PySymbol(Symbol::variable(name, Attrs::from_pairs(attrs)))
+    }
+
+    #[staticmethod]
+    fn create(py: Python<'_>, op: &str, name: &str, attrs: Vec<(String, String)>, args: Vec<PyRef<'_, PySymbol>>, kwargs: Vec<(String, PyRef<'_, PySymbol>)>) -> PyResult<PySymbol> {
+        let args: Vec<Symbol> = args.iter().map(|s| s.0.clone()).collect();
+        let kwargs: Vec<(String, Symbol)> = kwargs.iter().map(|(k, s)| (k.clone(), s.0.clone())).collect();
+        sym_result(py, op, || symbol::create_op(op, name, Attrs::from_pairs(attrs), &args, &kwargs))
+    }
+
+    #[staticmethod]
+    fn group(symbols: Vec<PyRef<'_, PySymbol>>) -> PySymbol {
+        let syms: Vec<Symbol> = symbols.iter().map(|s| s.0.clone()).collect();
+        PySymbol(Symbol::group(&syms))
+    }
+
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &str) -> PyResult<PySymbol> {
+        sym_result(py, "load_json", || symbol::from_json(text))
+    }
+
+    fn compose(&self, py: Python<'_>, args: Vec<PyRef<'_, PySymbol>>, kwargs: Vec<(String, PyRef<'_, PySymbol>)>) -> PyResult<PySymbol> {
+        let args: Vec<Symbol> = args.iter().map(|s| s.0.clone()).collect();
+        let kwargs: Vec<(String, Symbol)> = kwargs.iter().map(|(k, s)| (k.clone(), s.0.clone())).collect();
+        sym_result(py, "compose", || symbol::compose(&self.0, &args, &kwargs))
+    }
+
+    fn tojson(&self) -> String {
+        symbol::to_json(&self.0)
+    }
+
+    fn list_arguments(&self) -> Vec<String> {
+        self.0.list_arguments()
+    }
+
+    fn list_outputs(&self) -> Vec<String> {
+        self.0.list_outputs()
+    }
+
+    fn list_auxiliary_states(&self) -> Vec<String> {
+        self.0.list_auxiliary_states()
+    }
+
+    fn list_inputs(&self) -> Vec<String> {
+        self.0.list_inputs()
+    }
+
+    fn num_outputs(&self) -> usize {
+        self.0.outputs.len()
+    }
+
+    fn output(&self, py: Python<'_>, index: usize) -> PyResult<PySymbol> {
+        sym_result(py, "__getitem__", || self.0.output(index))
+    }
+
+    fn internals(&self) -> PySymbol {
+        PySymbol(self.0.internals())
+    }
+
+    fn children(&self) -> Option<PySymbol> {
+        self.0.children().map(PySymbol)
+    }
+
+    /// The single output node's name, `None` for a group.
+    fn name(&self) -> Option<String> {
+        self.0.name()
+    }
+
+    /// `(op name or "null", node name)` of each output's node.
+    fn head_ops(&self) -> Vec<(String, String)> {
+        self.0.outputs.iter().map(|e| (e.node.op.as_ref().map_or("null", |o| o.def.name).to_string(), e.node.name.clone())).collect()
+    }
+
+    /// The attributes of the single output node.
+    fn attrs(&self) -> Vec<(String, String)> {
+        match self.0.outputs.as_slice() {
+            [e] => e.node.attrs().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn set_attr(&self, key: &str, value: &str) {
+        for e in &self.0.outputs {
+            e.node.attrs.write().unwrap().set(key, value);
+        }
+    }
+
+    /// Every node's attributes: `[(node name, [(key, value)])]`, nodes with attributes only.
+    fn attr_dict(&self) -> Vec<(String, Vec<(String, String)>)> {
+        self.0.attr_dict().into_iter().map(|(n, a)| (n, a.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())).collect()
+    }
+
+    /// Every node in topological order: `(op, name, [(input node index, output index)],
+    /// attrs)`, for visualization and summaries.
+    #[allow(clippy::type_complexity)]
+    fn nodes(&self) -> Vec<(String, String, Vec<(usize, usize)>, Vec<(String, String)>)> {
+        let g = IndexedGraph::new(&self.0);
+        g.nodes
+            .iter()
+            .enumerate()
+            .map(|(n, node)| {
+                let ins = g.inputs[n].iter().map(|&e| (g.producer(e), e - g.row_ptr[g.producer(e)])).collect();
+                let op = node.op.as_ref().map_or("null", |o| o.def.name).to_string();
+                (op, node.name.clone(), ins, node.attrs().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+            })
+            .collect()
+    }
+
+    /// Shape inference from known shapes by input name. Returns per-argument, per-output and
+    /// per-aux shapes (`None` where unknown) and, with `per_node`, every node's output shapes.
+    #[pyo3(signature = (known, per_node=false))]
+    #[allow(clippy::type_complexity)]
+    fn infer_shape(&self, py: Python<'_>, known: HashMap<String, Vec<usize>>, per_node: bool) -> PyResult<(Inferred<Vec<usize>>, Vec<Vec<Option<Vec<usize>>>>)> {
+        let (g, inf) = guard(py, "infer_shape", || self.infer(known, HashMap::new()).map_err(|e| graph_error(py, e)))?;
+        let shape = |e: usize| inf.shapes[e].as_ref().map(|s| s.to_vec());
+        let pick = |nodes: &[usize]| nodes.iter().map(|&n| shape(g.entry(n, 0))).collect();
+        let nodes = if per_node { (0..g.nodes.len()).map(|n| (g.row_ptr[n]..g.row_ptr[n + 1]).map(shape).collect()).collect() } else { Vec::new() };
+        Ok(((pick(&g.args), g.heads.iter().map(|&e| shape(e)).collect(), pick(&g.aux)), nodes))
+    }
+
+    /// Dtype inference from known dtypes (by name); dtypes as names.
+    fn infer_type(&self, py: Python<'_>, known: HashMap<String, String>) -> PyResult<Inferred<String>> {
+        let mut dts = HashMap::new();
+        for (k, v) in known {
+            let d = rmx_kernels::DType::from_name(&v).ok_or_else(|| crate::errors::raise(py, "DTypeError", format!("unsupported dtype {v:?} for '{k}'")))?;
+            dts.insert(k, d);
+        }
+        let (g, inf) = guard(py, "infer_type", || self.infer(HashMap::new(), dts).map_err(|e| graph_error(py, e)))?;
+        let dt = |e: usize| inf.dtypes[e].map(|d| d.name().to_string());
+        let pick = |nodes: &[usize]| nodes.iter().map(|&n| dt(g.entry(n, 0))).collect();
+        Ok((pick(&g.args), g.heads.iter().map(|&e| dt(e)).collect(), pick(&g.aux)))
+    }
+
+    /// Binds to arrays; see `Executor::bind`.
+    #[allow(clippy::too_many_arguments)]
+    fn bind(
+        &self,
+        py: Python<'_>,
+        dev_type: i32,
+        dev_id: u32,
+        args: Vec<PyRef<'_, PyNDArray>>,
+        grads: Vec<Option<PyRef<'_, PyNDArray>>>,
+        reqs: Vec<String>,
+        aux: Vec<PyRef<'_, PyNDArray>>,
+    ) -> PyResult<PyExecutor> {
+        let ctx = context(py, dev_type, dev_id)?;
+        let args: Vec<NDArray> = args.iter().map(|a| a.0.clone()).collect();
+        let grads: Vec<Option<NDArray>> = grads.iter().map(|g| g.as_ref().map(|a| a.0.clone())).collect();
+        let aux: Vec<NDArray> = aux.iter().map(|a| a.0.clone()).collect();
+        guard(py, "bind", || {
+            let reqs = reqs.iter().map(|r| GradReq::parse(r)).collect::<Result<Vec<_>, _>>().map_err(|e| graph_error(py, e))?;
+            Executor::bind(&self.0, ctx, args, grads, reqs, aux).map(PyExecutor).map_err(|e| graph_error(py, e))
+        })
+    }
+}
+
+impl PySymbol {
+    fn infer(&self, shapes: HashMap<String, Vec<usize>>, dtypes: HashMap<String, rmx_kernels::DType>) -> Result<(IndexedGraph, symbol::Inferred), GraphError> {
+        let g = IndexedGraph::new(&self.0);
+        let mut s = vec![None; g.num_entries()];
+        let mut d = vec![None; g.num_entries()];
+        for (n, node) in g.nodes.iter().enumerate() {
+            if node.is_variable() {
+                if let Some(shape) = shapes.get(&node.name) {
+                    // Legacy semantics: a 0 is an unknown dimension, so the shape is not known yet.
+                    if !shape.is_empty() && shape.iter().all(|&x| x > 0) {
+                        s[g.entry(n, 0)] = Some(Shape::from_slice(shape));
+                    }
+                }
+                d[g.entry(n, 0)] = dtypes.get(&node.name).copied();
+            }
+        }
+        let inf = symbol::infer(&g, s, d)?;
+        Ok((g, inf))
+    }
+}
+
+#[pyclass(name = "ExecutorHandle", module = "rmx._rmx", frozen)]
+pub struct PyExecutor(pub Executor);
+
+#[pymethods]
+impl PyExecutor {
+    fn forward(&self, py: Python<'_>, is_train: bool) -> PyResult<()> {
+        guard(py, "forward", || self.0.forward(is_train).map_err(|e| graph_error(py, e)))
+    }
+
+    fn backward(&self, py: Python<'_>, out_grads: Vec<PyRef<'_, PyNDArray>>) -> PyResult<()> {
+        let grads: Vec<NDArray> = out_grads.iter().map(|a| a.0.clone()).collect();
+        guard(py, "backward", || self.0.backward(&grads).map_err(|e| graph_error(py, e)))
+    }
+
+    fn outputs(&self) -> Vec<PyNDArray> {
+        self.0.outputs.iter().cloned().map(PyNDArray).collect()
+    }
+
+    fn arg_arrays(&self) -> Vec<PyNDArray> {
+        self.0.arg_arrays.iter().cloned().map(PyNDArray).collect()
+    }
+
+    fn grad_arrays(&self) -> Vec<Option<PyNDArray>> {
+        self.0.grad_arrays.iter().map(|g| g.clone().map(PyNDArray)).collect()
+    }
+
+    fn aux_arrays(&self) -> Vec<PyNDArray> {
+        self.0.aux_arrays.iter().cloned().map(PyNDArray).collect()
+    }
+
+    fn debug_str(&self) -> String {
+        self.0.debug_str()
+    }
+
+    fn internal_bytes(&self) -> usize {
+        self.0.internal_bytes()
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PySymbol>()?;
+    m.add_class::<PyExecutor>()?;
+    Ok(())
+}
