@@ -44,6 +44,8 @@ mod softmax;
 mod take;
 mod where_op;
 mod unary_math;
+mod float;
+mod fully_connected;
 
 use crate::operator::OpDef;
 
@@ -74,4 +76,5 @@ pub static REGISTRY: &[&[OpDef]] = &[
     clip::DEFS,
     init::DEFS,
     random::DEFS,
+    fully_connected::DEFS,
 ];
