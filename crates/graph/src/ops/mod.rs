@@ -46,6 +46,8 @@ mod where_op;
 mod unary_math;
 mod float;
 mod fully_connected;
+mod activation;
+mod leaky_relu;
 
 use crate::operator::OpDef;
 
@@ -77,4 +79,6 @@ pub static REGISTRY: &[&[OpDef]] = &[
     init::DEFS,
     random::DEFS,
     fully_connected::DEFS,
+    activation::DEFS,
+    leaky_relu::DEFS,
 ];
