@@ -18,7 +18,7 @@
 use rayon::prelude::*;
 use rmx_engine::BoxError;
 use rmx_kernels::elementwise::PARALLEL_GRAIN;
-use rmx_kernels::{Element, Shape};
+use rmx_kernels::Shape;
 
 use super::float::{float_dtype, with_float, Float};
 use crate::attrs::Attrs;

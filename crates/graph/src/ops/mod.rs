@@ -48,6 +48,8 @@ mod float;
 mod fully_connected;
 mod activation;
 mod leaky_relu;
+mod dropout;
+mod batch_norm;
 
 use crate::operator::OpDef;
 
@@ -81,4 +83,6 @@ pub static REGISTRY: &[&[OpDef]] = &[
     fully_connected::DEFS,
     activation::DEFS,
     leaky_relu::DEFS,
+    dropout::DEFS,
+    batch_norm::DEFS,
 ];
