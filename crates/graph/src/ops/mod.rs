@@ -50,6 +50,11 @@ mod activation;
 mod leaky_relu;
 mod dropout;
 mod batch_norm;
+mod softmax_output;
+mod regression_output;
+mod make_loss;
+mod block_grad;
+mod softmax_activation;
 
 use crate::operator::OpDef;
 
@@ -85,4 +90,9 @@ pub static REGISTRY: &[&[OpDef]] = &[
     leaky_relu::DEFS,
     dropout::DEFS,
     batch_norm::DEFS,
+    softmax_output::DEFS,
+    regression_output::DEFS,
+    make_loss::DEFS,
+    block_grad::DEFS,
+    softmax_activation::DEFS,
 ];
