@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn unknown_or_missing_act_type_is_refused() {
         let x = array(&[2], &[1.0, 2.0]);
-        let err = invoke("Activation", &[x.clone()], &Attrs::from_pairs([("act_type", "gelu")]), None, Context::cpu(0)).err().unwrap().to_string();
+        let err = invoke("Activation", std::slice::from_ref(&x), &Attrs::from_pairs([("act_type", "gelu")]), None, Context::cpu(0)).err().unwrap().to_string();
         assert!(err.contains("act_type") && err.contains("softsign"), "{err}");
         let err = invoke("Activation", &[x], &Attrs::new(), None, Context::cpu(0)).err().unwrap().to_string();
         assert!(err.contains("act_type") && err.contains("required"), "{err}");

@@ -61,29 +61,33 @@ impl Geometry {
         self.outer * self.inner
     }
 
-    /// `Σ f(j)` over the indices `j` of each channel's elements, channels in parallel.
-    fn channel_sums(&self, f: impl Fn(usize) -> f64 + Sync) -> Vec<f64> {
+    /// `Σ f(c, j)` over the indices `j` of each channel `c`'s elements, channels in parallel
+    /// when the data is large.
+    fn channel_sums(&self, f: impl Fn(usize, usize) -> f64 + Sync) -> Vec<f64> {
         let Geometry { outer, channels, inner } = *self;
-        (0..channels)
-            .into_par_iter()
-            .map(|c| {
-                let mut s = 0.0;
-                for o in 0..outer {
-                    let base = (o * channels + c) * inner;
-                    for j in base..base + inner {
-                        s += f(j);
-                    }
+        let sum = |c: usize| {
+            let mut s = 0.0;
+            for o in 0..outer {
+                let base = (o * channels + c) * inner;
+                for j in base..base + inner {
+                    s += f(c, j);
                 }
-                s
-            })
-            .collect()
+            }
+            s
+        };
+        if outer * channels * inner <= PARALLEL_GRAIN {
+            (0..channels).map(sum).collect()
+        } else {
+            (0..channels).into_par_iter().map(sum).collect()
+        }
     }
 
-    /// Writes `y[j] = f(c, j)` for every element `j` of channel `c`, in parallel over rows.
+    /// Writes `y[j] = f(c, j)` for every element `j` of channel `c`, in parallel over rows when
+    /// the data is large.
     fn for_each<T: Send>(&self, y: &mut [T], f: impl Fn(usize, usize) -> T + Sync) {
         let (channels, inner) = (self.channels, self.inner.max(1));
         let rows_per_task = (PARALLEL_GRAIN / inner).max(1);
-        y.par_chunks_mut(rows_per_task * inner).enumerate().for_each(|(t, chunk)| {
+        let task = |t: usize, chunk: &mut [T]| {
             for (r, row) in chunk.chunks_mut(inner).enumerate() {
                 let row_index = t * rows_per_task + r;
                 let (c, base) = (row_index % channels, row_index * inner);
@@ -91,7 +95,12 @@ impl Geometry {
                     *v = f(c, base + i);
                 }
             }
-        });
+        };
+        if y.len() <= PARALLEL_GRAIN {
+            y.chunks_mut(rows_per_task * inner).enumerate().for_each(|(t, chunk)| task(t, chunk));
+        } else {
+            y.par_chunks_mut(rows_per_task * inner).enumerate().for_each(|(t, chunk)| task(t, chunk));
+        }
     }
 }
 
@@ -122,9 +131,9 @@ impl BatchNorm {
         let batch = is_train && !self.use_global_stats;
         let (mean, var): (Vec<f64>, Vec<f64>) = if batch {
             let m = g.count().max(1) as f64;
-            let mean: Vec<f64> = g.channel_sums(|j| x[j].to_f64()).iter().map(|s| s / m).collect();
-            let sq = g.channel_sums(|j| {
-                let d = x[j].to_f64() - mean[(j / g.inner) % g.channels];
+            let mean: Vec<f64> = g.channel_sums(|_, j| x[j].to_f64()).iter().map(|s| s / m).collect();
+            let sq = g.channel_sums(|c, j| {
+                let d = x[j].to_f64() - mean[c];
                 d * d
             });
             (mean, sq.iter().map(|s| s / m).collect())
@@ -159,9 +168,8 @@ impl BatchNorm {
         let (dy, x, gamma) = (inputs[0].data::<T>(), inputs[1].data::<T>(), inputs[2].data::<T>());
         let mean: Vec<f64> = inputs[3].data::<T>().iter().map(|v| v.to_f64()).collect();
         let inv_std: Vec<f64> = inputs[4].data::<T>().iter().map(|v| v.to_f64()).collect();
-        let channel = |j: usize| (j / g.inner) % g.channels;
-        let sum_dy = g.channel_sums(|j| dy[j].to_f64());
-        let sum_dy_xc = g.channel_sums(|j| dy[j].to_f64() * (x[j].to_f64() - mean[channel(j)]));
+        let sum_dy = g.channel_sums(|_, j| dy[j].to_f64());
+        let sum_dy_xc = g.channel_sums(|c, j| dy[j].to_f64() * (x[j].to_f64() - mean[c]));
         let m = g.count().max(1) as f64;
         // dx = a·dy - b - k·(x - μ), per channel.
         let a: Vec<f64> = (0..g.channels).map(|c| self.gamma(gamma, c) * inv_std[c]).collect();
@@ -341,7 +349,8 @@ mod tests {
     #[test]
     fn training_forward_normalizes_with_batch_statistics_and_updates_moving_ones() {
         // (shape, axis, (outer, channels, inner))
-        for (shape, ax, (o, c, i)) in [(vec![4, 3, 5], "1", (4, 3, 5)), (vec![2, 3, 4], "-1", (6, 4, 1)), (vec![6, 2], "1", (6, 2, 1))] {
+        // The last case is large enough for the parallel paths.
+        for (shape, ax, (o, c, i)) in [(vec![4, 3, 5], "1", (4, 3, 5)), (vec![2, 3, 4], "-1", (6, 4, 1)), (vec![6, 2], "1", (6, 2, 1)), (vec![9, 4, 1000], "1", (9, 4, 1000))] {
             for fix_gamma in ["True", "False"] {
                 let ins = inputs(&shape, c, 7);
                 let (xv, gv, bv, mmv, mvv) = (values(&ins[0]), values(&ins[1]), values(&ins[2]), values(&ins[3]), values(&ins[4]));
@@ -397,6 +406,32 @@ mod tests {
         }
         // Outside training the statistics are constants: the affine gradient.
         check_gradient("BatchNorm", &[("fix_gamma", "False"), ("use_global_stats", "True")], &inputs(&[2, 3, 2], 3, 6), &[3, 4], false);
+    }
+
+    #[test]
+    fn training_gradient_matches_the_closed_form_on_large_data() {
+        let (o, c, i) = (5, 3, 3000);
+        let shape = [o, c, i];
+        let ins = inputs(&shape, c, 11);
+        let (xv, gv) = (values(&ins[0]), values(&ins[1]));
+        let dy = uniform(o * c * i, -1.0, 1.0, 12);
+        let og = [array(&shape, &dy), array(&[c], &[0.0; 3]), array(&[c], &[0.0; 3])];
+        let g = analytic_grads("BatchNorm", &[("fix_gamma", "False")], &ins, &og, true);
+        let (mean, var) = stats(&xv, o, c, i);
+        let m = (o * i) as f64;
+        for ch in 0..c {
+            let s = 1.0 / (var[ch] + 1e-3).sqrt();
+            let idx: Vec<usize> = (0..o).flat_map(|a| (0..i).map(move |b| (a * c + ch) * i + b)).collect();
+            let xhat = |j: usize| (xv[j] - mean[ch]) * s;
+            let sum_dy: f64 = idx.iter().map(|&j| dy[j]).sum();
+            let sum_dy_xhat: f64 = idx.iter().map(|&j| dy[j] * xhat(j)).sum();
+            assert!((g[2].as_ref().unwrap()[ch] - sum_dy).abs() < 1e-9);
+            assert!((g[1].as_ref().unwrap()[ch] - sum_dy_xhat).abs() < 1e-9);
+            for &j in &idx {
+                let want = gv[ch] * s * (dy[j] - sum_dy / m - xhat(j) * sum_dy_xhat / m);
+                assert!((g[0].as_ref().unwrap()[j] - want).abs() < 1e-12);
+            }
+        }
     }
 
     #[test]

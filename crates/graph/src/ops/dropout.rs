@@ -96,11 +96,16 @@ impl Operator for Dropout {
                 return Ok(());
             }
             self.draw::<T>(&x.shape, ms)?;
-            ys.par_chunks_mut(PARALLEL_GRAIN).zip(xs.par_chunks(PARALLEL_GRAIN)).zip(ms.par_chunks(PARALLEL_GRAIN)).for_each(|((y, x), m)| {
+            let apply = |((y, x), m): ((&mut [T], &[T]), &[T])| {
                 for ((y, &x), &m) in y.iter_mut().zip(x).zip(m) {
                     *y = x * m;
                 }
-            });
+            };
+            if ys.len() <= PARALLEL_GRAIN {
+                apply(((ys, xs), ms));
+            } else {
+                ys.par_chunks_mut(PARALLEL_GRAIN).zip(xs.par_chunks(PARALLEL_GRAIN)).zip(ms.par_chunks(PARALLEL_GRAIN)).for_each(apply);
+            }
         });
         Ok(())
     }
@@ -169,7 +174,8 @@ mod tests {
 
     #[test]
     fn training_drops_a_fraction_p_and_scales_the_rest() {
-        let n = 20000;
+        // Large enough for the parallel path.
+        let n = 40000;
         let x = uniform(n, 0.5, 1.5, 2);
         for (p, mode, train) in [(0.3, "training", true), (0.5, "always", false)] {
             let ps = p.to_string();
@@ -210,7 +216,7 @@ mod tests {
     #[test]
     fn bad_p_and_axes_are_refused() {
         let x = array(&[2, 2], &[0.0; 4]);
-        let err = invoke("Dropout", &[x.clone()], &Attrs::from_pairs([("p", "1.5")]), None, Context::cpu(0)).err().unwrap().to_string();
+        let err = invoke("Dropout", std::slice::from_ref(&x), &Attrs::from_pairs([("p", "1.5")]), None, Context::cpu(0)).err().unwrap().to_string();
         assert!(err.contains("Dropout") && err.contains("'p'"), "{err}");
         let err = invoke("Dropout", &[x], &Attrs::from_pairs([("axes", "(3,)")]), None, Context::cpu(0)).err().unwrap().to_string();
         assert!(err.contains("axes") && err.contains("out of range"), "{err}");

@@ -105,7 +105,8 @@ fn forward<T: Float>(g: &Geometry, nh: usize, x: &[T], w: &[T], b: Option<&[T]>,
     }
 }
 
-fn backward<T: Float>(g: &Geometry, nh: usize, dy: &[T], x: &[T], w: &[T], dx: &mut [T], dw: &mut [T], db: Option<&mut [T]>) {
+/// `[dy, x, w]` to `dx`, `dw` and (with a bias) `db`.
+fn backward<T: Float>(g: &Geometry, nh: usize, [dy, x, w]: [&[T]; 3], dx: &mut [T], dw: &mut [T], db: Option<&mut [T]>) {
     let (rows, cols) = (g.rows, g.cols);
     // SAFETY: dy is rows×nh, x rows×cols, w nh×cols; dx and dw are fresh outputs of those shapes.
     unsafe {
@@ -148,7 +149,7 @@ impl Operator for FullyConnected {
         let (dw, db) = rest.split_at_mut(1);
         with_float!(dx[0].dtype, T => {
             let db = db.first_mut().map(|t| t.data_mut::<T>());
-            backward::<T>(&g, nh, inputs[0].data::<T>(), inputs[1].data::<T>(), inputs[2].data::<T>(), dx[0].data_mut::<T>(), dw[0].data_mut::<T>(), db);
+            backward::<T>(&g, nh, [inputs[0].data::<T>(), inputs[1].data::<T>(), inputs[2].data::<T>()], dx[0].data_mut::<T>(), dw[0].data_mut::<T>(), db);
         });
         Ok(())
     }

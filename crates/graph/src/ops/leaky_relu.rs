@@ -355,6 +355,25 @@ mod tests {
     }
 
     #[test]
+    fn large_inputs_take_the_parallel_path() {
+        let n = 50000;
+        let x = signed(n, 4);
+        let y = values(&invoke("LeakyReLU", &[array(&[n], &x)], &Attrs::from_pairs([("act_type", "elu")]), None, Context::cpu(0)).unwrap()[0]);
+        y.iter().zip(&x).for_each(|(y, &x)| assert!((y - if x > 0.0 { x } else { 0.25 * (x.exp() - 1.0) }).abs() < 1e-12));
+        let gamma = [0.1, 0.2, 0.3, 0.4];
+        let g = analytic_grads("LeakyReLU", &[("act_type", "prelu")], &[array(&[10, 4, 1250], &x), array(&[4], &gamma)], &[array(&[10, 4, 1250], &vec![1.0; n])], false);
+        let mut dgamma = [0.0; 4];
+        for (j, (&x, d)) in x.iter().zip(g[0].as_ref().unwrap()).enumerate() {
+            let c = (j / 1250) % 4;
+            assert_eq!(*d, if x > 0.0 { 1.0 } else { gamma[c] });
+            if x <= 0.0 {
+                dgamma[c] += x;
+            }
+        }
+        g[1].as_ref().unwrap().iter().zip(dgamma).for_each(|(a, b)| assert!((a - b).abs() < 1e-9));
+    }
+
+    #[test]
     fn prelu_gamma_broadcasts_over_axis_1_or_is_one_value() {
         let x = [-1.0, 2.0, -3.0, -4.0, 5.0, -6.0];
         let y = &invoke("LeakyReLU", &[array(&[2, 3], &x), array(&[3], &[0.1, 0.2, 0.3])], &Attrs::from_pairs([("act_type", "prelu")]), None, Context::cpu(0)).unwrap()[0];
@@ -372,7 +391,7 @@ mod tests {
     fn gradients_match_finite_differences() {
         let x = array(&[2, 3, 2], &signed(12, 2));
         for act in ["leaky", "elu", "selu", "gelu", "rrelu"] {
-            check_gradient("LeakyReLU", &[("act_type", act), ("slope", "0.3")], &[x.clone()], &[], false);
+            check_gradient("LeakyReLU", &[("act_type", act), ("slope", "0.3")], std::slice::from_ref(&x), &[], false);
         }
         check_gradient("LeakyReLU", &[("act_type", "prelu")], &[x.clone(), array(&[3], &[0.1, 0.4, -0.2])], &[], false);
         check_gradient("LeakyReLU", &[("act_type", "prelu")], &[x, array(&[1], &[0.3])], &[], false);
@@ -382,7 +401,7 @@ mod tests {
     fn derivative_at_zero_takes_the_negative_branch() {
         let x = array(&[1], &[0.0]);
         let dy = [array(&[1], &[1.0])];
-        let g = |act: &str| analytic_grads("LeakyReLU", &[("act_type", act)], &[x.clone()], &dy, false)[0].clone().unwrap()[0];
+        let g = |act: &str| analytic_grads("LeakyReLU", &[("act_type", act)], std::slice::from_ref(&x), &dy, false)[0].clone().unwrap()[0];
         assert_eq!(g("leaky"), 0.25);
         assert_eq!(g("elu"), 0.25);
         assert!((g("selu") - 1.758_099_340_847_376_6).abs() < 1e-12);
@@ -394,7 +413,7 @@ mod tests {
         let n = 2000;
         let x = array(&[n], &vec![-1.0; n]);
         let attrs = Attrs::from_pairs([("act_type", "rrelu"), ("lower_bound", "0.1"), ("upper_bound", "0.3")]);
-        let outs = invoke_with("LeakyReLU", &[x.clone()], &attrs, None, Context::cpu(0), OpCtx { is_train: true }).unwrap();
+        let outs = invoke_with("LeakyReLU", std::slice::from_ref(&x), &attrs, None, Context::cpu(0), OpCtx { is_train: true }).unwrap();
         let (y, mask) = (values(&outs[0]), values(&outs[1]));
         assert!(mask.iter().all(|s| (0.1..0.3).contains(s)));
         assert!(y.iter().zip(&mask).all(|(y, s)| *y == -s));

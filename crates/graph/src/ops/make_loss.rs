@@ -6,6 +6,7 @@
 
 use rmx_engine::BoxError;
 use rmx_kernels::elementwise::fill;
+use rmx_kernels::Element;
 
 use super::float::{float_dtype, with_float};
 use crate::attrs::Attrs;
@@ -45,7 +46,7 @@ impl Operator for MakeLoss {
             let norm = match self.normalization {
                 Normalization::Null => 1,
                 Normalization::Batch => x.shape.first().copied().unwrap_or(1),
-                Normalization::Valid => xs.iter().filter(|&&v| v as f64 > self.valid_thresh).count(),
+                Normalization::Valid => xs.iter().filter(|v| v.to_f64() > self.valid_thresh).count(),
             };
             fill(y, (self.grad_scale / norm.max(1) as f64) as T);
         });

@@ -5,6 +5,7 @@
 
 use rayon::prelude::*;
 use rmx_engine::BoxError;
+use rmx_kernels::elementwise::PARALLEL_GRAIN;
 
 use super::axes::split_around;
 use super::float::{float_dtype, with_float, Float};
@@ -30,11 +31,16 @@ impl SoftmaxActivation {
     }
 }
 
-/// Applies `f(block, inner)` to each `(n, inner)` block of `y` (with the matching blocks of the
-/// inputs), blocks in parallel.
+/// Applies `f` to each `(n, inner)` block of `y` with the matching blocks of the inputs, blocks
+/// in parallel when the data is large.
 fn by_block<T: Float>(n: usize, inner: usize, ins: [&[T]; 2], y: &mut [T], f: impl Fn([&[T]; 2], &mut [T]) + Sync) {
     let block = (n * inner).max(1);
-    y.par_chunks_mut(block).enumerate().for_each(|(b, y)| f([&ins[0][b * block..(b + 1) * block], &ins[1][b * block..(b + 1) * block]], y));
+    let each = |(b, y): (usize, &mut [T])| f([&ins[0][b * block..(b + 1) * block], &ins[1][b * block..(b + 1) * block]], y);
+    if y.len() <= PARALLEL_GRAIN {
+        y.chunks_mut(block).enumerate().for_each(each);
+    } else {
+        y.par_chunks_mut(block).enumerate().for_each(each);
+    }
 }
 
 fn softmax<T: Float>(x: &[T], inner: usize, y: &mut [T]) {
@@ -123,10 +129,24 @@ mod tests {
     }
 
     #[test]
+    fn large_channel_softmax_matches_naive_loops() {
+        let (n, c, w) = (3, 4, 3000);
+        let x = uniform(n * c * w, -3.0, 3.0, 8);
+        let y = values(&invoke("SoftmaxActivation", &[array(&[n, c, w], &x)], &Attrs::from_pairs([("mode", "channel")]), None, Context::cpu(0)).unwrap()[0]);
+        for a in 0..n {
+            for k in 0..w {
+                let at = |r: usize| (a * c + r) * w + k;
+                let s: f64 = (0..c).map(|r| x[at(r)].exp()).sum();
+                (0..c).for_each(|r| assert!((y[at(r)] - x[at(r)].exp() / s).abs() < 1e-12));
+            }
+        }
+    }
+
+    #[test]
     fn gradients_match_finite_differences() {
         let x = array(&[2, 3, 4], &uniform(24, -2.0, 2.0, 3));
         for mode in ["instance", "channel"] {
-            check_gradient("SoftmaxActivation", &[("mode", mode)], &[x.clone()], &[], false);
+            check_gradient("SoftmaxActivation", &[("mode", mode)], std::slice::from_ref(&x), &[], false);
         }
         check_gradient("SoftmaxActivation", &[], &[array(&[5], &uniform(5, -2.0, 2.0, 4))], &[], false);
     }

@@ -65,31 +65,44 @@ struct Geometry {
     inner: usize,
 }
 
-/// `y = softmax(x)` over the classes of each position, blocks in parallel.
+/// `y = softmax(x)` over the classes of one block's positions. `y` first holds `exp(x - max)`
+/// (the maximum per position), then is divided by the sums; `scratch` holds `2·inner` floats.
+fn softmax_block<T: Float>(inner: usize, x: &[T], y: &mut [T], scratch: &mut Vec<f64>) {
+    scratch.clear();
+    scratch.extend(x[..inner].iter().map(|v| v.to_f64()));
+    scratch.resize(2 * inner, 0.0);
+    let (max, sum) = scratch.split_at_mut(inner);
+    for row in x.chunks_exact(inner).skip(1) {
+        for (m, v) in max.iter_mut().zip(row) {
+            *m = m.max(v.to_f64());
+        }
+    }
+    for (y_row, x_row) in y.chunks_exact_mut(inner).zip(x.chunks_exact(inner)) {
+        for (((y, v), m), s) in y_row.iter_mut().zip(x_row).zip(max.iter()).zip(sum.iter_mut()) {
+            let e = (v.to_f64() - m).exp();
+            *y = T::from_f64(e);
+            *s += e;
+        }
+    }
+    for s in sum.iter_mut() {
+        *s = 1.0 / *s;
+    }
+    for y_row in y.chunks_exact_mut(inner) {
+        for (y, s) in y_row.iter_mut().zip(sum.iter()) {
+            *y = T::from_f64(y.to_f64() * s);
+        }
+    }
+}
+
+/// `y = softmax(x)` over the classes of each position, blocks in parallel when large.
 fn softmax<T: Float>(g: Geometry, x: &[T], y: &mut [T]) {
-    let block = (g.classes * g.inner).max(1);
-    y.par_chunks_mut(block).zip(x.par_chunks(block)).for_each(|(y, x)| {
-        let inner = g.inner;
-        let mut max: Vec<f64> = x[..inner].iter().map(|v| v.to_f64()).collect();
-        for row in x.chunks_exact(inner).skip(1) {
-            for (m, v) in max.iter_mut().zip(row) {
-                *m = m.max(v.to_f64());
-            }
-        }
-        let mut sum = vec![0.0; inner];
-        let mut exps = vec![0.0; block];
-        for (e_row, x_row) in exps.chunks_exact_mut(inner).zip(x.chunks_exact(inner)) {
-            for (((e, v), m), s) in e_row.iter_mut().zip(x_row).zip(&max).zip(sum.iter_mut()) {
-                *e = (v.to_f64() - m).exp();
-                *s += *e;
-            }
-        }
-        for (y_row, e_row) in y.chunks_exact_mut(inner).zip(exps.chunks_exact(inner)) {
-            for ((y, e), s) in y_row.iter_mut().zip(e_row).zip(&sum) {
-                *y = T::from_f64(e / s);
-            }
-        }
-    });
+    let (block, inner) = ((g.classes * g.inner).max(1), g.inner.max(1));
+    if y.len() <= rmx_kernels::elementwise::PARALLEL_GRAIN {
+        let mut scratch = Vec::new();
+        y.chunks_mut(block).zip(x.chunks(block)).for_each(|(y, x)| softmax_block(inner, x, y, &mut scratch));
+    } else {
+        y.par_chunks_mut(block).zip(x.par_chunks(block)).for_each_init(Vec::new, |scratch, (y, x)| softmax_block(inner, x, y, scratch));
+    }
 }
 
 impl SoftmaxOutput {
@@ -345,6 +358,10 @@ mod tests {
             let y = &invoke("SoftmaxOutput", &[array(&[2, 3, 4], &x), array(&label_shape, &vec![0.0; label_shape.iter().product()])], &Attrs::from_pairs(params), None, Context::cpu(0)).unwrap()[0];
             close(&values(y), &softmax(&x, o, c, i));
         }
+        // Large enough for the parallel path.
+        let x = uniform(2 * 3 * 6000, -3.0, 3.0, 2);
+        let y = &invoke("SoftmaxOutput", &[array(&[2, 3, 6000], &x), array(&[2, 6000], &[0.0; 12000])], &Attrs::from_pairs([("multi_output", "True")]), None, Context::cpu(0)).unwrap()[0];
+        close(&values(y), &softmax(&x, 2, 3, 6000));
     }
 
     #[test]
