@@ -92,7 +92,7 @@ impl Operator for Dropout {
             let (xs, ys, ms) = (x.data::<T>(), y[0].data_mut::<T>(), mask[0].data_mut::<T>());
             if !dropping {
                 ys.copy_from_slice(xs);
-                ms.fill(T::ONE);
+                ms.fill(1.0);
                 return Ok(());
             }
             self.draw::<T>(&x.shape, ms)?;

@@ -12,8 +12,8 @@ pub trait Float:
     Element + PartialOrd + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self> + Neg<Output = Self> + AddAssign + MulAssign
 {
     const ZERO: Self;
-    const ONE: Self;
-    const NEG_INFINITY: Self;
+    /// The most negative finite value.
+    const LOWEST: Self;
     fn powf(self, p: Self) -> Self;
     fn sqrt(self) -> Self;
     fn cbrt(self) -> Self;
@@ -23,8 +23,7 @@ macro_rules! float {
     ($t:ty) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
-            const ONE: Self = 1.0;
-            const NEG_INFINITY: Self = <$t>::NEG_INFINITY;
+            const LOWEST: Self = <$t>::MIN;
             #[inline(always)]
             fn powf(self, p: Self) -> Self {
                 <$t>::powf(self, p)
