@@ -44,6 +44,17 @@ mod softmax;
 mod take;
 mod where_op;
 mod unary_math;
+mod float;
+mod fully_connected;
+mod activation;
+mod leaky_relu;
+mod dropout;
+mod batch_norm;
+mod softmax_output;
+mod regression_output;
+mod make_loss;
+mod block_grad;
+mod softmax_activation;
 
 use crate::operator::OpDef;
 
@@ -74,4 +85,14 @@ pub static REGISTRY: &[&[OpDef]] = &[
     clip::DEFS,
     init::DEFS,
     random::DEFS,
+    fully_connected::DEFS,
+    activation::DEFS,
+    leaky_relu::DEFS,
+    dropout::DEFS,
+    batch_norm::DEFS,
+    softmax_output::DEFS,
+    regression_output::DEFS,
+    make_loss::DEFS,
+    block_grad::DEFS,
+    softmax_activation::DEFS,
 ];

@@ -1,0 +1,189 @@
+//! `Activation`: elementwise `relu` (`max(x, 0)`), `sigmoid` (`1 / (1 + e^-x)`), `tanh`,
+//! `softrelu` (`log(1 + e^x)`, and `x` itself above 20 as MXNet does) and `softsign`
+//! (`x / (1 + |x|)`). `_backward_Activation` takes `[out_grad, value]`, where `value` is the
+//! forward output (the derivative follows from it: `y > 0`, `y(1 - y)`, `1 - y²`, `1 - e^-y`),
+//! except for softsign, whose derivative `1 / (1 + |x|)²` needs the input.
+
+use rmx_engine::BoxError;
+use rmx_kernels::elementwise::{map, zip};
+use rmx_kernels::{BinaryFn, Element, UnaryFn};
+
+use super::float::{float_dtype, with_float};
+use super::unary_math::{Relu, Sigmoid, Softsign, Tanh};
+use crate::attrs::Attrs;
+use crate::error::{shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
+use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Relu,
+    Sigmoid,
+    Tanh,
+    SoftRelu,
+    Softsign,
+}
+
+const ACT_TYPES: &[&str] = &["relu", "sigmoid", "tanh", "softrelu", "softsign"];
+
+struct SoftRelu;
+impl UnaryFn for SoftRelu {
+    #[inline(always)]
+    fn f32(x: f32) -> f32 {
+        if x > 20.0 { x } else { x.exp().ln_1p() }
+    }
+    #[inline(always)]
+    fn f64(x: f64) -> f64 {
+        if x > 20.0 { x } else { x.exp().ln_1p() }
+    }
+}
+
+/// The backward rules, as `f(out_grad, value)`.
+macro_rules! grad_fn {
+    ($name:ident, |$g:ident, $v:ident| $body:expr) => {
+        struct $name;
+        impl BinaryFn for $name {
+            #[inline(always)]
+            fn f32($g: f32, $v: f32) -> f32 { $body }
+            #[inline(always)]
+            fn f64($g: f64, $v: f64) -> f64 { $body }
+        }
+    };
+}
+grad_fn!(ReluGrad, |g, y| if y > 0.0 { g } else { 0.0 });
+grad_fn!(SigmoidGrad, |g, y| g * y * (1.0 - y));
+grad_fn!(TanhGrad, |g, y| g * (1.0 - y * y));
+grad_fn!(SoftReluGrad, |g, y| -g * (-y).exp_m1());
+grad_fn!(SoftsignGrad, |g, x| g / ((1.0 + x.abs()) * (1.0 + x.abs())));
+
+struct Activation {
+    name: &'static str,
+    act: Act,
+    backward: bool,
+}
+
+fn apply<T: Element>(act: Act, x: &[T], y: &mut [T]) {
+    match act {
+        Act::Relu => map::<T, Relu>(x, y),
+        Act::Sigmoid => map::<T, Sigmoid>(x, y),
+        Act::Tanh => map::<T, Tanh>(x, y),
+        Act::SoftRelu => map::<T, SoftRelu>(x, y),
+        Act::Softsign => map::<T, Softsign>(x, y),
+    }
+}
+
+fn apply_grad<T: Element>(act: Act, g: &[T], v: &[T], dx: &mut [T]) {
+    match act {
+        Act::Relu => zip::<T, ReluGrad>(g, v, dx),
+        Act::Sigmoid => zip::<T, SigmoidGrad>(g, v, dx),
+        Act::Tanh => zip::<T, TanhGrad>(g, v, dx),
+        Act::SoftRelu => zip::<T, SoftReluGrad>(g, v, dx),
+        Act::Softsign => zip::<T, SoftsignGrad>(g, v, dx),
+    }
+}
+
+impl Operator for Activation {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        float_dtype(self.name, inputs.iter().map(|d| d.dtype))?;
+        if self.backward && inputs[0].shape != inputs[1].shape {
+            return Err(shape_err(self.name, format!("out_grad has shape {:?}, the value {:?}", inputs[0].shape.as_slice(), inputs[1].shape.as_slice())));
+        }
+        Ok(vec![inputs[inputs.len() - 1].clone()])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let out = &mut outputs[0];
+        with_float!(out.dtype, T => {
+            if self.backward {
+                apply_grad::<T>(self.act, inputs[0].data::<T>(), inputs[1].data::<T>(), out.data_mut::<T>());
+            } else {
+                apply::<T>(self.act, inputs[0].data::<T>(), out.data_mut::<T>());
+            }
+        });
+        Ok(())
+    }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        let value = if self.act == Act::Softsign { args.inputs[0] } else { args.outputs[0] };
+        Ok(vec![Some(g.op1("_backward_Activation", args.attrs, &[args.out_grads[0], value])?)])
+    }
+}
+
+fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    let act = match attrs.get("act_type") {
+        None => return Err(crate::error::param_err(name, "act_type", format!("required (one of {ACT_TYPES:?})"))),
+        Some(_) => attrs.choice(name, "act_type", "", ACT_TYPES)?,
+    };
+    let act = match act {
+        "relu" => Act::Relu,
+        "sigmoid" => Act::Sigmoid,
+        "tanh" => Act::Tanh,
+        "softrelu" => Act::SoftRelu,
+        _ => Act::Softsign,
+    };
+    Ok(Box::new(Activation { name, act, backward: name.starts_with("_backward_") }))
+}
+
+const PARAMS: &[ParamDoc] = &[param("act_type", "{'relu', 'sigmoid', 'softrelu', 'softsign', 'tanh'}", "", "the activation function")];
+
+pub static DEFS: &[OpDef] = &[
+    OpDef { name: "Activation", aliases: &[], doc: "Elementwise activation chosen by act_type (see module doc).", inputs: Arity::Fixed(&["data"]), params: PARAMS, create },
+    OpDef {
+        name: "_backward_Activation",
+        aliases: &[],
+        doc: "Activation's input gradient from the output's and the forward output (softsign: the input).",
+        inputs: Arity::Fixed(&["out_grad", "value"]),
+        params: PARAMS,
+        create,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use crate::invoke::invoke;
+    use crate::testing::{array, check_gradient, uniform, values};
+    use crate::Attrs;
+    use rmx_engine::Context;
+
+    fn reference(act: &str, x: f64) -> f64 {
+        match act {
+            "relu" => x.max(0.0),
+            "sigmoid" => 1.0 / (1.0 + (-x).exp()),
+            "tanh" => x.tanh(),
+            "softrelu" => (1.0 + x.exp()).ln(),
+            _ => x / (1.0 + x.abs()),
+        }
+    }
+
+    #[test]
+    fn forward_matches_the_formulas() {
+        let x = uniform(40, -4.0, 4.0, 3);
+        for act in super::ACT_TYPES {
+            let y = &invoke("Activation", &[array(&[5, 8], &x)], &Attrs::from_pairs([("act_type", *act)]), None, Context::cpu(0)).unwrap()[0];
+            for (a, &v) in values(y).iter().zip(&x) {
+                assert!((a - reference(act, v)).abs() < 1e-12, "{act}({v}) = {a}");
+            }
+        }
+        // Large inputs: softrelu returns x itself (no overflow), sigmoid saturates.
+        let y = &invoke("Activation", &[array(&[2], &[30.0, 800.0])], &Attrs::from_pairs([("act_type", "softrelu")]), None, Context::cpu(0)).unwrap()[0];
+        assert_eq!(values(y), vec![30.0, 800.0]);
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        // Away from relu's kink at 0.
+        let x: Vec<f64> = uniform(12, 0.1, 3.0, 5).iter().enumerate().map(|(i, v)| if i % 2 == 0 { -v } else { *v }).collect();
+        for act in super::ACT_TYPES {
+            check_gradient("Activation", &[("act_type", act)], &[array(&[3, 4], &x)], &[], false);
+        }
+    }
+
+    #[test]
+    fn unknown_or_missing_act_type_is_refused() {
+        let x = array(&[2], &[1.0, 2.0]);
+        let err = invoke("Activation", std::slice::from_ref(&x), &Attrs::from_pairs([("act_type", "gelu")]), None, Context::cpu(0)).err().unwrap().to_string();
+        assert!(err.contains("act_type") && err.contains("softsign"), "{err}");
+        let err = invoke("Activation", &[x], &Attrs::new(), None, Context::cpu(0)).err().unwrap().to_string();
+        assert!(err.contains("act_type") && err.contains("required"), "{err}");
+    }
+}

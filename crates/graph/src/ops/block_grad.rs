@@ -1,0 +1,59 @@
+//! `BlockGrad` (alias `stop_gradient`): the identity forward, through which no gradient passes.
+//! Its input's gradient is an explicit `zeros_like` rather than `None`, so an argument reached
+//! only through it still receives zeros, as MXNet gives it.
+
+use rmx_engine::BoxError;
+
+use crate::attrs::Attrs;
+use crate::error::Result;
+use crate::grad::{GradArgs, GradBuilder, Value};
+use crate::operator::{Arity, OpDef, Operator, Tensor, TensorDesc};
+
+struct BlockGrad;
+
+impl Operator for BlockGrad {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        Ok(vec![inputs[0].clone()])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let bytes = inputs[0].numel() * inputs[0].dtype.size();
+        // SAFETY: dense tensors of one shape and dtype; the engine keeps outputs apart from inputs.
+        unsafe { std::ptr::copy_nonoverlapping(inputs[0].ptr(), outputs[0].ptr(), bytes) };
+        Ok(())
+    }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        Ok(vec![Some(g.call("zeros_like", &[], &[args.inputs[0]])?)])
+    }
+}
+
+fn create(_name: &'static str, _attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    Ok(Box::new(BlockGrad))
+}
+
+pub static DEFS: &[OpDef] = &[OpDef {
+    name: "BlockGrad",
+    aliases: &["stop_gradient"],
+    doc: "The input unchanged; no gradient flows back through it (its input gets zeros).",
+    inputs: Arity::Fixed(&["data"]),
+    params: &[],
+    create,
+}];
+
+#[cfg(test)]
+mod tests {
+    use crate::invoke::invoke;
+    use crate::testing::{analytic_grads, array, values};
+    use crate::Attrs;
+    use rmx_engine::Context;
+
+    #[test]
+    fn identity_forward_and_zero_gradient() {
+        let x = array(&[2, 2], &[1.0, -2.0, 3.0, 4.0]);
+        let y = &invoke("stop_gradient", std::slice::from_ref(&x), &Attrs::new(), None, Context::cpu(0)).unwrap()[0];
+        assert_eq!(values(y), vec![1.0, -2.0, 3.0, 4.0]);
+        let g = analytic_grads("BlockGrad", &[], &[x], &[array(&[2, 2], &[5.0; 4])], false);
+        assert_eq!(g[0].as_ref().unwrap(), &vec![0.0; 4]);
+    }
+}

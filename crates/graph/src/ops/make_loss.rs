@@ -1,0 +1,112 @@
+//! `MakeLoss` (alias `make_loss`): turns any expression into a loss head. The forward is the
+//! identity; the backward ignores the gradient arriving from above and gives every element
+//! `grad_scale / norm`, `norm` being 1 (`normalization='null'`), the first axis (`'batch'`), or
+//! the number of elements above `valid_thresh` (`'valid'`, at least 1), as MXNet 1.9.1 does.
+//! `_backward_MakeLoss` takes `[output]`.
+
+use rmx_engine::BoxError;
+use rmx_kernels::elementwise::fill;
+use rmx_kernels::Element;
+
+use super::float::{float_dtype, with_float};
+use crate::attrs::Attrs;
+use crate::error::Result;
+use crate::grad::{GradArgs, GradBuilder, Value};
+use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Normalization {
+    Null,
+    Batch,
+    Valid,
+}
+
+struct MakeLoss {
+    name: &'static str,
+    grad_scale: f64,
+    valid_thresh: f64,
+    normalization: Normalization,
+    backward: bool,
+}
+
+impl Operator for MakeLoss {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        float_dtype(self.name, [inputs[0].dtype])?;
+        Ok(vec![inputs[0].clone()])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let x = &inputs[0];
+        with_float!(x.dtype, T => {
+            let (xs, y) = (x.data::<T>(), outputs[0].data_mut::<T>());
+            if !self.backward {
+                y.copy_from_slice(xs);
+                return Ok(());
+            }
+            let norm = match self.normalization {
+                Normalization::Null => 1,
+                Normalization::Batch => x.shape.first().copied().unwrap_or(1),
+                Normalization::Valid => xs.iter().filter(|v| v.to_f64() > self.valid_thresh).count(),
+            };
+            fill(y, (self.grad_scale / norm.max(1) as f64) as T);
+        });
+        Ok(())
+    }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        Ok(vec![Some(g.op1("_backward_MakeLoss", args.attrs, &[args.outputs[0]])?)])
+    }
+}
+
+fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    let normalization = match attrs.choice(name, "normalization", "null", &["null", "batch", "valid"])? {
+        "null" => Normalization::Null,
+        "batch" => Normalization::Batch,
+        _ => Normalization::Valid,
+    };
+    Ok(Box::new(MakeLoss {
+        name,
+        grad_scale: attrs.f64(name, "grad_scale", 1.0)?,
+        valid_thresh: attrs.f64(name, "valid_thresh", 0.0)?,
+        normalization,
+        backward: name.starts_with("_backward_"),
+    }))
+}
+
+const PARAMS: &[ParamDoc] = &[
+    param("grad_scale", "float", "1", "the gradient given to every element"),
+    param("valid_thresh", "float", "0", "elements above it count as valid ('valid' normalization)"),
+    param("normalization", "{'batch', 'null', 'valid'}", "'null'", "what the gradient is divided by"),
+];
+
+pub static DEFS: &[OpDef] = &[
+    OpDef { name: "MakeLoss", aliases: &["make_loss"], doc: "Identity whose gradient is a constant: a loss head (see module doc).", inputs: Arity::Fixed(&["data"]), params: PARAMS, create },
+    OpDef { name: "_backward_MakeLoss", aliases: &[], doc: "MakeLoss's constant gradient, shaped like its output.", inputs: Arity::Fixed(&["output"]), params: PARAMS, create },
+];
+
+#[cfg(test)]
+mod tests {
+    use crate::invoke::invoke;
+    use crate::testing::{analytic_grads, array, values};
+    use crate::Attrs;
+    use rmx_engine::Context;
+
+    #[test]
+    fn identity_forward_and_constant_gradient() {
+        let x = [0.5, -1.0, 2.0, 0.1, 0.0, 3.0];
+        let y = &invoke("make_loss", &[array(&[2, 3], &x)], &Attrs::new(), None, Context::cpu(0)).unwrap()[0];
+        assert_eq!(values(y), x.to_vec());
+        for (norm, thresh, each) in [("null", "0", 2.0), ("batch", "0", 1.0), ("valid", "0.2", 2.0 / 3.0), ("valid", "5", 2.0)] {
+            let params = [("grad_scale", "2"), ("normalization", norm), ("valid_thresh", thresh)];
+            // The incoming gradient (9s) is ignored.
+            let g = analytic_grads("MakeLoss", &params, &[array(&[2, 3], &x)], &[array(&[2, 3], &[9.0; 6])], true);
+            assert!(g[0].as_ref().unwrap().iter().all(|v| (v - each).abs() < 1e-12), "{norm}: {:?}", g[0]);
+        }
+    }
+
+    #[test]
+    fn bad_normalization_is_refused() {
+        let err = invoke("MakeLoss", &[array(&[1], &[0.0])], &Attrs::from_pairs([("normalization", "mean")]), None, Context::cpu(0)).err().unwrap().to_string();
+        assert!(err.contains("MakeLoss") && err.contains("normalization"), "{err}");
+    }
+}

@@ -1,0 +1,183 @@
+//! Regression loss heads, which ignore the gradient arriving from above:
+//! `LinearRegressionOutput` (`y = x`, gradient `y - label`), `LogisticRegressionOutput`
+//! (`y = sigmoid(x)`, gradient `y - label`) and `MAERegressionOutput` (`y = x`, gradient
+//! `sign(y - label)`), each times `grad_scale / (outputs per sample)`, the label's size over its
+//! first axis, as MXNet computes it. The label has the data's size and first axis; inference
+//! fills it as the data's shape, or `(n,)` for data `(n, 1)`, as MXNet does.
+//! `_backward_<Op>` takes `[output, label]`.
+
+use std::marker::PhantomData;
+
+use rmx_engine::BoxError;
+use rmx_kernels::elementwise::{map, zip};
+use rmx_kernels::{BinaryFn, Shape, UnaryFn};
+
+use super::float::{float_dtype, with_float};
+use super::unary_math::{Identity, Sigmoid};
+use crate::attrs::Attrs;
+use crate::error::{shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
+use crate::operator::{param, Arity, Operator, Tensor, TensorDesc};
+
+/// One regression head: its forward function and its gradient `f(y, label)` before scaling.
+trait Regression: Send + Sync + 'static {
+    type Forward: UnaryFn;
+    type Grad: BinaryFn;
+    const BACKWARD: &'static str;
+}
+
+struct Difference;
+impl BinaryFn for Difference {
+    #[inline(always)]
+    fn f32(y: f32, l: f32) -> f32 {
+        y - l
+    }
+    #[inline(always)]
+    fn f64(y: f64, l: f64) -> f64 {
+        y - l
+    }
+}
+
+struct SignOfDifference;
+impl BinaryFn for SignOfDifference {
+    #[inline(always)]
+    fn f32(y: f32, l: f32) -> f32 {
+        let d = y - l;
+        if d > 0.0 { 1.0 } else if d < 0.0 { -1.0 } else { 0.0 }
+    }
+    #[inline(always)]
+    fn f64(y: f64, l: f64) -> f64 {
+        let d = y - l;
+        if d > 0.0 { 1.0 } else if d < 0.0 { -1.0 } else { 0.0 }
+    }
+}
+
+struct Linear;
+impl Regression for Linear {
+    type Forward = Identity;
+    type Grad = Difference;
+    const BACKWARD: &'static str = "_backward_LinearRegressionOutput";
+}
+
+struct Logistic;
+impl Regression for Logistic {
+    type Forward = Sigmoid;
+    type Grad = Difference;
+    const BACKWARD: &'static str = "_backward_LogisticRegressionOutput";
+}
+
+struct Mae;
+impl Regression for Mae {
+    type Forward = Identity;
+    type Grad = SignOfDifference;
+    const BACKWARD: &'static str = "_backward_MAERegressionOutput";
+}
+
+struct RegressionOutput<R> {
+    name: &'static str,
+    grad_scale: f64,
+    backward: bool,
+    kind: PhantomData<fn() -> R>,
+}
+
+impl<R: Regression> Operator for RegressionOutput<R> {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        float_dtype(self.name, inputs.iter().map(|d| d.dtype))?;
+        let (data, label) = (&inputs[0].shape, &inputs[1].shape);
+        let numel = |s: &[usize]| s.iter().product::<usize>();
+        if numel(label) != numel(data) || label.first() != data.first() {
+            return Err(shape_err(self.name, format!("input 'label' has shape {:?}, expected the data's size and first axis (data shape {:?})", label.as_slice(), data.as_slice())));
+        }
+        Ok(vec![inputs[0].clone()])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let out = &mut outputs[0];
+        let label = &inputs[1];
+        let per_sample = match label.shape.first() {
+            Some(&n) if n > 0 => label.numel() / n,
+            _ => 1,
+        };
+        let scale = self.grad_scale / per_sample.max(1) as f64;
+        with_float!(out.dtype, T => {
+            let y = out.data_mut::<T>();
+            if self.backward {
+                zip::<T, R::Grad>(inputs[0].data::<T>(), label.data::<T>(), y);
+                if scale != 1.0 {
+                    let s = scale as T;
+                    y.iter_mut().for_each(|v| *v *= s);
+                }
+            } else {
+                map::<T, R::Forward>(inputs[0].data::<T>(), y);
+            }
+        });
+        Ok(())
+    }
+
+    fn complete_inputs(&self, known: &[Option<Shape>]) -> Vec<Option<Shape>> {
+        match (self.backward, known.first()) {
+            (false, Some(Some(d))) if d.len() == 2 && d[1] == 1 => vec![None, Some(Shape::from_slice(&[d[0]]))],
+            (false, Some(Some(d))) => vec![None, Some(d.clone())],
+            _ => Vec::new(),
+        }
+    }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        Ok(vec![Some(g.op1(R::BACKWARD, args.attrs, &[args.outputs[0], args.inputs[1]])?), None])
+    }
+}
+
+fn create<R: Regression>(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    Ok(Box::new(RegressionOutput::<R> { name, grad_scale: attrs.f64(name, "grad_scale", 1.0)?, backward: name.starts_with("_backward_"), kind: PhantomData }))
+}
+
+family! {
+    Arity::Fixed(&["data", "label"]), &[param("grad_scale", "float", "1", "scales the gradient")], create;
+    "LinearRegressionOutput", [], Linear, "Identity forward; gradient (output - label), scaled (see module doc).";
+    "LogisticRegressionOutput", [], Logistic, "Sigmoid forward; gradient (output - label), scaled (see module doc).";
+    "MAERegressionOutput", [], Mae, "Identity forward; gradient sign(output - label), scaled (see module doc).";
+    "_backward_LinearRegressionOutput", [], Linear, "LinearRegressionOutput's data gradient from [output, label].";
+    "_backward_LogisticRegressionOutput", [], Logistic, "LogisticRegressionOutput's data gradient from [output, label].";
+    "_backward_MAERegressionOutput", [], Mae, "MAERegressionOutput's data gradient from [output, label].";
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::invoke::invoke;
+    use crate::testing::{analytic_grads, array, uniform, values};
+    use crate::Attrs;
+    use rmx_engine::Context;
+
+    #[test]
+    fn forward_and_scaled_gradients_match_the_formulas() {
+        for (shape, label_shape, per_sample) in [(vec![4], vec![4], 1.0), (vec![4, 1], vec![4], 1.0), (vec![4, 3], vec![4, 3], 3.0), (vec![2, 3, 2], vec![2, 6], 6.0)] {
+            let n: usize = shape.iter().product();
+            let x = uniform(n, -2.0, 2.0, 1);
+            let label = uniform(n, -1.0, 1.0, 2);
+            for op in ["LinearRegressionOutput", "LogisticRegressionOutput", "MAERegressionOutput"] {
+                let ins = [array(&shape, &x), array(&label_shape, &label)];
+                let y = values(&invoke(op, &ins, &Attrs::from_pairs([("grad_scale", "2.5")]), None, Context::cpu(0)).unwrap()[0]);
+                let want_y: Vec<f64> = x.iter().map(|&v| if op.starts_with("Logistic") { 1.0 / (1.0 + (-v).exp()) } else { v }).collect();
+                y.iter().zip(&want_y).for_each(|(a, b)| assert!((a - b).abs() < 1e-12));
+                // The incoming gradient (7s) is ignored.
+                let g = analytic_grads(op, &[("grad_scale", "2.5")], &ins, &[array(&shape, &vec![7.0; n])], true);
+                assert!(g[1].is_none());
+                for (j, got) in g[0].as_ref().unwrap().iter().enumerate() {
+                    let d = want_y[j] - label[j];
+                    let base = if op.starts_with("MAE") { d.signum() } else { d };
+                    assert!((got - base * 2.5 / per_sample).abs() < 1e-12, "{op} {shape:?}: {got}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn label_shape_completes_and_must_fit() {
+        let def = crate::lookup("LinearRegressionOutput").unwrap();
+        let op = def.instantiate(&Attrs::new()).unwrap();
+        assert_eq!(op.complete_inputs(&[Some([4usize, 1][..].into()), None])[1].as_deref(), Some(&[4usize][..]));
+        assert_eq!(op.complete_inputs(&[Some([4usize, 3][..].into()), None])[1].as_deref(), Some(&[4usize, 3][..]));
+        let err = invoke("MAERegressionOutput", &[array(&[4, 3], &[0.0; 12]), array(&[3, 4], &[0.0; 12])], &Attrs::new(), None, Context::cpu(0)).err().unwrap().to_string();
+        assert!(err.contains("MAERegressionOutput") && err.contains("'label'"), "{err}");
+    }
+}

@@ -1,0 +1,444 @@
+//! `SoftmaxOutput` (alias `Softmax`): a softmax forward with the cross-entropy gradient as its
+//! backward, a loss head that ignores the gradient arriving from above. The softmax runs over
+//! - with `multi_output`: axis 1 of data `(n, c, d1, ...)`, one label per position, label shape
+//!   `(n, d1·d2·...)`, `(n, d1, ...)` or `(n, 1, d1, ...)`;
+//! - with `preserve_shape`: the last axis, label shape `data.shape[:-1]`;
+//! - otherwise: the data flattened to `(n, rest)`. MXNet checks the label against
+//!   `data.shape[:-1]` but reads only its first `n` values; rmx accepts that shape or `(n,)` and
+//!   reads the same values.
+//!
+//! A label with the data's own shape holds target probabilities: the gradient is then
+//! `(p - label) · grad_scale`, with no normalization, ignoring or smoothing (as MXNet 1.9.1).
+//! Class-index labels (read as floats, truncated) give `(p - t) · grad_scale / norm`, where `t`
+//! is the one-hot target, smoothed without `multi_output` to `1 - smooth_alpha` on the label and
+//! `smooth_alpha / (c - 1)` elsewhere (MXNet ignores `smooth_alpha` with `multi_output`; so does
+//! rmx). Labels outside `[0, c)` have no target; with `use_ignore`, positions whose label is
+//! `ignore_label` get zero gradient. `norm` is, as measured on MXNet 1.9.1:
+//!
+//! | normalization | multi_output | otherwise |
+//! |---|---|---|
+//! | `null` | positions per sample (`d1·d2·...`) | 1 |
+//! | `batch` | all positions (`n·d1·...`) | rows (`n`; with `preserve_shape` all of `shape[:-1]`) |
+//! | `valid` | labels ≠ `ignore_label` (at least 1), counted whether or not `use_ignore` | same |
+//!
+//! With `out_grad` the gradient is multiplied elementwise by the output's gradient, as MXNet
+//! documents. (MXNet 1.9.1 does not wire that gradient to its backward and multiplies by the
+//! softmax output instead; rmx follows the documentation.)
+//!
+//! `_backward_SoftmaxOutput` takes `[output, label]` (and `out_grad` with `out_grad=True`).
+
+use rayon::prelude::*;
+use rmx_engine::BoxError;
+use rmx_kernels::{with_dtype, Element, Shape};
+
+use super::float::{float_dtype, with_float, Float};
+use crate::attrs::Attrs;
+use crate::error::{param_err, shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
+use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Normalization {
+    Null,
+    Batch,
+    Valid,
+}
+
+struct SoftmaxOutput {
+    name: &'static str,
+    grad_scale: f64,
+    ignore_label: f64,
+    multi_output: bool,
+    use_ignore: bool,
+    preserve_shape: bool,
+    normalization: Normalization,
+    out_grad: bool,
+    smooth_alpha: f64,
+    backward: bool,
+}
+
+/// The softmax's blocks: class `r` of position `(o, i)` is at `(o·classes + r)·inner + i`.
+#[derive(Clone, Copy)]
+struct Geometry {
+    outer: usize,
+    classes: usize,
+    inner: usize,
+}
+
+/// `y = softmax(x)` over the classes of one block's positions. `y` first holds `exp(x - max)`
+/// (the maximum per position), then is divided by the sums; `scratch` holds `2·inner` floats.
+fn softmax_block<T: Float>(inner: usize, x: &[T], y: &mut [T], scratch: &mut Vec<f64>) {
+    scratch.clear();
+    scratch.extend(x[..inner].iter().map(|v| v.to_f64()));
+    scratch.resize(2 * inner, 0.0);
+    let (max, sum) = scratch.split_at_mut(inner);
+    for row in x.chunks_exact(inner).skip(1) {
+        for (m, v) in max.iter_mut().zip(row) {
+            *m = m.max(v.to_f64());
+        }
+    }
+    for (y_row, x_row) in y.chunks_exact_mut(inner).zip(x.chunks_exact(inner)) {
+        for (((y, v), m), s) in y_row.iter_mut().zip(x_row).zip(max.iter()).zip(sum.iter_mut()) {
+            let e = (v.to_f64() - m).exp();
+            *y = T::from_f64(e);
+            *s += e;
+        }
+    }
+    for s in sum.iter_mut() {
+        *s = 1.0 / *s;
+    }
+    for y_row in y.chunks_exact_mut(inner) {
+        for (y, s) in y_row.iter_mut().zip(sum.iter()) {
+            *y = T::from_f64(y.to_f64() * s);
+        }
+    }
+}
+
+/// `y = softmax(x)` over the classes of each position, blocks in parallel when large.
+fn softmax<T: Float>(g: Geometry, x: &[T], y: &mut [T]) {
+    let (block, inner) = ((g.classes * g.inner).max(1), g.inner.max(1));
+    if y.len() <= rmx_kernels::elementwise::PARALLEL_GRAIN {
+        let mut scratch = Vec::new();
+        y.chunks_mut(block).zip(x.chunks(block)).for_each(|(y, x)| softmax_block(inner, x, y, &mut scratch));
+    } else {
+        y.par_chunks_mut(block).zip(x.par_chunks(block)).for_each_init(Vec::new, |scratch, (y, x)| softmax_block(inner, x, y, scratch));
+    }
+}
+
+impl SoftmaxOutput {
+    fn geometry(&self, data: &[usize]) -> Result<Geometry> {
+        let n = data.len();
+        if n == 0 || (self.multi_output && n < 2) {
+            return Err(shape_err(self.name, format!("input 'data' of shape {data:?} has too few axes{}", if self.multi_output { " for multi_output (needs (n, c, ...))" } else { "" })));
+        }
+        let p = |s: &[usize]| s.iter().product::<usize>();
+        Ok(if self.multi_output {
+            Geometry { outer: data[0], classes: data[1], inner: p(&data[2..]) }
+        } else if self.preserve_shape {
+            Geometry { outer: p(&data[..n - 1]), classes: data[n - 1], inner: 1 }
+        } else {
+            Geometry { outer: data[0], classes: p(&data[1..]), inner: 1 }
+        })
+    }
+
+    /// The label shape inference fills in for class indices.
+    fn index_label_shape(&self, data: &[usize]) -> Shape {
+        if self.multi_output {
+            Shape::from_slice(&[data[0], data[2..].iter().product()])
+        } else if data.len() == 1 {
+            Shape::from_slice(&[data[0]])
+        } else {
+            data[..data.len() - 1].into()
+        }
+    }
+
+    /// Whether `label` holds probabilities (the data's shape) rather than class indices.
+    fn label_is_prob(&self, data: &[usize], label: &[usize]) -> Result<bool> {
+        if label == data {
+            return Ok(true);
+        }
+        let g = self.geometry(data)?;
+        let numel: usize = label.iter().product();
+        let fits = if self.multi_output {
+            label.first() == Some(&data[0]) && numel == g.outer * g.inner
+        } else {
+            label == self.index_label_shape(data).as_slice() || (!self.preserve_shape && label == [data[0]])
+        };
+        if !fits {
+            return Err(shape_err(
+                self.name,
+                format!("input 'label' has shape {label:?}, expected {:?} (class indices) or the data's shape {data:?} (probabilities)", self.index_label_shape(data).as_slice()),
+            ));
+        }
+        Ok(false)
+    }
+
+    fn divisor(&self, g: Geometry, labels: &[f64]) -> f64 {
+        match self.normalization {
+            Normalization::Valid => {
+                let ignore = self.ignore_label as i64;
+                labels.iter().filter(|&&l| l as i64 != ignore).count().max(1) as f64
+            }
+            Normalization::Null if self.multi_output => g.inner as f64,
+            Normalization::Null => 1.0,
+            Normalization::Batch => (g.outer * if self.multi_output { g.inner } else { 1 }) as f64,
+        }
+    }
+
+    /// `dx` from the softmax output `p`, the labels (as f64) and, with `out_grad`, the
+    /// output's gradient.
+    fn backward<T: Float>(&self, g: Geometry, p: &[T], labels: &[f64], prob: bool, og: Option<&[T]>, dx: &mut [T]) {
+        let scale_by = |j: usize, v: f64| T::from_f64(match og {
+            Some(og) => v * og[j].to_f64(),
+            None => v,
+        });
+        if prob {
+            for (j, (d, (&p, &l))) in dx.iter_mut().zip(p.iter().zip(labels)).enumerate() {
+                *d = scale_by(j, (p.to_f64() - l) * self.grad_scale);
+            }
+            return;
+        }
+        let scale = self.grad_scale / self.divisor(g, labels);
+        let alpha = if self.multi_output || g.classes < 2 { 0.0 } else { self.smooth_alpha };
+        let (on, off) = (1.0 - alpha, if alpha > 0.0 { alpha / (g.classes - 1) as f64 } else { 0.0 });
+        let ignore = self.ignore_label as i64;
+        for o in 0..g.outer {
+            for i in 0..g.inner {
+                let label = labels[o * g.inner + i] as i64;
+                let ignored = self.use_ignore && label == ignore;
+                for r in 0..g.classes {
+                    let j = (o * g.classes + r) * g.inner + i;
+                    dx[j] = if ignored {
+                        T::ZERO
+                    } else {
+                        let target = if r as i64 == label { on } else { off };
+                        scale_by(j, (p[j].to_f64() - target) * scale)
+                    };
+                }
+            }
+        }
+    }
+}
+
+impl Operator for SoftmaxOutput {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        let data = &inputs[0];
+        float_dtype(self.name, [data.dtype])?;
+        self.label_is_prob(&data.shape, &inputs[1].shape)?;
+        if self.backward && self.out_grad {
+            float_dtype(self.name, [data.dtype, inputs[2].dtype])?;
+            if inputs[2].shape != data.shape {
+                return Err(shape_err(self.name, format!("input 'out_grad' has shape {:?}, the output {:?}", inputs[2].shape.as_slice(), data.shape.as_slice())));
+            }
+        }
+        Ok(vec![data.clone()])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let x = &inputs[0];
+        let g = self.geometry(&x.shape)?;
+        if !self.backward {
+            with_float!(x.dtype, T => softmax::<T>(g, x.data::<T>(), outputs[0].data_mut::<T>()));
+            return Ok(());
+        }
+        let label = &inputs[1];
+        let prob = self.label_is_prob(&x.shape, &label.shape)?;
+        let labels: Vec<f64> = with_dtype!(label.dtype, L => label.data::<L>().iter().map(|v| v.to_f64()).collect());
+        with_float!(x.dtype, T => {
+            let og = inputs.get(2).map(|t| t.data::<T>());
+            self.backward::<T>(g, x.data::<T>(), &labels, prob, og, outputs[0].data_mut::<T>());
+        });
+        Ok(())
+    }
+
+    fn input_names(&self) -> Option<Vec<&'static str>> {
+        match (self.backward, self.out_grad) {
+            (true, true) => Some(vec!["output", "label", "out_grad"]),
+            (true, false) => Some(vec!["output", "label"]),
+            (false, _) => None,
+        }
+    }
+
+    fn complete_inputs(&self, known: &[Option<Shape>]) -> Vec<Option<Shape>> {
+        match (self.backward, known.first()) {
+            (false, Some(Some(d))) if self.geometry(d).is_ok() => vec![None, Some(self.index_label_shape(d))],
+            _ => Vec::new(),
+        }
+    }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        let mut ins = vec![args.outputs[0], args.inputs[1]];
+        if self.out_grad {
+            ins.push(args.out_grads[0]);
+        }
+        Ok(vec![Some(g.op1("_backward_SoftmaxOutput", args.attrs, &ins)?), None])
+    }
+}
+
+fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    let normalization = match attrs.choice(name, "normalization", "null", &["null", "batch", "valid"])? {
+        "null" => Normalization::Null,
+        "batch" => Normalization::Batch,
+        _ => Normalization::Valid,
+    };
+    let smooth_alpha = attrs.f64(name, "smooth_alpha", 0.0)?;
+    if !(0.0..=1.0).contains(&smooth_alpha) {
+        return Err(param_err(name, "smooth_alpha", format!("must be in [0, 1], got {smooth_alpha}")));
+    }
+    Ok(Box::new(SoftmaxOutput {
+        name,
+        grad_scale: attrs.f64(name, "grad_scale", 1.0)?,
+        ignore_label: attrs.f64(name, "ignore_label", -1.0)?,
+        multi_output: attrs.bool(name, "multi_output", false)?,
+        use_ignore: attrs.bool(name, "use_ignore", false)?,
+        preserve_shape: attrs.bool(name, "preserve_shape", false)?,
+        normalization,
+        out_grad: attrs.bool(name, "out_grad", false)?,
+        smooth_alpha,
+        backward: name.starts_with("_backward_"),
+    }))
+}
+
+const PARAMS: &[ParamDoc] = &[
+    param("grad_scale", "float", "1", "scales the gradient"),
+    param("ignore_label", "float", "-1", "the label whose positions get no gradient (with use_ignore)"),
+    param("multi_output", "boolean", "False", "softmax over axis 1, one label per position"),
+    param("use_ignore", "boolean", "False", "zero the gradient where the label is ignore_label"),
+    param("preserve_shape", "boolean", "False", "softmax over the last axis"),
+    param("normalization", "{'batch', 'null', 'valid'}", "'null'", "what the gradient is divided by (see module doc)"),
+    param("out_grad", "boolean", "False", "multiply the gradient by the output's gradient"),
+    param("smooth_alpha", "float", "0", "label smoothing: target mass moved off the label"),
+];
+
+pub static DEFS: &[OpDef] = &[
+    OpDef {
+        name: "SoftmaxOutput",
+        aliases: &["Softmax"],
+        doc: "Softmax with the cross-entropy gradient as its backward (see module doc).",
+        inputs: Arity::Fixed(&["data", "label"]),
+        params: PARAMS,
+        create,
+    },
+    OpDef {
+        name: "_backward_SoftmaxOutput",
+        aliases: &[],
+        doc: "SoftmaxOutput's data gradient from its output and label.",
+        inputs: Arity::Fixed(&["output", "label", "out_grad"]),
+        params: PARAMS,
+        create,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use crate::invoke::invoke;
+    use crate::testing::{analytic_grads, array, uniform, values};
+    use crate::Attrs;
+    use rmx_engine::Context;
+
+    /// Softmax over the classes of `(outer, classes, inner)` blocks, naively.
+    fn softmax(x: &[f64], outer: usize, classes: usize, inner: usize) -> Vec<f64> {
+        let mut y = vec![0.0; x.len()];
+        for o in 0..outer {
+            for i in 0..inner {
+                let at = |r: usize| (o * classes + r) * inner + i;
+                let m = (0..classes).map(|r| x[at(r)]).fold(f64::MIN, f64::max);
+                let s: f64 = (0..classes).map(|r| (x[at(r)] - m).exp()).sum();
+                for r in 0..classes {
+                    y[at(r)] = (x[at(r)] - m).exp() / s;
+                }
+            }
+        }
+        y
+    }
+
+    fn grads(params: &[(&str, &str)], x: &[f64], shape: &[usize], label: &[f64], label_shape: &[usize]) -> Vec<f64> {
+        // The incoming gradient is 3s: a loss head ignores it.
+        let og = array(shape, &vec![3.0; x.len()]);
+        let g = analytic_grads("SoftmaxOutput", params, &[array(shape, x), array(label_shape, label)], &[og], true);
+        assert!(g[1].is_none());
+        g[0].clone().unwrap()
+    }
+
+    fn close(a: &[f64], b: &[f64]) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < 1e-12, "{a:?}\n{b:?}");
+        }
+    }
+
+    #[test]
+    fn forward_is_softmax_over_the_mode_s_axis() {
+        let x = uniform(24, -3.0, 3.0, 1);
+        for (params, label_shape, (o, c, i)) in [
+            (vec![], vec![2], (2, 12, 1)),
+            (vec![("preserve_shape", "True")], vec![2, 3], (6, 4, 1)),
+            (vec![("multi_output", "True")], vec![2, 4], (2, 3, 4)),
+        ] {
+            let y = &invoke("SoftmaxOutput", &[array(&[2, 3, 4], &x), array(&label_shape, &vec![0.0; label_shape.iter().product()])], &Attrs::from_pairs(params), None, Context::cpu(0)).unwrap()[0];
+            close(&values(y), &softmax(&x, o, c, i));
+        }
+        // Large enough for the parallel path.
+        let x = uniform(2 * 3 * 6000, -3.0, 3.0, 2);
+        let y = &invoke("SoftmaxOutput", &[array(&[2, 3, 6000], &x), array(&[2, 6000], &[0.0; 12000])], &Attrs::from_pairs([("multi_output", "True")]), None, Context::cpu(0)).unwrap()[0];
+        close(&values(y), &softmax(&x, 2, 3, 6000));
+    }
+
+    #[test]
+    fn index_label_gradient_with_each_normalization() {
+        let (n, c) = (5, 4);
+        let x = uniform(n * c, -2.0, 2.0, 2);
+        let label = [1.0, 3.0, -1.0, 0.0, 3.0];
+        let p = softmax(&x, n, c, 1);
+        for (norm, use_ignore, divisor) in [("null", false, 1.0), ("batch", true, 5.0), ("valid", true, 4.0), ("valid", false, 4.0)] {
+            let got = grads(&[("normalization", norm), ("use_ignore", if use_ignore { "True" } else { "False" }), ("grad_scale", "2")], &x, &[n, c], &label, &[n]);
+            let mut want = vec![0.0; n * c];
+            for (o, &l) in label.iter().enumerate() {
+                for r in 0..c {
+                    let t = if r as f64 == l { 1.0 } else { 0.0 };
+                    want[o * c + r] = if use_ignore && l == -1.0 { 0.0 } else { (p[o * c + r] - t) * 2.0 / divisor };
+                }
+            }
+            close(&got, &want);
+        }
+    }
+
+    #[test]
+    fn multi_output_divides_by_positions() {
+        let (n, c, d) = (2, 3, 4);
+        let x = uniform(n * c * d, -2.0, 2.0, 3);
+        let label = [0.0, 2.0, 1.0, 7.0, 2.0, 2.0, 0.0, 1.0];
+        let p = softmax(&x, n, c, d);
+        for (norm, divisor) in [("null", 4.0), ("batch", 8.0), ("valid", 5.0)] {
+            // ignore_label 2 counts out of "valid" whether or not use_ignore is set; smoothing is off.
+            let got = grads(&[("multi_output", "True"), ("normalization", norm), ("ignore_label", "2"), ("smooth_alpha", "0.2")], &x, &[n, c, d], &label, &[n, 1, d]);
+            let mut want = vec![0.0; x.len()];
+            for o in 0..n {
+                for i in 0..d {
+                    for r in 0..c {
+                        let j = (o * c + r) * d + i;
+                        let t = if label[o * d + i] == r as f64 { 1.0 } else { 0.0 };
+                        want[j] = (p[j] - t) / divisor;
+                    }
+                }
+            }
+            close(&got, &want);
+        }
+    }
+
+    #[test]
+    fn smoothing_and_probability_labels() {
+        let (n, c) = (3, 4);
+        let x = uniform(n * c, -2.0, 2.0, 4);
+        let p = softmax(&x, n, c, 1);
+        let got = grads(&[("smooth_alpha", "0.3")], &x, &[n, c], &[2.0, 0.0, 9.0], &[n]);
+        let want: Vec<f64> = (0..n * c).map(|j| p[j] - if (j / c == 0 && j % c == 2) || (j / c == 1 && j % c == 0) { 0.7 } else { 0.1 }).collect();
+        close(&got, &want);
+        // Probabilities: no normalization, ignoring or smoothing; grad_scale applies.
+        let target = uniform(n * c, 0.0, 1.0, 5);
+        let got = grads(&[("normalization", "batch"), ("use_ignore", "True"), ("ignore_label", "0"), ("grad_scale", "0.5"), ("smooth_alpha", "0.1")], &x, &[n, c], &target, &[n, c]);
+        close(&got, &p.iter().zip(&target).map(|(p, t)| (p - t) * 0.5).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn out_grad_multiplies_by_the_incoming_gradient() {
+        let x = uniform(6, -1.0, 1.0, 6);
+        let p = softmax(&x, 2, 3, 1);
+        let og = uniform(6, -1.0, 1.0, 7);
+        let g = analytic_grads("SoftmaxOutput", &[("out_grad", "True")], &[array(&[2, 3], &x), array(&[2], &[0.0, 2.0])], &[array(&[2, 3], &og)], true);
+        let want: Vec<f64> = (0..6).map(|j| (p[j] - if j == 0 || j == 5 { 1.0 } else { 0.0 }) * og[j]).collect();
+        close(g[0].as_ref().unwrap(), &want);
+    }
+
+    #[test]
+    fn label_shapes_complete_and_bad_ones_are_named() {
+        let def = crate::lookup("Softmax").unwrap();
+        let complete = |params: &[(&str, &str)], data: &[usize]| def.instantiate(&Attrs::from_pairs(params.iter().copied())).unwrap().complete_inputs(&[Some(data.into()), None])[1].clone().unwrap().to_vec();
+        assert_eq!(complete(&[], &[4, 5]), vec![4]);
+        assert_eq!(complete(&[], &[4, 5, 6]), vec![4, 5]);
+        assert_eq!(complete(&[("multi_output", "True")], &[4, 5, 6, 7]), vec![4, 42]);
+        assert_eq!(complete(&[("preserve_shape", "True")], &[4, 5, 6]), vec![4, 5]);
+        let err = invoke("SoftmaxOutput", &[array(&[2, 3], &[0.0; 6]), array(&[3], &[0.0; 3])], &Attrs::new(), None, Context::cpu(0)).err().unwrap().to_string();
+        assert!(err.contains("SoftmaxOutput") && err.contains("'label'") && err.contains("[2]"), "{err}");
+    }
+}
