@@ -19,9 +19,11 @@ from . import visualization
 from . import visualization as viz
 from . import symbol as sym
 from .attribute import AttrScope
+from . import registry, initializer, metric, lr_scheduler, callback
+from . import initializer as init
 from .base import MXNetError
 from .context import Context, cpu, cpu_pinned, current_context, gpu
 
 __version__ = _rmx.__version__
 
-__all__ = ["viz", "visualization", "test_utils", "sym", "symbol", "name", "AttrScope", "executor", "base", "context", "engine", "nd", "ndarray", "random", "Context", "cpu", "gpu", "cpu_pinned", "current_context", "MXNetError"]
+__all__ = ["registry", "initializer", "init", "metric", "lr_scheduler", "callback", "viz", "visualization", "test_utils", "sym", "symbol", "name", "AttrScope", "executor", "base", "context", "engine", "nd", "ndarray", "random", "Context", "cpu", "gpu", "cpu_pinned", "current_context", "MXNetError"]

@@ -17,11 +17,13 @@ fn single_entry(op: &str, arg: &str, s: &Symbol) -> Result<Entry> {
     }
 }
 
-/// The initializer MXNet's BatchNorm stamps on its moving statistics when composed.
+/// The initializer an operator stamps on an input variable it creates (MXNet's
+/// FSetInputVarAttrOnCompose): BatchNorm's moving statistics, PReLU's slope.
 fn aux_init(op: &str, arg: &str) -> Option<&'static str> {
     match (op, arg) {
         ("BatchNorm", "moving_mean") => Some("[\"zero\", {}]"),
         ("BatchNorm", "moving_var") => Some("[\"one\", {}]"),
+        ("LeakyReLU", "gamma") => Some("[\"Constant\", {\"value\": 0.25}]"),
         _ => None,
     }
 }
