@@ -44,6 +44,11 @@ mod softmax;
 mod take;
 mod where_op;
 mod unary_math;
+mod float;
+mod im2col;
+mod conv_kernels;
+mod convolution;
+mod deconvolution;
 
 use crate::operator::OpDef;
 
@@ -74,4 +79,6 @@ pub static REGISTRY: &[&[OpDef]] = &[
     clip::DEFS,
     init::DEFS,
     random::DEFS,
+    convolution::DEFS,
+    deconvolution::DEFS,
 ];
