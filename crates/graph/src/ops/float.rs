@@ -13,7 +13,8 @@ pub trait Float:
 {
     const ZERO: Self;
     const ONE: Self;
-    const NEG_INFINITY: Self;
+    /// The most negative finite value.
+    const LOWEST: Self;
     fn powf(self, p: Self) -> Self;
     fn sqrt(self) -> Self;
     fn cbrt(self) -> Self;
@@ -24,7 +25,7 @@ macro_rules! float {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
-            const NEG_INFINITY: Self = <$t>::NEG_INFINITY;
+            const LOWEST: Self = <$t>::MIN;
             #[inline(always)]
             fn powf(self, p: Self) -> Self {
                 <$t>::powf(self, p)

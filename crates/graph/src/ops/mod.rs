@@ -49,6 +49,7 @@ mod im2col;
 mod conv_kernels;
 mod convolution;
 mod deconvolution;
+mod pooling;
 
 use crate::operator::OpDef;
 
@@ -81,4 +82,5 @@ pub static REGISTRY: &[&[OpDef]] = &[
     random::DEFS,
     convolution::DEFS,
     deconvolution::DEFS,
+    pooling::DEFS,
 ];
