@@ -12,7 +12,6 @@ pub trait Float:
     Element + PartialOrd + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self> + Neg<Output = Self> + AddAssign + MulAssign
 {
     const ZERO: Self;
-    const ONE: Self;
     /// The most negative finite value.
     const LOWEST: Self;
     fn powf(self, p: Self) -> Self;
@@ -24,7 +23,6 @@ macro_rules! float {
     ($t:ty) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
-            const ONE: Self = 1.0;
             const LOWEST: Self = <$t>::MIN;
             #[inline(always)]
             fn powf(self, p: Self) -> Self {

@@ -50,6 +50,9 @@ mod conv_kernels;
 mod convolution;
 mod deconvolution;
 mod pooling;
+mod upsampling;
+mod pad;
+mod lrn;
 
 use crate::operator::OpDef;
 
@@ -83,4 +86,7 @@ pub static REGISTRY: &[&[OpDef]] = &[
     convolution::DEFS,
     deconvolution::DEFS,
     pooling::DEFS,
+    upsampling::DEFS,
+    pad::DEFS,
+    lrn::DEFS,
 ];
