@@ -6,11 +6,11 @@ use rmx_graph::{invoke, Attrs, NDArray};
 use rmx_kernels::Context;
 
 fn run(params: &[(&str, &str)], x: &NDArray) -> NDArray {
-    invoke("Pooling", &[x.clone()], &Attrs::from_pairs(params.iter().copied()), None, Context::cpu(0)).unwrap_or_else(|e| panic!("{params:?}: {e}")).remove(0)
+    invoke("Pooling", std::slice::from_ref(x), &Attrs::from_pairs(params.iter().copied()), None, Context::cpu(0)).unwrap_or_else(|e| panic!("{params:?}: {e}")).remove(0)
 }
 
 fn err(params: &[(&str, &str)], x: &NDArray) -> String {
-    match invoke("Pooling", &[x.clone()], &Attrs::from_pairs(params.iter().copied()), None, Context::cpu(0)) {
+    match invoke("Pooling", std::slice::from_ref(x), &Attrs::from_pairs(params.iter().copied()), None, Context::cpu(0)) {
         Ok(_) => panic!("{params:?} should fail"),
         Err(e) => e.to_string(),
     }
@@ -142,12 +142,12 @@ fn pooling_gradients() {
         ("lp", "(2,2)", "(1,1)", "(0,0)", "valid", "True"),
     ] {
         let params = [("pool_type", kind), ("kernel", k), ("stride", s), ("pad", p), ("pooling_convention", conv), ("count_include_pad", include), ("p_value", "3")];
-        check_gradient("Pooling", &params, &[x.clone()], &[], false);
+        check_gradient("Pooling", &params, std::slice::from_ref(&x), &[], false);
     }
     let x1 = array(&[2, 2, 7], &uniform(28, -1.0, 1.0, 10));
-    check_gradient("Pooling", &[("pool_type", "avg"), ("kernel", "(3,)"), ("stride", "(2,)"), ("pad", "(1,)")], &[x1.clone()], &[], false);
+    check_gradient("Pooling", &[("pool_type", "avg"), ("kernel", "(3,)"), ("stride", "(2,)"), ("pad", "(1,)")], std::slice::from_ref(&x1), &[], false);
     check_gradient("Pooling", &[("pool_type", "max"), ("kernel", "(3,)"), ("stride", "(2,)"), ("pooling_convention", "same")], &[x1], &[], false);
-    check_gradient("Pooling", &[("pool_type", "avg"), ("global_pool", "True")], &[x.clone()], &[], false);
+    check_gradient("Pooling", &[("pool_type", "avg"), ("global_pool", "True")], std::slice::from_ref(&x), &[], false);
     check_gradient("Pooling", &[("pool_type", "lp"), ("p_value", "2"), ("kernel", "(2,2)"), ("stride", "(2,2)")], &[x], &[], false);
     // A tie sends the gradient to the first maximum only (as MXNet).
     let t = array(&[1, 1, 2, 2], &[1.0, 1.0, 0.0, 1.0]);

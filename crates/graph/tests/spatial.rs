@@ -27,7 +27,7 @@ fn range(shape: &[usize], start: f64) -> NDArray {
 #[test]
 fn upsampling_nearest_repeats_blocks_and_joins_inputs() {
     let a = range(&[1, 1, 2, 2], 0.0);
-    let y = &run("UpSampling", &[("scale", "2"), ("sample_type", "nearest")], &[a.clone()])[0];
+    let y = &run("UpSampling", &[("scale", "2"), ("sample_type", "nearest")], std::slice::from_ref(&a))[0];
     assert_eq!(y.shape(), &[1, 1, 4, 4]);
     assert_eq!(values(y), [0., 0., 1., 1., 0., 0., 1., 1., 2., 2., 3., 3., 2., 2., 3., 3.]);
     // Concat: the second input is already at the output size (scale 1) and follows along channels.
@@ -55,15 +55,15 @@ fn upsampling_nearest_repeats_blocks_and_joins_inputs() {
 #[test]
 fn upsampling_gradients_and_errors() {
     let (a, b) = (rand(&[2, 2, 2, 3], 1), rand(&[2, 1, 4, 6], 2));
-    check_gradient("UpSampling", &[("scale", "3"), ("sample_type", "nearest")], &[a.clone()], &[], false);
+    check_gradient("UpSampling", &[("scale", "3"), ("sample_type", "nearest")], std::slice::from_ref(&a), &[], false);
     check_gradient("UpSampling", &[("scale", "2"), ("sample_type", "nearest"), ("num_args", "2")], &[a.clone(), b.clone()], &[], false);
     let c = rand(&[2, 2, 4, 6], 3);
     check_gradient("UpSampling", &[("scale", "2"), ("sample_type", "nearest"), ("num_args", "2"), ("multi_input_mode", "sum")], &[a.clone(), c], &[], false);
     let near = [("scale", "2"), ("sample_type", "nearest"), ("num_args", "2")];
     assert!(err("UpSampling", &near, &[a.clone(), rand(&[2, 1, 3, 3], 4)]).contains("whole factor"));
     assert!(err("UpSampling", &[("scale", "2"), ("sample_type", "nearest"), ("num_args", "2"), ("multi_input_mode", "sum")], &[a.clone(), b]).contains("equal channels"));
-    assert!(err("UpSampling", &[("scale", "2"), ("sample_type", "bilinear"), ("num_filter", "2")], &[a.clone()]).contains("not supported"));
-    assert!(err("UpSampling", &[("scale", "2")], &[a.clone()]).contains("sample_type"));
+    assert!(err("UpSampling", &[("scale", "2"), ("sample_type", "bilinear"), ("num_filter", "2")], std::slice::from_ref(&a)).contains("not supported"));
+    assert!(err("UpSampling", &[("scale", "2")], std::slice::from_ref(&a)).contains("sample_type"));
     assert!(err("UpSampling", &[("scale", "2"), ("sample_type", "nearest")], &[rand(&[1, 2, 3], 5)]).contains("4-D"));
 }
 
@@ -71,20 +71,20 @@ fn upsampling_gradients_and_errors() {
 fn pad_modes_match_mxnet() {
     let x = range(&[1, 1, 3, 4], 0.0);
     let width = ("pad_width", "(0,0,0,0,2,1,1,3)");
-    let y = &run("Pad", &[("mode", "constant"), width, ("constant_value", "-1")], &[x.clone()])[0];
+    let y = &run("Pad", &[("mode", "constant"), width, ("constant_value", "-1")], std::slice::from_ref(&x))[0];
     assert_eq!(y.shape(), &[1, 1, 6, 8]);
     let v = values(y);
     assert_eq!(&v[16..24], &[-1., 0., 1., 2., 3., -1., -1., -1.]);
     assert!(v[..16].iter().chain(&v[40..]).all(|&e| e == -1.0));
-    let edge = values(&run("pad", &[("mode", "edge"), width], &[x.clone()])[0]);
+    let edge = values(&run("pad", &[("mode", "edge"), width], std::slice::from_ref(&x))[0]);
     assert_eq!(&edge[..8], &[0., 0., 1., 2., 3., 3., 3., 3.]);
     assert_eq!(&edge[40..], &[8., 8., 9., 10., 11., 11., 11., 11.]);
-    let reflect = values(&run("Pad", &[("mode", "reflect"), width], &[x.clone()])[0]);
+    let reflect = values(&run("Pad", &[("mode", "reflect"), width], std::slice::from_ref(&x))[0]);
     assert_eq!(&reflect[..8], &[9., 8., 9., 10., 11., 10., 9., 8.]);
     assert_eq!(&reflect[16..24], &[1., 0., 1., 2., 3., 2., 1., 0.]);
     // Gradients of all-ones through reflect and edge (MXNet's values).
     let ones = array(&[1, 1, 6, 8], &[1.0; 48]);
-    let g = analytic_grads("Pad", &[("mode", "reflect"), width], &[x.clone()], &[ones.clone()], false);
+    let g = analytic_grads("Pad", &[("mode", "reflect"), width], std::slice::from_ref(&x), std::slice::from_ref(&ones), false);
     assert_eq!(g[0].as_ref().unwrap(), &[2., 3., 2., 1., 6., 9., 6., 3., 4., 6., 4., 2.]);
     let g = analytic_grads("Pad", &[("mode", "edge"), width], &[x], &[ones], false);
     assert_eq!(g[0].as_ref().unwrap(), &[6., 3., 3., 12., 2., 1., 1., 4., 4., 2., 2., 8.]);
@@ -94,18 +94,18 @@ fn pad_modes_match_mxnet() {
 fn pad_gradients_5d_and_errors() {
     let x = rand(&[1, 2, 3, 4], 7);
     for mode in ["constant", "edge", "reflect"] {
-        check_gradient("Pad", &[("mode", mode), ("pad_width", "(0,0,0,0,1,2,3,1)"), ("constant_value", "0.5")], &[x.clone()], &[], false);
+        check_gradient("Pad", &[("mode", mode), ("pad_width", "(0,0,0,0,1,2,3,1)"), ("constant_value", "0.5")], std::slice::from_ref(&x), &[], false);
     }
     let x5 = rand(&[1, 1, 2, 3, 3], 8);
-    let y = &run("Pad", &[("mode", "edge"), ("pad_width", "(0,0,0,0,1,1,1,1,1,1)")], &[x5.clone()])[0];
+    let y = &run("Pad", &[("mode", "edge"), ("pad_width", "(0,0,0,0,1,1,1,1,1,1)")], std::slice::from_ref(&x5))[0];
     assert_eq!(y.shape(), &[1, 1, 4, 5, 5]);
     assert_eq!(values(y)[0], values(&x5)[0]);
     check_gradient("Pad", &[("mode", "reflect"), ("pad_width", "(0,0,0,0,1,0,2,1,0,2)")], &[x5], &[], false);
     let x = rand(&[1, 1, 3, 4], 9);
-    assert!(err("Pad", &[("mode", "constant"), ("pad_width", "(0,0,1,1,1,1,1,1)")], &[x.clone()]).contains("first four"));
-    assert!(err("Pad", &[("mode", "constant"), ("pad_width", "(0,0,0,0,1,1)")], &[x.clone()]).contains("needs 8 values"));
-    assert!(err("Pad", &[("mode", "reflect"), ("pad_width", "(0,0,0,0,3,3,0,0)")], &[x.clone()]).contains("smaller"));
-    assert!(err("Pad", &[("pad_width", "(0,0,0,0,1,1,1,1)")], &[x.clone()]).contains("'mode'"));
+    assert!(err("Pad", &[("mode", "constant"), ("pad_width", "(0,0,1,1,1,1,1,1)")], std::slice::from_ref(&x)).contains("first four"));
+    assert!(err("Pad", &[("mode", "constant"), ("pad_width", "(0,0,0,0,1,1)")], std::slice::from_ref(&x)).contains("needs 8 values"));
+    assert!(err("Pad", &[("mode", "reflect"), ("pad_width", "(0,0,0,0,3,3,0,0)")], std::slice::from_ref(&x)).contains("smaller"));
+    assert!(err("Pad", &[("pad_width", "(0,0,0,0,1,1,1,1)")], std::slice::from_ref(&x)).contains("'mode'"));
     assert!(err("Pad", &[("mode", "constant"), ("pad_width", "(0,0,1,1)")], &[rand(&[2, 3], 1)]).contains("4-D or 5-D"));
 }
 
