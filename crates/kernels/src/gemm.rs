@@ -19,6 +19,20 @@ pub struct MatRef<T> {
 /// # Safety
 /// The operands must address valid memory of their extents; `c` must not overlap them.
 pub unsafe fn matmul<T: Element>(m: usize, n: usize, k: usize, a: MatRef<T>, b: MatRef<T>, c: *mut T, accumulate: bool) {
+    product(m, n, k, a, b, c, accumulate, true)
+}
+
+/// [`matmul`] on the calling thread only, for callers that already run one product per rayon
+/// task (a convolution's images), where splitting each product again costs more than it gains.
+///
+/// # Safety
+/// As for [`matmul`].
+pub unsafe fn matmul_serial<T: Element>(m: usize, n: usize, k: usize, a: MatRef<T>, b: MatRef<T>, c: *mut T, accumulate: bool) {
+    product(m, n, k, a, b, c, accumulate, false)
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn product<T: Element>(m: usize, n: usize, k: usize, a: MatRef<T>, b: MatRef<T>, c: *mut T, accumulate: bool, threaded: bool) {
     if m == 0 || n == 0 {
         return;
     }
@@ -32,7 +46,7 @@ pub unsafe fn matmul<T: Element>(m: usize, n: usize, k: usize, a: MatRef<T>, b: 
     }
     let threads = rayon::current_num_threads();
     // Tiny products are faster on the calling thread than handed to the pool.
-    let par = if m * n * k < 64 * 64 * 64 || threads == 1 { Parallelism::None } else { Parallelism::Rayon(threads) };
+    let par = if !threaded || m * n * k < 64 * 64 * 64 || threads == 1 { Parallelism::None } else { Parallelism::Rayon(threads) };
     match T::DTYPE {
         DType::F32 => typed::<T, f32>(m, n, k, a, b, c, accumulate, par, 1.0),
         DType::F64 => typed::<T, f64>(m, n, k, a, b, c, accumulate, par, 1.0),

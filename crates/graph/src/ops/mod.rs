@@ -55,6 +55,14 @@ mod regression_output;
 mod make_loss;
 mod block_grad;
 mod softmax_activation;
+mod im2col;
+mod conv_kernels;
+mod convolution;
+mod deconvolution;
+mod pooling;
+mod upsampling;
+mod pad;
+mod lrn;
 
 use crate::operator::OpDef;
 
@@ -95,4 +103,10 @@ pub static REGISTRY: &[&[OpDef]] = &[
     make_loss::DEFS,
     block_grad::DEFS,
     softmax_activation::DEFS,
+    convolution::DEFS,
+    deconvolution::DEFS,
+    pooling::DEFS,
+    upsampling::DEFS,
+    pad::DEFS,
+    lrn::DEFS,
 ];
