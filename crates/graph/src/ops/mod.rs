@@ -44,6 +44,8 @@ mod softmax;
 mod take;
 mod where_op;
 mod unary_math;
+mod sum_to_like;
+mod add_n;
 
 use crate::operator::OpDef;
 
@@ -74,4 +76,9 @@ pub static REGISTRY: &[&[OpDef]] = &[
     clip::DEFS,
     init::DEFS,
     random::DEFS,
+    sum_to_like::DEFS,
+    add_n::DEFS,
+    elemwise_binary::BACKWARD_DEFS,
+    scalar_binary::BACKWARD_DEFS,
+    unary_math::BACKWARD_DEFS,
 ];
