@@ -46,6 +46,7 @@ mod where_op;
 mod unary_math;
 mod sum_to_like;
 mod add_n;
+mod reshape_like;
 
 use crate::operator::OpDef;
 
@@ -81,4 +82,5 @@ pub static REGISTRY: &[&[OpDef]] = &[
     elemwise_binary::BACKWARD_DEFS,
     scalar_binary::BACKWARD_DEFS,
     unary_math::BACKWARD_DEFS,
+    reshape_like::DEFS,
 ];
