@@ -47,6 +47,7 @@ mod unary_math;
 mod sum_to_like;
 mod add_n;
 mod reshape_like;
+mod embedding;
 
 use crate::operator::OpDef;
 
@@ -83,4 +84,5 @@ pub static REGISTRY: &[&[OpDef]] = &[
     scalar_binary::BACKWARD_DEFS,
     unary_math::BACKWARD_DEFS,
     reshape_like::DEFS,
+    embedding::DEFS,
 ];
