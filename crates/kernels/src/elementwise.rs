@@ -93,6 +93,129 @@ pub fn zip_broadcast<T: Element, F: BinaryFn>(shape: &[usize], a: &[T], a_stride
     }
 }
 
+/// `y = f(a, b, c)` over arrays of one length: the shape of backward kernels (`dx = f(dy, x, y)`).
+/// `f` is a closure so that it can carry run-time values (a scalar operand, a count).
+pub fn map3<T: Element, F: Fn(T, T, T) -> T + Sync>(a: &[T], b: &[T], c: &[T], y: &mut [T], f: &F) {
+    if y.len() <= PARALLEL_GRAIN {
+        for (((o, &p), &q), &r) in y.iter_mut().zip(a).zip(b).zip(c) {
+            *o = f(p, q, r);
+        }
+        return;
+    }
+    y.par_chunks_mut(PARALLEL_GRAIN)
+        .zip(a.par_chunks(PARALLEL_GRAIN))
+        .zip(b.par_chunks(PARALLEL_GRAIN))
+        .zip(c.par_chunks(PARALLEL_GRAIN))
+        .for_each(|(((o, p), q), r)| map3(p, q, r, o, f));
+}
+
+/// Two results per element, `(y1, y2) = f(a, b, c)`, in one pass (both gradients of a binary
+/// function).
+pub fn map3_into2<T: Element, F: Fn(T, T, T) -> (T, T) + Sync>(a: &[T], b: &[T], c: &[T], y1: &mut [T], y2: &mut [T], f: &F) {
+    if y1.len() <= PARALLEL_GRAIN {
+        for ((((o1, o2), &p), &q), &r) in y1.iter_mut().zip(y2.iter_mut()).zip(a).zip(b).zip(c) {
+            (*o1, *o2) = f(p, q, r);
+        }
+        return;
+    }
+    y1.par_chunks_mut(PARALLEL_GRAIN)
+        .zip(y2.par_chunks_mut(PARALLEL_GRAIN))
+        .zip(a.par_chunks(PARALLEL_GRAIN))
+        .zip(b.par_chunks(PARALLEL_GRAIN))
+        .zip(c.par_chunks(PARALLEL_GRAIN))
+        .for_each(|((((o1, o2), p), q), r)| map3_into2(p, q, r, o1, o2, f));
+}
+
+/// `y = f(a, b, c)` where each operand is read with strides over `shape` (0 along broadcast
+/// dimensions) and `y` is dense of `shape`. Rows whose operands are not unit-stride are first
+/// gathered into row buffers, so the inner loop is always the dense one of [`map3`].
+#[allow(clippy::too_many_arguments)]
+pub fn map3_broadcast<T: Element, F: Fn(T, T, T) -> T + Sync>(
+    shape: &[usize],
+    a: &[T],
+    a_strides: &[isize],
+    b: &[T],
+    b_strides: &[isize],
+    c: &[T],
+    c_strides: &[isize],
+    y: &mut [T],
+    f: &F,
+) {
+    if y.is_empty() {
+        return;
+    }
+    let mut strides: Vec<Strides> = vec![a_strides.into(), b_strides.into(), c_strides.into()];
+    let shape = collapse(shape, &mut strides);
+    let nd = shape.len();
+    let inner = shape[nd - 1];
+    let operands = [a, b, c];
+    let rows_per_chunk = (PARALLEL_GRAIN / inner.max(1)).max(1);
+    let chunk = |first_row: usize, out: &mut [T]| {
+        let mut bufs: [Vec<T>; 3] = Default::default();
+        for (i, buf) in bufs.iter_mut().enumerate() {
+            if strides[i][nd - 1] != 1 {
+                buf.resize(inner, T::default());
+            }
+        }
+        for (r, out_row) in out.chunks_mut(inner).enumerate() {
+            let mut rem = first_row + r;
+            let mut offs = [0isize; 3];
+            for d in (0..nd - 1).rev() {
+                let i = (rem % shape[d]) as isize;
+                rem /= shape[d];
+                for (o, s) in offs.iter_mut().zip(&strides) {
+                    *o += i * s[d];
+                }
+            }
+            for (k, buf) in bufs.iter_mut().enumerate() {
+                let step = strides[k][nd - 1] as usize;
+                if step != 1 {
+                    let src = &operands[k][offs[k] as usize..];
+                    for (j, v) in buf.iter_mut().enumerate() {
+                        *v = src[j * step];
+                    }
+                }
+            }
+            let row = |k: usize| if strides[k][nd - 1] == 1 { &operands[k][offs[k] as usize..][..inner] } else { &bufs[k][..] };
+            let rows = [row(0), row(1), row(2)];
+            for (((o, &p), &q), &s) in out_row.iter_mut().zip(rows[0]).zip(rows[1]).zip(rows[2]) {
+                *o = f(p, q, s);
+            }
+        }
+    };
+    if y.len() <= PARALLEL_GRAIN {
+        chunk(0, y);
+    } else {
+        y.par_chunks_mut(rows_per_chunk * inner).enumerate().for_each(|(i, out)| chunk(i * rows_per_chunk, out));
+    }
+}
+
+/// `y = f(...f(f(x0, x1), x2)..., xn)` elementwise over same-length inputs (`add_n`), in one pass
+/// over memory: the output is made in blocks small enough that each block of every input is
+/// read while the block of `y` stays in L1.
+pub fn fold_n<T: Element, F: BinaryFn>(inputs: &[&[T]], y: &mut [T]) {
+    const BLOCK: usize = 1024;
+    let block = |start: usize, out: &mut [T]| {
+        let end = start + out.len();
+        out.copy_from_slice(&inputs[0][start..end]);
+        for x in &inputs[1..] {
+            for (o, &v) in out.iter_mut().zip(&x[start..end]) {
+                *o = T::binary::<F>(*o, v);
+            }
+        }
+    };
+    let run = |start: usize, out: &mut [T]| {
+        for (b, c) in out.chunks_mut(BLOCK).enumerate() {
+            block(start + b * BLOCK, c);
+        }
+    };
+    if y.len() <= PARALLEL_GRAIN {
+        run(0, y);
+    } else {
+        y.par_chunks_mut(PARALLEL_GRAIN).enumerate().for_each(|(i, c)| run(i * PARALLEL_GRAIN, c));
+    }
+}
+
 /// Fills `y` with `v`.
 pub fn fill<T: Element>(y: &mut [T], v: T) {
     if y.len() <= PARALLEL_GRAIN {
@@ -145,6 +268,57 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn map3_broadcast_matches_a_naive_loop() {
+        // a (3, 1, 4), b dense (3, 5, 4), c (1, 5, 1), each strided as the kernel reads them.
+        let shape = [3, 5, 4];
+        for scale in [1, PARALLEL_GRAIN / 20 + 3] {
+            let shape = [shape[0] * scale, shape[1], shape[2]];
+            let a: Vec<f64> = (0..shape[0] * 4).map(|v| v as f64).collect();
+            let b: Vec<f64> = (0..shape[0] * 20).map(|v| (v as f64) * 0.5).collect();
+            let c: Vec<f64> = (0..5).map(|v| 100.0 * v as f64).collect();
+            let mut y = vec![0.0; shape[0] * 20];
+            let f = |p: f64, q: f64, r: f64| p * 1000.0 + q - r;
+            map3_broadcast(&shape, &a, &[4, 0, 1], &b, &[20, 4, 1], &c, &[0, 1, 0], &mut y, &f);
+            for i in 0..shape[0] {
+                for j in 0..5 {
+                    for k in 0..4 {
+                        assert_eq!(y[i * 20 + j * 4 + k], f(a[i * 4 + k], b[i * 20 + j * 4 + k], c[j]));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn map3_and_its_two_output_form_split_without_changing_results() {
+        let n = PARALLEL_GRAIN * 2 + 5;
+        let a: Vec<f32> = (0..n).map(|v| v as f32).collect();
+        let (mut y, mut y1, mut y2) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+        map3(&a, &a, &a, &mut y, &|p, q, r| p + q * r);
+        map3_into2(&a, &a, &a, &mut y1, &mut y2, &|p, q, r| (p + q, q * r));
+        for i in 0..n {
+            let v = i as f32;
+            assert_eq!((y[i], y1[i], y2[i]), (v + v * v, v + v, v * v));
+        }
+    }
+
+    #[test]
+    fn fold_n_sums_every_input_across_blocks() {
+        let n = PARALLEL_GRAIN * 2 + 1500;
+        let xs: Vec<Vec<i64>> = (0..3).map(|k| (0..n as i64).map(|v| v * (k + 1)).collect()).collect();
+        let refs: Vec<&[i64]> = xs.iter().map(|v| &v[..]).collect();
+        let mut y = vec![0i64; n];
+        struct Plus;
+        impl BinaryFn for Plus {
+            fn f32(a: f32, b: f32) -> f32 { a + b }
+            fn f64(a: f64, b: f64) -> f64 { a + b }
+            fn int(a: i64, b: i64) -> i64 { a + b }
+        }
+        fold_n::<i64, Plus>(&refs, &mut y);
+        assert!(y.iter().enumerate().all(|(i, &v)| v == 6 * i as i64));
     }
 
     #[test]

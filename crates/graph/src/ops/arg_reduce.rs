@@ -1,5 +1,6 @@
 //! `argmax` and `argmin`: the index of the first maximum (minimum) along `axis`, in the input's
 //! dtype, as MXNet 1.x returns it; with no axis, over the flattened input (shape (1,)).
+//! Indices are piecewise constant in the input: no gradient flows (MXNet gives zeros).
 
 use rmx_engine::BoxError;
 use rmx_kernels::reduce::arg_reduce;
@@ -8,6 +9,7 @@ use rmx_kernels::{with_dtype, Shape};
 use super::axes::{axis, split_around};
 use crate::attrs::Attrs;
 use crate::error::Result;
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct ArgReduce {
@@ -52,6 +54,10 @@ impl Operator for ArgReduce {
         let out = &mut outputs[0];
         with_dtype!(out.dtype, T => arg_reduce::<T>(inputs[0].data::<T>(), outer, len, inner, self.want_max, out.data_mut::<T>()));
         Ok(())
+    }
+
+    fn gradient(&self, _g: &mut dyn GradBuilder, _args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        Ok(vec![None])
     }
 }
 

@@ -1,11 +1,55 @@
 //! The scalar math of the two-argument operators, shared by the elementwise, broadcast and
-//! scalar families: one zero-sized type per function, in float32, float64 and integer forms.
+//! scalar families: one zero-sized type per function, in float32, float64 and integer forms,
+//! with its partial derivatives beside it ([`BinaryGrad`]).
 //! Integer division and modulo by zero give 0 (NumPy's and MXNet's result) instead of trapping.
 
-use rmx_kernels::BinaryFn;
+use rmx_kernels::{BinaryFn, Class, Element};
+
+/// The partial derivatives `(df/da, df/db)` of a two-argument function at `(a, b)`.
+pub trait BinaryGrad: BinaryFn {
+    /// The name `_backward_binary` and `_backward_scalar` know the function by; `None` for
+    /// piecewise-constant functions (comparisons, logic), whose gradient is zero: none flows.
+    const GRAD: Option<&'static str> = None;
+    fn grad_f32(_a: f32, _b: f32) -> (f32, f32) {
+        (0.0, 0.0)
+    }
+    fn grad_f64(_a: f64, _b: f64) -> (f64, f64) {
+        (0.0, 0.0)
+    }
+}
+
+/// `(g * df/da, g * df/db)` in `T`'s computing class (float32 math for float32 and float16,
+/// float64 otherwise).
+#[inline(always)]
+pub fn scaled_grad<T: Element, F: BinaryGrad>(g: T, a: T, b: T) -> (T, T) {
+    if T::CLASS == Class::F32 {
+        let (da, db) = F::grad_f32(a.to_f32(), b.to_f32());
+        let g = g.to_f32();
+        (T::from_f32(g * da), T::from_f32(g * db))
+    } else {
+        let (da, db) = F::grad_f64(a.to_f64(), b.to_f64());
+        let g = g.to_f64();
+        (T::from_f64(g * da), T::from_f64(g * db))
+    }
+}
+
+/// Runs `$body` with `$F` bound to the differentiable function whose `BinaryGrad::GRAD` is
+/// `$name`; `None` when there is none of that name.
+macro_rules! with_binary_grad {
+    ($name:expr, $F:ident => $body:expr) => {
+        with_binary_grad!(@each $name, $F, $body; Add, Sub, Mul, Div, Mod, Power, Maximum, Minimum, Hypot)
+    };
+    (@each $name:expr, $F:ident, $body:expr; $($t:ident),*) => {{
+        use $crate::ops::binary_math::*;
+        let name: &str = $name;
+        $(if <$t as BinaryGrad>::GRAD == Some(name) { type $F = $t; Some($body) } else)* { None }
+    }};
+}
+pub(crate) use with_binary_grad;
 
 macro_rules! binary_fn {
-    ($(#[$doc:meta])* $name:ident, |$a:ident, $b:ident| $float:expr, int: |$x:ident, $y:ident| $int:expr) => {
+    ($(#[$doc:meta])* $name:ident, |$a:ident, $b:ident| $float:expr, int: |$x:ident, $y:ident| $int:expr
+     $(, grad $g:literal: |$ga:ident, $gb:ident| $grad:expr)?) => {
         $(#[$doc])*
         pub struct $name;
         impl BinaryFn for $name {
@@ -16,22 +60,42 @@ macro_rules! binary_fn {
             #[inline(always)]
             fn int($x: i64, $y: i64) -> i64 { $int }
         }
+        binary_fn!(@grad $name $(, $g, |$ga, $gb| $grad)?);
+    };
+    (@grad $name:ident) => {
+        impl BinaryGrad for $name {}
+    };
+    (@grad $name:ident, $g:literal, |$ga:ident, $gb:ident| $grad:expr) => {
+        impl BinaryGrad for $name {
+            const GRAD: Option<&'static str> = Some($g);
+            #[inline(always)]
+            fn grad_f32($ga: f32, $gb: f32) -> (f32, f32) { $grad }
+            #[inline(always)]
+            fn grad_f64($ga: f64, $gb: f64) -> (f64, f64) { $grad }
+        }
     };
 }
 
-binary_fn!(Add, |a, b| a + b, int: |a, b| a.wrapping_add(b));
-binary_fn!(Sub, |a, b| a - b, int: |a, b| a.wrapping_sub(b));
-binary_fn!(Mul, |a, b| a * b, int: |a, b| a.wrapping_mul(b));
-binary_fn!(Div, |a, b| a / b, int: |a, b| if b == 0 { 0 } else { a.wrapping_div(b) });
+binary_fn!(Add, |a, b| a + b, int: |a, b| a.wrapping_add(b), grad "add": |_a, _b| (1.0, 1.0));
+binary_fn!(Sub, |a, b| a - b, int: |a, b| a.wrapping_sub(b), grad "sub": |_a, _b| (1.0, -1.0));
+binary_fn!(Mul, |a, b| a * b, int: |a, b| a.wrapping_mul(b), grad "mul": |a, b| (b, a));
+binary_fn!(Div, |a, b| a / b, int: |a, b| if b == 0 { 0 } else { a.wrapping_div(b) }, grad "div": |a, b| (1.0 / b, -a / (b * b)));
 binary_fn!(
     /// Python's modulo: the result takes the divisor's sign, as MXNet's `mod` does; and as
     /// MXNet, modulo by zero gives 0 for every dtype (NumPy gives NaN for floats).
     Mod, |a, b| { if b == 0.0 { return 0.0; } let r = a % b; if r != 0.0 && ((r < 0.0) != (b < 0.0)) { r + b } else { r } },
-    int: |a, b| if b == 0 { 0 } else { let r = a.wrapping_rem(b); if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r } }
+    int: |a, b| if b == 0 { 0 } else { let r = a.wrapping_rem(b); if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r } },
+    // As MXNet: d/db of a - b * floor(a / b) is -floor(a / b).
+    grad "mod": |a, b| (1.0, -(a / b).floor())
 );
-binary_fn!(Power, |a, b| a.powf(b), int: |a, b| if b < 0 { 0 } else { a.wrapping_pow(b.min(u32::MAX as i64) as u32) });
-binary_fn!(Maximum, |a, b| if a >= b || a.is_nan() { a } else { b }, int: |a, b| a.max(b));
-binary_fn!(Minimum, |a, b| if a <= b || a.is_nan() { a } else { b }, int: |a, b| a.min(b));
+binary_fn!(Power, |a, b| a.powf(b), int: |a, b| if b < 0 { 0 } else { a.wrapping_pow(b.min(u32::MAX as i64) as u32) },
+    // As MXNet: d/db is a**b * ln(a), NaN for a <= 0.
+    grad "power": |a, b| (b * a.powf(b - 1.0), a.powf(b) * a.ln()));
+// Ties send the gradient to lhs, as MXNet (`a >= b` for maximum, `a <= b` for minimum).
+binary_fn!(Maximum, |a, b| if a >= b || a.is_nan() { a } else { b }, int: |a, b| a.max(b),
+    grad "maximum": |a, b| if a >= b { (1.0, 0.0) } else { (0.0, 1.0) });
+binary_fn!(Minimum, |a, b| if a <= b || a.is_nan() { a } else { b }, int: |a, b| a.min(b),
+    grad "minimum": |a, b| if a <= b { (1.0, 0.0) } else { (0.0, 1.0) });
 binary_fn!(Equal, |a, b| (a == b) as u8 as _, int: |a, b| (a == b) as i64);
 binary_fn!(NotEqual, |a, b| (a != b) as u8 as _, int: |a, b| (a != b) as i64);
 binary_fn!(Greater, |a, b| (a > b) as u8 as _, int: |a, b| (a > b) as i64);
@@ -41,7 +105,8 @@ binary_fn!(LesserEqual, |a, b| (a <= b) as u8 as _, int: |a, b| (a <= b) as i64)
 binary_fn!(LogicalAnd, |a, b| (a != 0.0 && b != 0.0) as u8 as _, int: |a, b| (a != 0 && b != 0) as i64);
 binary_fn!(LogicalOr, |a, b| (a != 0.0 || b != 0.0) as u8 as _, int: |a, b| (a != 0 || b != 0) as i64);
 binary_fn!(LogicalXor, |a, b| ((a != 0.0) != (b != 0.0)) as u8 as _, int: |a, b| ((a != 0) != (b != 0)) as i64);
-binary_fn!(Hypot, |a, b| a.hypot(b), int: |a, b| ((a as f64).hypot(b as f64)) as i64);
+binary_fn!(Hypot, |a, b| a.hypot(b), int: |a, b| ((a as f64).hypot(b as f64)) as i64,
+    grad "hypot": |a, b| { let h = a.hypot(b); (a / h, b / h) });
 // `rhs` itself: the second argument, for selections.
 binary_fn!(Second, |_a, b| b, int: |_a, b| b);
 

@@ -1,6 +1,7 @@
 //! `broadcast_to` (to `shape`, where 0 keeps the input's size), `broadcast_like` (to the second
 //! input's shape, or on `lhs_axes` to the sizes of its `rhs_axes`) and `broadcast_axis` (`axis` of size 1 stretched to `size`): a read with
-//! stride 0 along stretched axes.
+//! stride 0 along stretched axes. The gradient sums back (`_sum_to_like`); `broadcast_like`'s rhs
+//! gives only its shape.
 
 use rmx_engine::BoxError;
 use rmx_kernels::{Layout, Shape};
@@ -9,6 +10,7 @@ use super::axes::axis;
 use super::gather::read_as;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 enum Target {
@@ -77,6 +79,11 @@ impl Operator for BroadcastTo {
         let strides = Layout::contiguous(&inputs[0].shape).broadcast_strides(&shape);
         read_as(&inputs[0], &shape, &strides, 0, &mut outputs[0]);
         Ok(())
+    }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        let dx = g.sum_to_like(args.out_grads[0], args.inputs[0])?;
+        Ok(if args.inputs.len() == 2 { vec![Some(dx), None] } else { vec![Some(dx)] })
     }
 }
 

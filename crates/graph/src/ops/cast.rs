@@ -1,12 +1,14 @@
 //! `Cast` (`cast`): the elements converted to `dtype` (C's conversion: floats truncate toward
-//! zero into integers, integers wrap).
+//! zero into integers, integers wrap). The gradient is the output gradient cast back to the input's
+//! dtype (`_backward_Cast`, which takes the input for its dtype).
 
 use rmx_engine::BoxError;
 use rmx_kernels::elementwise::cast;
 use rmx_kernels::{with_dtype, DType};
 
 use crate::attrs::Attrs;
-use crate::error::{param_err, Result};
+use crate::error::{param_err, shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Cast {
@@ -22,6 +24,26 @@ impl Operator for Cast {
         let (x, out) = (&inputs[0], &mut outputs[0]);
         with_dtype!(x.dtype, S => with_dtype!(out.dtype, D => cast::<S, D>(x.data::<S>(), out.data_mut::<D>())));
         Ok(())
+    }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        Ok(vec![Some(g.op1("_backward_Cast", args.attrs, &[args.out_grads[0], args.inputs[0]])?)])
+    }
+}
+
+/// `_backward_Cast`: `[out_grad, data]` to out_grad in data's dtype.
+struct CastBackward;
+
+impl Operator for CastBackward {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        if inputs[0].shape != inputs[1].shape {
+            return Err(shape_err("_backward_Cast", format!("out_grad {:?} and data {:?} differ in shape", inputs[0].shape.as_slice(), inputs[1].shape.as_slice())));
+        }
+        Ok(vec![inputs[1].clone()])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        Cast { dtype: outputs[0].dtype }.compute(&inputs[..1], outputs)
     }
 }
 
@@ -39,4 +61,11 @@ pub static DEFS: &[OpDef] = &[OpDef {
     inputs: Arity::Fixed(&["data"]),
     params: &[param("dtype", "dtype", "", "the target dtype")],
     create,
+}, OpDef {
+    name: "_backward_Cast",
+    aliases: &[],
+    doc: "Gradient of Cast: [out_grad, data] to out_grad cast to data's dtype.",
+    inputs: Arity::Fixed(&["out_grad", "data"]),
+    params: &[param("dtype", "dtype", "", "as Cast's (unused: the data's dtype decides)")],
+    create: |_: &'static str, _: &Attrs| Ok(Box::new(CastBackward)),
 }];

@@ -1,24 +1,39 @@
-//! `clip`: every element limited to `[a_min, a_max]`.
+//! `clip`: every element limited to `[a_min, a_max]`. Its gradient (`_backward_clip`) passes where
+//! `a_min <= x <= a_max` (bounds included, as MXNet) and is 0 outside.
 
 use rmx_engine::BoxError;
+use rmx_kernels::elementwise::map3;
 use rmx_kernels::{with_dtype, Element};
 
 use crate::attrs::Attrs;
-use crate::error::{param_err, Result};
+use crate::error::{param_err, shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Clip {
+    backward: bool,
     lo: f64,
     hi: f64,
 }
 
 impl Operator for Clip {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        if self.backward && (inputs[0].shape != inputs[1].shape || inputs[0].dtype != inputs[1].dtype) {
+            return Err(shape_err("_backward_clip", format!("out_grad {:?} and data {:?} must have one shape and dtype", inputs[0].shape.as_slice(), inputs[1].shape.as_slice())));
+        }
         Ok(vec![inputs[0].clone()])
     }
 
     fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
+        if self.backward {
+            let (lo, hi) = (self.lo, self.hi);
+            with_dtype!(out.dtype, T => {
+                let (g, x) = (inputs[0].data::<T>(), inputs[1].data::<T>());
+                map3(g, x, x, out.data_mut::<T>(), &|g, x, _| if x.to_f64() < lo || x.to_f64() > hi { T::default() } else { g });
+            });
+            return Ok(());
+        }
         with_dtype!(out.dtype, T => {
             let (lo, hi) = (T::from_f64(self.lo), T::from_f64(self.hi));
             for (o, &x) in out.data_mut::<T>().iter_mut().zip(inputs[0].data::<T>()) {
@@ -28,6 +43,10 @@ impl Operator for Clip {
         });
         Ok(())
     }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        Ok(vec![Some(g.op1("_backward_clip", args.attrs, &[args.out_grads[0], args.inputs[0]])?)])
+    }
 }
 
 fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
@@ -36,7 +55,7 @@ fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     if lo > hi {
         return Err(param_err(name, "a_min", format!("{lo} is greater than a_max {hi}")));
     }
-    Ok(Box::new(Clip { lo, hi }))
+    Ok(Box::new(Clip { backward: name == "_backward_clip", lo, hi }))
 }
 
 pub static DEFS: &[OpDef] = &[OpDef {
@@ -45,5 +64,12 @@ pub static DEFS: &[OpDef] = &[OpDef {
     doc: "Limits every element to [a_min, a_max].",
     inputs: Arity::Fixed(&["data"]),
     params: &[param("a_min", "float", "", "lower bound"), param("a_max", "float", "", "upper bound")],
+    create,
+}, OpDef {
+    name: "_backward_clip",
+    aliases: &[],
+    doc: "Gradient of clip: [out_grad, data] to out_grad where a_min <= data <= a_max, else 0.",
+    inputs: Arity::Fixed(&["out_grad", "data"]),
+    params: &[param("a_min", "float", "", "as clip's"), param("a_max", "float", "", "as clip's")],
     create,
 }];

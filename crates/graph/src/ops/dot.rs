@@ -1,6 +1,9 @@
 //! `dot`: 1-d·1-d is the inner product (shape (1,)); otherwise the last axis of `lhs` (the first,
 //! with `transpose_a`) contracts with the first axis of `rhs` (the last, with `transpose_b`), as
 //! a matrix product of the flattened operands. `batch_dot`: `(B, m, k)·(B, k, n)` per batch.
+//! `_backward_dot` / `_backward_batch_dot` make both gradients with two more products on the same
+//! flattened views: `dA = dC·Bᵀ`, `dB = Aᵀ·dC`, each written in its operand's stored layout (so
+//! every transpose flag and every rank, 1-d and N-d included, is one code path).
 
 use rmx_engine::BoxError;
 use rmx_kernels::gemm::{matmul, MatRef};
@@ -8,10 +11,12 @@ use rmx_kernels::{with_dtype, DType, Shape};
 
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, same_dtype, shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Dot {
     name: &'static str,
+    backward: bool,
     ta: bool,
     tb: bool,
     batch: bool,
@@ -65,15 +70,29 @@ impl Dot {
 
 impl Operator for Dot {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
-        let dtype = same_dtype(self.name, [inputs[0].dtype, inputs[1].dtype])?;
+        let operands = &inputs[self.backward as usize..];
+        let dtype = same_dtype(self.name, inputs.iter().map(|d| d.dtype))?;
         if dtype == DType::Bool {
             return Err(dtype_err(self.name, "bool arrays cannot be multiplied; cast them first"));
         }
-        let g = self.geometry(&inputs[0].shape, &inputs[1].shape)?;
-        Ok(vec![TensorDesc { shape: g.out, dtype }])
+        let g = self.geometry(&operands[0].shape, &operands[1].shape)?;
+        if !self.backward {
+            return Ok(vec![TensorDesc { shape: g.out, dtype }]);
+        }
+        if inputs[0].shape != g.out {
+            return Err(shape_err(self.name, format!("out_grad has shape {:?}, the product {:?}", inputs[0].shape.as_slice(), g.out.as_slice())));
+        }
+        Ok(operands.to_vec())
+    }
+
+    fn num_outputs(&self) -> usize {
+        1 + self.backward as usize
     }
 
     fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        if self.backward {
+            return self.compute_backward(inputs, outputs);
+        }
         let (a, b) = (&inputs[0], &inputs[1]);
         let g = self.geometry(&a.shape, &b.shape)?;
         let (m, k, n) = (g.m, g.k, g.n);
@@ -95,10 +114,66 @@ impl Operator for Dot {
         });
         Ok(())
     }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        let name = if self.batch { "_backward_batch_dot" } else { "_backward_dot" };
+        let d = g.op(name, args.attrs, &[args.out_grads[0], args.inputs[0], args.inputs[1]])?;
+        Ok(vec![Some(d[0]), Some(d[1])])
+    }
+}
+
+impl Dot {
+    /// `[out_grad, lhs, rhs]` to `[lhs_grad, rhs_grad]`; see the module doc.
+    fn compute_backward(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let (dc, a, b) = (&inputs[0], &inputs[1], &inputs[2]);
+        let g = self.geometry(&a.shape, &b.shape)?;
+        let (m, k, n) = (g.m, g.k, g.n);
+        let (mi, ki, ni) = (m as isize, k as isize, n as isize);
+        // Logical A (m, k) and B (k, n) as stored; dC is (m, n) row-major.
+        let (a_rs, a_cs) = if self.ta { (1, mi) } else { (ki, 1) };
+        let (b_rs, b_cs) = if self.tb { (1, ki) } else { (ni, 1) };
+        let (first, second) = outputs.split_at_mut(1);
+        let (da, db) = (&mut first[0], &mut second[0]);
+        with_dtype!(dc.dtype, T => {
+            let (pc, pa, pb) = (dc.data::<T>().as_ptr(), a.data::<T>().as_ptr(), b.data::<T>().as_ptr());
+            let (pda, pdb) = (da.data_mut::<T>().as_mut_ptr(), db.data_mut::<T>().as_mut_ptr());
+            for i in 0..g.batch {
+                // SAFETY: every operand is dense with the extents of the geometry; outputs are
+                // distinct from inputs.
+                unsafe {
+                    let c = pc.add(i * m * n);
+                    let (a, b) = (pa.add(i * m * k), pb.add(i * k * n));
+                    let dc = MatRef { ptr: c, rs: ni, cs: 1 };
+                    let dct = MatRef { ptr: c, rs: 1, cs: ni };
+                    if self.ta {
+                        // dA stored (k, m) = B · dCᵀ.
+                        matmul::<T>(k, m, n, MatRef { ptr: b, rs: b_rs, cs: b_cs }, dct, pda.add(i * m * k), false);
+                    } else {
+                        // dA = dC · Bᵀ.
+                        matmul::<T>(m, k, n, dc, MatRef { ptr: b, rs: b_cs, cs: b_rs }, pda.add(i * m * k), false);
+                    }
+                    if self.tb {
+                        // dB stored (n, k) = dCᵀ · A.
+                        matmul::<T>(n, k, m, dct, MatRef { ptr: a, rs: a_rs, cs: a_cs }, pdb.add(i * k * n), false);
+                    } else {
+                        // dB = Aᵀ · dC.
+                        matmul::<T>(k, n, m, MatRef { ptr: a, rs: a_cs, cs: a_rs }, dc, pdb.add(i * k * n), false);
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
 }
 
 fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
-    Ok(Box::new(Dot { name, ta: attrs.bool(name, "transpose_a", false)?, tb: attrs.bool(name, "transpose_b", false)?, batch: name == "batch_dot" }))
+    Ok(Box::new(Dot {
+        name,
+        backward: name.starts_with("_backward"),
+        ta: attrs.bool(name, "transpose_a", false)?,
+        tb: attrs.bool(name, "transpose_b", false)?,
+        batch: name.ends_with("batch_dot"),
+    }))
 }
 
 const PARAMS: &[crate::operator::ParamDoc] = &[
@@ -110,4 +185,20 @@ const PARAMS: &[crate::operator::ParamDoc] = &[
 pub static DEFS: &[OpDef] = &[
     OpDef { name: "dot", aliases: &[], doc: "Matrix product of lhs and rhs (see module doc).", inputs: Arity::Fixed(&["lhs", "rhs"]), params: PARAMS, create },
     OpDef { name: "batch_dot", aliases: &[], doc: "Per-batch matrix product of 3-d lhs and rhs.", inputs: Arity::Fixed(&["lhs", "rhs"]), params: PARAMS, create },
+    OpDef {
+        name: "_backward_dot",
+        aliases: &[],
+        doc: "Gradients of dot: [out_grad, lhs, rhs] to [lhs_grad, rhs_grad].",
+        inputs: Arity::Fixed(&["out_grad", "lhs", "rhs"]),
+        params: PARAMS,
+        create,
+    },
+    OpDef {
+        name: "_backward_batch_dot",
+        aliases: &[],
+        doc: "Gradients of batch_dot: [out_grad, lhs, rhs] to [lhs_grad, rhs_grad].",
+        inputs: Arity::Fixed(&["out_grad", "lhs", "rhs"]),
+        params: PARAMS,
+        create,
+    },
 ];

@@ -1,17 +1,24 @@
 //! Two-input elementwise operators: the `elemwise_*` family (equal shapes, as `Symbol`'s `+`
 //! requires) and the `broadcast_*` family (NumPy broadcasting, what `NDArray`'s `+` uses).
 //! `y[i] = f(lhs[i], rhs[i])`; comparisons and logic give 1 or 0 in the input dtype, as MXNet 1.x.
+//!
+//! Gradients: `_backward_binary` (`fn` names the function) makes both input gradients in one pass
+//! (summed down to each input's shape where it was broadcast). `elemwise_add`/`elemwise_sub` pass
+//! the output gradient on directly. Comparisons and logic are piecewise constant: no gradient
+//! flows (`None`, which the gradient pass reads as zeros, MXNet's answer).
 
 use std::marker::PhantomData;
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::{zip, zip_broadcast};
-use rmx_kernels::{broadcast_shapes, with_dtype, BinaryFn, DType, Layout};
+use rmx_kernels::elementwise::{map3_broadcast, map3_into2, zip, zip_broadcast};
+use rmx_kernels::{broadcast_shapes, contiguous_strides, with_dtype, DType, Element, Layout};
 
 use super::binary_math::*;
+use super::sum_to_like::sum_to;
 use crate::attrs::Attrs;
-use crate::error::{dtype_err, same_dtype, shape_err, Result};
-use crate::operator::{Arity, Operator, Tensor, TensorDesc};
+use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
+use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Elemwise<F> {
     name: &'static str,
@@ -19,7 +26,7 @@ struct Elemwise<F> {
     f: PhantomData<fn() -> F>,
 }
 
-impl<F: BinaryFn> Operator for Elemwise<F> {
+impl<F: BinaryGrad> Operator for Elemwise<F> {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
         let (l, r) = (&inputs[0], &inputs[1]);
         let dtype = same_dtype(self.name, [l.dtype, r.dtype])?;
@@ -53,9 +60,22 @@ impl<F: BinaryFn> Operator for Elemwise<F> {
         });
         Ok(())
     }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        let Some(kind) = F::GRAD else { return Ok(vec![None, None]) };
+        let og = args.out_grads[0];
+        match (self.broadcast, kind) {
+            (false, "add") => Ok(vec![Some(og), Some(og)]),
+            (false, "sub") => Ok(vec![Some(og), Some(g.neg(og)?)]),
+            _ => {
+                let d = g.op("_backward_binary", &Attrs::from_pairs([("fn", kind)]), &[og, args.inputs[0], args.inputs[1]])?;
+                Ok(vec![Some(d[0]), Some(d[1])])
+            }
+        }
+    }
 }
 
-fn create<F: BinaryFn>(name: &'static str, _attrs: &Attrs) -> Result<Box<dyn Operator>> {
+fn create<F: BinaryGrad>(name: &'static str, _attrs: &Attrs) -> Result<Box<dyn Operator>> {
     Ok(Box::new(Elemwise::<F> { name, broadcast: name.starts_with("broadcast_"), f: PhantomData }))
 }
 
@@ -98,3 +118,87 @@ family! {
     "broadcast_logical_xor", [], LogicalXor, "lhs xor rhs (1/0) with broadcasting.";
     "broadcast_hypot", [], Hypot, "sqrt(lhs**2 + rhs**2) with broadcasting.";
 }
+
+/// `_backward_binary`: inputs `[out_grad, lhs, rhs]`, outputs `[lhs_grad, rhs_grad]`, each of its
+/// input's shape: `out_grad * df/d(input)` at the broadcast shape, summed down where the input
+/// was broadcast.
+struct BinaryBackward<F> {
+    f: PhantomData<fn() -> F>,
+}
+
+impl<F: BinaryGrad> Operator for BinaryBackward<F> {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        let (g, l, r) = (&inputs[0], &inputs[1], &inputs[2]);
+        let dtype = same_dtype("_backward_binary", [g.dtype, l.dtype, r.dtype])?;
+        if dtype == DType::Bool {
+            return Err(dtype_err("_backward_binary", "bool arrays have no gradient"));
+        }
+        if broadcast_shapes(&l.shape, &r.shape).as_deref() != Some(g.shape.as_slice()) {
+            return Err(shape_err(
+                "_backward_binary",
+                format!("out_grad {:?} is not the broadcast of lhs {:?} and rhs {:?}", g.shape.as_slice(), l.shape.as_slice(), r.shape.as_slice()),
+            ));
+        }
+        Ok(vec![l.clone(), r.clone()])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let (og, l, r) = (&inputs[0], &inputs[1], &inputs[2]);
+        let shape = og.shape.clone();
+        let (first, second) = outputs.split_at_mut(1);
+        let mut outs = [&mut first[0], &mut second[0]];
+        with_dtype!(og.dtype, T => {
+            let (gs, ls, rs) = (og.data::<T>(), l.data::<T>(), r.data::<T>());
+            if l.shape == shape && r.shape == shape {
+                let [dl, dr] = &mut outs;
+                map3_into2(gs, ls, rs, dl.data_mut::<T>(), dr.data_mut::<T>(), &|g, a, b| scaled_grad::<T, F>(g, a, b));
+                return Ok(());
+            }
+            let strides = [contiguous_strides(&shape), Layout::contiguous(&l.shape).broadcast_strides(&shape), Layout::contiguous(&r.shape).broadcast_strides(&shape)];
+            // add and sub: each partial is a constant, so the gradient is out_grad summed, scaled.
+            let constant = matches!(F::GRAD, Some("add" | "sub"));
+            for (side, out) in outs.iter_mut().enumerate() {
+                let to = out.shape.clone();
+                let pick = |g: T, a: T, b: T| {
+                    let d = scaled_grad::<T, F>(g, a, b);
+                    if side == 0 { d.0 } else { d.1 }
+                };
+                let y = out.data_mut::<T>();
+                if to == shape {
+                    map3_broadcast(&shape, gs, &strides[0], ls, &strides[1], rs, &strides[2], y, &pick);
+                } else if constant {
+                    sum_to(gs, &shape, &to, y);
+                    let c = if side == 0 { F::grad_f64(0.0, 0.0).0 } else { F::grad_f64(0.0, 0.0).1 };
+                    if c != 1.0 {
+                        y.iter_mut().for_each(|v| *v = T::from_f64(c * v.to_f64()));
+                    }
+                } else {
+                    let mut full = vec![T::default(); og.numel()];
+                    map3_broadcast(&shape, gs, &strides[0], ls, &strides[1], rs, &strides[2], &mut full, &pick);
+                    sum_to(&full, &shape, &to, y);
+                }
+            }
+        });
+        Ok(())
+    }
+
+    fn num_outputs(&self) -> usize {
+        2
+    }
+}
+
+fn create_backward(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    let f = attrs.get("fn").ok_or_else(|| param_err(name, "fn", "required"))?;
+    with_binary_grad!(f, F => Box::new(BinaryBackward::<F> { f: PhantomData }) as Box<dyn Operator>)
+        .ok_or_else(|| param_err(name, "fn", format!("no differentiable function named {f:?}")))
+}
+
+/// The backward kernels of this family (hidden by their leading underscore).
+pub static BACKWARD_DEFS: &[OpDef] = &[OpDef {
+    name: "_backward_binary",
+    aliases: &[],
+    doc: "Gradients of a two-input elementwise or broadcast operator: [out_grad, lhs, rhs] to [lhs_grad, rhs_grad].",
+    inputs: Arity::Fixed(&["out_grad", "lhs", "rhs"]),
+    params: &[param("fn", "string", "", "the function: add, sub, mul, div, mod, power, maximum, minimum or hypot")],
+    create: create_backward,
+}];

@@ -4,8 +4,10 @@
 use rmx_engine::BoxError;
 
 use super::reshape::copy_dense;
+use super::reshape_like::reshape_grad;
 use crate::attrs::Attrs;
 use crate::error::Result;
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Flatten;
@@ -21,6 +23,11 @@ impl Operator for Flatten {
     fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         copy_dense(&inputs[0], &mut outputs[0]);
         Ok(())
+    }
+
+    /// Shape-only: the gradient is the output gradient in the input's shape.
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        Ok(vec![Some(reshape_grad(g, args)?)])
     }
 }
 

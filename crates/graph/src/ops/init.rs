@@ -1,6 +1,7 @@
 //! Operators that create arrays: `_zeros`, `_ones`, `_full` (`value`), `_arange` (`start`,
 //! `stop`, `step`, `repeat`), `_eye` (`N`, `M`, `k`), all with `shape`/`dtype` as they apply, and
-//! `zeros_like`/`ones_like`, which take an input for its shape and dtype.
+//! `zeros_like`/`ones_like`, which take an input for its shape and dtype. Constant in their inputs:
+//! no gradient flows.
 
 use rmx_engine::BoxError;
 use rmx_kernels::elementwise::fill;
@@ -8,6 +9,7 @@ use rmx_kernels::{with_dtype, DType, Element, Shape};
 
 use crate::attrs::Attrs;
 use crate::error::{param_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 enum Kind {
@@ -52,6 +54,10 @@ impl Operator for Init {
             }
         });
         Ok(())
+    }
+
+    fn gradient(&self, _g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        Ok(vec![None; args.inputs.len()])
     }
 }
 

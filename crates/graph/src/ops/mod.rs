@@ -63,6 +63,10 @@ mod pooling;
 mod upsampling;
 mod pad;
 mod lrn;
+mod sum_to_like;
+mod add_n;
+mod reshape_like;
+mod embedding;
 
 use crate::operator::OpDef;
 
@@ -109,4 +113,11 @@ pub static REGISTRY: &[&[OpDef]] = &[
     upsampling::DEFS,
     pad::DEFS,
     lrn::DEFS,
+    sum_to_like::DEFS,
+    add_n::DEFS,
+    elemwise_binary::BACKWARD_DEFS,
+    scalar_binary::BACKWARD_DEFS,
+    unary_math::BACKWARD_DEFS,
+    reshape_like::DEFS,
+    embedding::DEFS,
 ];

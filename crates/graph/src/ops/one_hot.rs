@@ -1,11 +1,13 @@
 //! `one_hot`: `indices` of any shape to a new last axis of `depth`, `on_value` at the index and
-//! `off_value` elsewhere; indices outside `[0, depth)` give an all-off row.
+//! `off_value` elsewhere; indices outside `[0, depth)` give an all-off row. Piecewise constant in
+//! the indices: no gradient flows.
 
 use rmx_engine::BoxError;
 use rmx_kernels::{with_dtype, DType, Element};
 
 use crate::attrs::Attrs;
 use crate::error::{param_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct OneHot {
@@ -35,6 +37,10 @@ impl Operator for OneHot {
             }
         });
         Ok(())
+    }
+
+    fn gradient(&self, _g: &mut dyn GradBuilder, _args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        Ok(vec![None])
     }
 }
 

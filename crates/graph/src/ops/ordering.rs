@@ -1,13 +1,17 @@
 //! `sort`, `argsort` and `topk` along `axis` (default -1). Ties keep their order (a stable sort),
 //! NaN sorts last ascending. `topk`'s `ret_typ`: `indices` (default), `value`, `both` (values
 //! then indices) or `mask` (1 where an element is among the top k).
+//! Gradients: values (`sort`, `topk` with `value`/`both`) send theirs back to where each value came
+//! from (`_backward_sort`, `_backward_topk`); indices and masks are piecewise constant: none flows
+//! (`argsort`, `topk` with `indices`/`mask`; MXNet gives zeros).
 
 use rmx_engine::BoxError;
 use rmx_kernels::{with_dtype, Class, DType, Element, Shape};
 
 use super::axes::{axis, split_around};
 use crate::attrs::Attrs;
-use crate::error::{param_err, Result};
+use crate::error::{param_err, shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -20,6 +24,7 @@ enum Ret {
 
 struct Ordering {
     name: &'static str,
+    backward: bool,
     axis: Option<i64>,
     ascend: bool,
     k: Option<usize>,
@@ -58,19 +63,17 @@ impl Ordering {
     }
 }
 
-impl Operator for Ordering {
-    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
-        let shape = self.out_shape(&inputs[0].shape)?;
-        let dt = inputs[0].dtype;
-        Ok(match self.ret {
-            Ret::Values | Ret::Mask => vec![TensorDesc { shape, dtype: dt }],
-            Ret::Indices => vec![TensorDesc { shape, dtype: self.index_dtype }],
-            Ret::Both => vec![TensorDesc { shape: shape.clone(), dtype: dt }, TensorDesc { shape, dtype: self.index_dtype }],
-        })
-    }
+/// Every lane ranked: the first k positions' values and indices, and the top-k mask.
+struct Ranking {
+    /// The input as integers, for integer dtypes (compared and copied exactly).
+    ints: Option<Vec<i64>>,
+    top_vals: Vec<f64>,
+    top_idx: Vec<f64>,
+    mask: Vec<f64>,
+}
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let x = &inputs[0];
+impl Ordering {
+    fn rank(&self, x: &Tensor) -> Result<Ranking> {
         let ((outer, n, inner), k, _) = self.geometry(&x.shape)?;
         let vals: Vec<f64> = with_dtype!(x.dtype, T => x.data::<T>().iter().map(|v| v.to_f64()).collect());
         // Integers compare exactly (int64 beyond 2**53 would tie as floats).
@@ -101,6 +104,64 @@ impl Operator for Ordering {
                 }
             }
         }
+        Ok(Ranking { ints, top_vals, top_idx, mask })
+    }
+
+    /// `_backward_sort` / `_backward_topk`: the values' gradient written back where each value
+    /// came from (the ranking recomputed: ties keep their order, so it is the forward's).
+    fn scatter(&self, og: &Tensor, x: &Tensor, dx: &mut Tensor) -> std::result::Result<(), BoxError> {
+        let ((_, n, inner), k, _) = self.geometry(&x.shape)?;
+        let top_idx = self.rank(x)?.top_idx;
+        with_dtype!(dx.dtype, T => {
+            let (g, d) = (og.data::<T>(), dx.data_mut::<T>());
+            d.fill(T::default());
+            for (at, &r) in top_idx.iter().enumerate() {
+                let (o, i) = (at / (k * inner), at % inner);
+                d[(o * n + r as usize) * inner + i] = g[at];
+            }
+        });
+        Ok(())
+    }
+}
+
+impl Operator for Ordering {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        if self.backward {
+            // [out_grad, data]
+            let shape = self.out_shape(&inputs[1].shape)?;
+            if inputs[0].shape != shape {
+                return Err(shape_err(self.name, format!("out_grad has shape {:?}, the values {:?}", inputs[0].shape.as_slice(), shape.as_slice())));
+            }
+            return Ok(vec![TensorDesc { shape: inputs[1].shape.clone(), dtype: inputs[0].dtype }]);
+        }
+        let shape = self.out_shape(&inputs[0].shape)?;
+        let dt = inputs[0].dtype;
+        Ok(match self.ret {
+            Ret::Values | Ret::Mask => vec![TensorDesc { shape, dtype: dt }],
+            Ret::Indices => vec![TensorDesc { shape, dtype: self.index_dtype }],
+            Ret::Both => vec![TensorDesc { shape: shape.clone(), dtype: dt }, TensorDesc { shape, dtype: self.index_dtype }],
+        })
+    }
+
+    fn num_outputs(&self) -> usize {
+        if self.ret == Ret::Both && !self.backward { 2 } else { 1 }
+    }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        if !matches!(self.ret, Ret::Values | Ret::Both) {
+            return Ok(vec![None]);
+        }
+        let name = if self.name == "sort" { "_backward_sort" } else { "_backward_topk" };
+        Ok(vec![Some(g.op1(name, args.attrs, &[args.out_grads[0], args.inputs[0]])?)])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        if self.backward {
+            return self.scatter(&inputs[0], &inputs[1], &mut outputs[0]);
+        }
+        let x = &inputs[0];
+        let ((_, n, inner), k, _) = self.geometry(&x.shape)?;
+        let Ranking { ints, top_vals, top_idx, mask } = self.rank(x)?;
         let write = |t: &mut Tensor, v: &[f64]| with_dtype!(t.dtype, T => for (d, &s) in t.data_mut::<T>().iter_mut().zip(v) { *d = T::from_f64(s) });
         if let (Some(iv), Ret::Values | Ret::Both) = (&ints, self.ret) {
             // Values of integer inputs are copied exactly, by index.
@@ -136,7 +197,7 @@ fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     };
     let index_dtype = attrs.dtype(name, "dtype", DType::F32)?;
     let (ascend_default, k, ret) = match name {
-        "sort" => (true, None, Ret::Values),
+        "sort" | "_backward_sort" => (true, None, Ret::Values),
         "argsort" => (true, None, Ret::Indices),
         _ => {
             let k = attrs.int(name, "k", 1)?;
@@ -149,8 +210,19 @@ fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
             (false, Some(k.max(0) as usize), ret)
         }
     };
-    Ok(Box::new(Ordering { name, axis, ascend: attrs.bool(name, "is_ascend", ascend_default)?, k, ret, index_dtype }))
+    let backward = name.starts_with("_backward");
+    Ok(Box::new(Ordering { name, backward, axis, ascend: attrs.bool(name, "is_ascend", ascend_default)?, k, ret, index_dtype }))
 }
+
+const SORT_PARAMS: &[crate::operator::ParamDoc] =
+    &[param("axis", "int or None", "-1", "the axis; flattened when None"), param("is_ascend", "boolean", "True", "ascending order")];
+const TOPK_PARAMS: &[crate::operator::ParamDoc] = &[
+            param("axis", "int or None", "-1", "the axis"),
+            param("k", "int", "1", "how many"),
+            param("ret_typ", "{'indices', 'value', 'both', 'mask'}", "indices", "what to return"),
+            param("is_ascend", "boolean", "False", "smallest instead of largest"),
+            param("dtype", "dtype", "float32", "dtype of the indices"),
+        ];
 
 pub static DEFS: &[OpDef] = &[
     OpDef {
@@ -158,7 +230,7 @@ pub static DEFS: &[OpDef] = &[
         aliases: &[],
         doc: "The input sorted along `axis`.",
         inputs: Arity::Fixed(&["data"]),
-        params: &[param("axis", "int or None", "-1", "the axis; flattened when None"), param("is_ascend", "boolean", "True", "ascending order")],
+        params: SORT_PARAMS,
         create,
     },
     OpDef {
@@ -178,13 +250,23 @@ pub static DEFS: &[OpDef] = &[
         aliases: &[],
         doc: "The k largest (or smallest, with is_ascend) along `axis`.",
         inputs: Arity::Fixed(&["data"]),
-        params: &[
-            param("axis", "int or None", "-1", "the axis"),
-            param("k", "int", "1", "how many"),
-            param("ret_typ", "{'indices', 'value', 'both', 'mask'}", "indices", "what to return"),
-            param("is_ascend", "boolean", "False", "smallest instead of largest"),
-            param("dtype", "dtype", "float32", "dtype of the indices"),
-        ],
+        params: TOPK_PARAMS,
+        create,
+    },
+    OpDef {
+        name: "_backward_sort",
+        aliases: &[],
+        doc: "Gradient of sort: [out_grad, data] to data_grad.",
+        inputs: Arity::Fixed(&["out_grad", "data"]),
+        params: SORT_PARAMS,
+        create,
+    },
+    OpDef {
+        name: "_backward_topk",
+        aliases: &[],
+        doc: "Gradient of topk's values: [out_grad, data] to data_grad (zeros off the top k).",
+        inputs: Arity::Fixed(&["out_grad", "data"]),
+        params: TOPK_PARAMS,
         create,
     },
 ];

@@ -1,13 +1,15 @@
 //! Random operators drawing from the process's stream (`crate::rng`): `_random_uniform`
 //! (`low`, `high`), `_random_normal` (`loc`, `scale`), `_random_randint` (`low`, `high`, ints)
 //! and `_shuffle` (rows of the input permuted). Each writes the stream's variable, so a seed
-//! fixes every draw whatever the thread timing.
+//! fixes every draw whatever the thread timing. Draws have no inputs, so nothing to differentiate;
+//! `_shuffle`'s permutation is not recorded, so it has no gradient (an error, not zeros).
 
 use rmx_engine::BoxError;
 use rmx_kernels::{with_dtype, DType, Shape};
 
 use crate::attrs::Attrs;
-use crate::error::{param_err, Result};
+use crate::error::{param_err, GraphError, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 enum Dist {
@@ -56,6 +58,13 @@ impl Operator for Random {
 
     fn uses_rng(&self) -> bool {
         true
+    }
+
+    fn gradient(&self, _g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        if let Dist::Shuffle = self.dist {
+            return Err(GraphError::Invalid(format!("operator {} has no gradient (its permutation is not kept)", args.op)));
+        }
+        Ok(Vec::new())
     }
 }
 

@@ -1,17 +1,25 @@
 //! Reductions: `sum`, `mean`, `prod`, `max`, `min`, `nansum`, `nanprod` and `norm` over `axis`
 //! (an int, a tuple, or all axes), with `keepdims` and `exclude` (reduce every axis but those).
 //! Reducing every axis without keepdims gives shape (1,): MXNet 1.x has no 0-d arrays.
+//!
+//! Gradients: `_backward_reduce` broadcasts the output gradient back over the reduced axes in one
+//! pass, times the reduction's partial derivative: 1 (sum), 1/n (mean), `x == y` (max, min: every
+//! element equal to the result gets it, as MXNet), `y / x` (prod, as MXNet: NaN at x = 0), 0 at
+//! NaN (nansum, nanprod), `x / y` (L2 norm; 0 where the norm is 0, where MXNet gives NaN) and
+//! `sign(x)` (L1 norm).
 
 use std::marker::PhantomData;
 
 use rmx_engine::BoxError;
 use rmx_kernels::copy::copy_strided;
+use rmx_kernels::elementwise::map3_broadcast;
 use rmx_kernels::reduce::reduce;
-use rmx_kernels::{contiguous_strides, with_dtype, DType, ReduceFn, Shape, Storage};
+use rmx_kernels::{contiguous_strides, with_dtype, DType, Element, Layout, ReduceFn, Shape, Storage};
 
 use super::axes::{axes, split_around};
 use crate::attrs::Attrs;
-use crate::error::{dtype_err, Result};
+use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 /// A reduction's math: float init and step, integer init and step; the optional parts say how
@@ -116,6 +124,13 @@ impl<R: ReduceFn> Operator for Reduce<R> {
         }
         Ok(())
     }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        let mut attrs = args.attrs.clone();
+        attrs.set("fn", self.name);
+        let dx = g.op1("_backward_reduce", &attrs, &[args.out_grads[0], args.inputs[0], args.outputs[0]])?;
+        Ok(vec![Some(dx)])
+    }
 }
 
 /// The input seen as `(outer, len, inner)` with the reduced axes in the middle: the input itself
@@ -163,15 +178,116 @@ fn create<R: ReduceFn>(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Oper
     Ok(Box::new(Reduce::<R> { name, axes: ReduceAxes::parse(name, attrs)?, out_dtype: None, r: PhantomData }))
 }
 
+fn norm_ord(name: &str, attrs: &Attrs) -> Result<i64> {
+    match attrs.int(name, "ord", 2)? {
+        ord @ (1 | 2) => Ok(ord),
+        ord => Err(param_err(name, "ord", format!("only 1 and 2 are supported, got {ord}"))),
+    }
+}
+
 fn create_norm(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
-    let ord = attrs.int(name, "ord", 2)?;
     let axes = ReduceAxes { axis: attrs.ints(name, "axis")?, keepdims: attrs.bool(name, "keepdims", false)?, exclude: false };
     let out_dtype = attrs.opt_dtype(name, "out_dtype")?;
-    match ord {
-        2 => Ok(Box::new(Reduce::<L2> { name, axes, out_dtype, r: PhantomData })),
-        1 => Ok(Box::new(Reduce::<L1> { name, axes, out_dtype, r: PhantomData })),
-        _ => Err(crate::error::param_err(name, "ord", format!("only 1 and 2 are supported, got {ord}"))),
+    Ok(match norm_ord(name, attrs)? {
+        2 => Box::new(Reduce::<L2> { name, axes, out_dtype, r: PhantomData }),
+        _ => Box::new(Reduce::<L1> { name, axes, out_dtype, r: PhantomData }),
+    })
+}
+
+/// What `_backward_reduce` multiplies the broadcast output gradient by.
+#[derive(Clone, Copy)]
+enum Partial {
+    One,
+    Mean,
+    Arg,
+    Prod,
+    NanOne,
+    NanProd,
+    L2,
+    L1,
+}
+
+/// `_backward_reduce`: `[out_grad, data, out]` to the gradient of `data` (module doc).
+struct ReduceBackward {
+    name: &'static str,
+    partial: Partial,
+    axes: ReduceAxes,
+}
+
+impl ReduceBackward {
+    fn run<T: Element>(&self, shape: &[usize], n: f64, g: (&[T], &[isize]), x: &[T], y: &[T], out: &mut [T]) {
+        let dense = contiguous_strides(shape);
+        // Each arm is its own closure, so the kernel is specialized per partial.
+        macro_rules! go {
+            (|$g:ident, $x:ident, $y:ident| $e:expr) => {
+                map3_broadcast(shape, g.0, g.1, x, &dense, y, g.1, out, &|$g: T, $x: T, $y: T| {
+                    let ($g, $x, $y) = ($g.to_f64(), $x.to_f64(), $y.to_f64());
+                    T::from_f64($e)
+                })
+            };
+        }
+        match self.partial {
+            Partial::One => map3_broadcast(shape, g.0, g.1, x, &dense, y, g.1, out, &|g: T, _, _| g),
+            Partial::Mean => go!(|g, _x, _y| g / n),
+            Partial::Arg => go!(|g, x, y| if x == y { g } else { 0.0 }),
+            Partial::Prod => go!(|g, x, y| g * y / x),
+            Partial::NanOne => go!(|g, x, _y| if x.is_nan() { 0.0 } else { g }),
+            Partial::NanProd => go!(|g, x, y| if x.is_nan() { 0.0 } else { g * y / x }),
+            Partial::L2 => go!(|g, x, y| if y == 0.0 { 0.0 } else { g * x / y }),
+            Partial::L1 => go!(|g, x, _y| if x > 0.0 { g } else if x < 0.0 { -g } else { 0.0 }),
+        }
     }
+}
+
+impl Operator for ReduceBackward {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        let (g, x, y) = (&inputs[0], &inputs[1], &inputs[2]);
+        same_dtype(self.name, [g.dtype, y.dtype])?;
+        let (_, shape) = self.axes.resolve(self.name, &x.shape)?;
+        if g.shape != shape || y.shape != shape {
+            return Err(shape_err(
+                self.name,
+                format!("out_grad {:?} and out {:?} must have the reduced shape {:?} of data {:?}", g.shape.as_slice(), y.shape.as_slice(), shape.as_slice(), x.shape.as_slice()),
+            ));
+        }
+        Ok(vec![x.clone()])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let (g, x, y) = (&inputs[0], &inputs[1], &inputs[2]);
+        let (reduced, _) = self.axes.resolve(self.name, &x.shape)?;
+        let kept: Vec<usize> = x.shape.iter().enumerate().map(|(d, &n)| if reduced.contains(&d) { 1 } else { n }).collect();
+        let strides = Layout::contiguous(&kept).broadcast_strides(&x.shape);
+        let n = reduced.iter().map(|&d| x.shape[d]).product::<usize>() as f64;
+        let out = &mut outputs[0];
+        with_dtype!(x.dtype, T => {
+            // `norm`'s out_dtype: the gradient and result are read in the data's dtype.
+            let (gs, ys): (Vec<T>, Vec<T>) = if g.dtype == x.dtype {
+                (Vec::new(), Vec::new())
+            } else {
+                with_dtype!(g.dtype, S => (g.data::<S>().iter().map(|&v| T::cast_from(v)).collect(), y.data::<S>().iter().map(|&v| T::cast_from(v)).collect()))
+            };
+            let (gs, ys) = if g.dtype == x.dtype { (g.data::<T>(), y.data::<T>()) } else { (&gs[..], &ys[..]) };
+            self.run::<T>(&x.shape, n, (gs, &strides), x.data::<T>(), ys, out.data_mut::<T>());
+        });
+        Ok(())
+    }
+}
+
+fn create_backward(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    let f = attrs.get("fn").ok_or_else(|| param_err(name, "fn", "required"))?;
+    let partial = match f {
+        "sum" => Partial::One,
+        "mean" => Partial::Mean,
+        "max" | "min" => Partial::Arg,
+        "prod" => Partial::Prod,
+        "nansum" => Partial::NanOne,
+        "nanprod" => Partial::NanProd,
+        "norm" if norm_ord(name, attrs)? == 2 => Partial::L2,
+        "norm" => Partial::L1,
+        _ => return Err(param_err(name, "fn", format!("no reduction named {f:?}"))),
+    };
+    Ok(Box::new(ReduceBackward { name, partial, axes: ReduceAxes::parse(name, attrs)? }))
 }
 
 const PARAMS: &[ParamDoc] = &[
@@ -194,6 +310,19 @@ macro_rules! defs {
                 param("out_dtype", "dtype or None", "None", "dtype of the result (the input's when None)"),
             ],
             create: create_norm,
+        }, OpDef {
+            name: "_backward_reduce", aliases: &[],
+            doc: "Gradient of a reduction: [out_grad, data, out] to data_grad; `fn` names the reduction.",
+            inputs: Arity::Fixed(&["out_grad", "data", "out"]),
+            params: &[
+                param("fn", "string", "", "the reduction: sum, mean, prod, max, min, nansum, nanprod or norm"),
+                param("axis", "Shape or None", "None", "as the reduction's"),
+                param("keepdims", "boolean", "False", "as the reduction's"),
+                param("exclude", "boolean", "False", "as the reduction's"),
+                param("ord", "int", "2", "norm's order"),
+                param("out_dtype", "dtype or None", "None", "norm's result dtype"),
+            ],
+            create: create_backward,
         }];
     };
 }

@@ -7,7 +7,9 @@ use rmx_engine::BoxError;
 use rmx_kernels::Shape;
 
 use crate::attrs::Attrs;
+use super::reshape_like::reshape_grad;
 use crate::error::{param_err, shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 /// The output shape of reshaping `input` to `spec`.
@@ -101,6 +103,11 @@ impl Operator for Reshape {
     fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         copy_dense(&inputs[0], &mut outputs[0]);
         Ok(())
+    }
+
+    /// Shape-only: the gradient is the output gradient in the input's shape.
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        Ok(vec![Some(reshape_grad(g, args)?)])
     }
 }
 

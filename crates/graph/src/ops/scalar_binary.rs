@@ -1,17 +1,21 @@
 //! Array-with-scalar operators (`x + 2`, `2 - x`): `y[i] = f(x[i], scalar)`, or `f(scalar, x[i])`
 //! for the reflected `_r*` forms. The scalar is cast to the array's dtype first, as MXNet does
 //! (`int32 array + 1.5` adds 1).
+//!
+//! Gradients: sums and products by the scalar are plain calls (`og`, `-og`, `og * s`); the other
+//! functions use `_backward_scalar`, one pass of `og * df/dx`. Comparisons and logic: none flows.
 
 use std::marker::PhantomData;
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::zip_scalar;
-use rmx_kernels::{with_dtype, BinaryFn, DType, Element};
+use rmx_kernels::elementwise::{map3, zip_scalar};
+use rmx_kernels::{with_dtype, DType, Element};
 
 use super::binary_math::*;
 use crate::attrs::Attrs;
-use crate::error::{dtype_err, Result};
-use crate::operator::{param, Arity, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
+use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 struct ScalarOp<F> {
     name: &'static str,
@@ -20,7 +24,7 @@ struct ScalarOp<F> {
     f: PhantomData<fn() -> F>,
 }
 
-impl<F: BinaryFn> Operator for ScalarOp<F> {
+impl<F: BinaryGrad> Operator for ScalarOp<F> {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
         if inputs[0].dtype == DType::Bool {
             return Err(dtype_err(self.name, "bool arrays do not support arithmetic; cast them first"));
@@ -33,9 +37,27 @@ impl<F: BinaryFn> Operator for ScalarOp<F> {
         with_dtype!(out.dtype, T => zip_scalar::<T, F>(inputs[0].data::<T>(), T::from_f64(self.scalar), self.reflected, out.data_mut::<T>()));
         Ok(())
     }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        let Some(kind) = F::GRAD else { return Ok(vec![None]) };
+        let og = args.out_grads[0];
+        let dx = match (kind, self.reflected) {
+            ("add", _) | ("sub" | "mod", false) => og,
+            ("sub", true) => g.neg(og)?,
+            ("mul", _) => g.scale(og, self.scalar)?,
+            ("div", false) => g.scale(og, 1.0 / self.scalar)?,
+            _ => {
+                let mut attrs = args.attrs.clone();
+                attrs.set("fn", kind);
+                attrs.set("reflected", if self.reflected { "True" } else { "False" });
+                g.op1("_backward_scalar", &attrs, &[og, args.inputs[0]])?
+            }
+        };
+        Ok(vec![Some(dx)])
+    }
 }
 
-fn create<F: BinaryFn>(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+fn create<F: BinaryGrad>(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     let scalar = attrs.required_f64(name, "scalar")?;
     Ok(Box::new(ScalarOp::<F> { name, scalar, reflected: name.starts_with("_r"), f: PhantomData }))
 }
@@ -67,3 +89,60 @@ family! {
     "_logical_xor_scalar", [], LogicalXor, "data xor scalar (1/0).";
     "_hypot_scalar", [], Hypot, "sqrt(data**2 + scalar**2).";
 }
+
+/// `_backward_scalar`: `[out_grad, data]` to `out_grad * d/d data f(data, scalar)` (of
+/// `f(scalar, data)` when `reflected`), one pass.
+struct ScalarBackward<F> {
+    scalar: f64,
+    reflected: bool,
+    f: PhantomData<fn() -> F>,
+}
+
+impl<F: BinaryGrad> Operator for ScalarBackward<F> {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        let dtype = same_dtype("_backward_scalar", [inputs[0].dtype, inputs[1].dtype])?;
+        if dtype == DType::Bool {
+            return Err(dtype_err("_backward_scalar", "bool arrays have no gradient"));
+        }
+        if inputs[0].shape != inputs[1].shape {
+            return Err(shape_err("_backward_scalar", format!("out_grad {:?} and data {:?} differ in shape", inputs[0].shape.as_slice(), inputs[1].shape.as_slice())));
+        }
+        Ok(vec![inputs[1].clone()])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let out = &mut outputs[0];
+        with_dtype!(out.dtype, T => {
+            let s = T::from_f64(self.scalar);
+            let (gs, xs) = (inputs[0].data::<T>(), inputs[1].data::<T>());
+            if self.reflected {
+                map3(gs, xs, xs, out.data_mut::<T>(), &|g, x, _| scaled_grad::<T, F>(g, s, x).1);
+            } else {
+                map3(gs, xs, xs, out.data_mut::<T>(), &|g, x, _| scaled_grad::<T, F>(g, x, s).0);
+            }
+        });
+        Ok(())
+    }
+}
+
+fn create_backward(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    let f = attrs.get("fn").ok_or_else(|| param_err(name, "fn", "required"))?;
+    let scalar = attrs.required_f64(name, "scalar")?;
+    let reflected = attrs.bool(name, "reflected", false)?;
+    with_binary_grad!(f, F => Box::new(ScalarBackward::<F> { scalar, reflected, f: PhantomData }) as Box<dyn Operator>)
+        .ok_or_else(|| param_err(name, "fn", format!("no differentiable function named {f:?}")))
+}
+
+/// The backward kernel of this family (hidden by its leading underscore).
+pub static BACKWARD_DEFS: &[OpDef] = &[OpDef {
+    name: "_backward_scalar",
+    aliases: &[],
+    doc: "Gradient of an array-with-scalar operator: [out_grad, data] to data_grad.",
+    inputs: Arity::Fixed(&["out_grad", "data"]),
+    params: &[
+        param("scalar", "float", "", "the scalar operand"),
+        param("fn", "string", "", "the function, as `_backward_binary` names it"),
+        param("reflected", "boolean", "False", "the scalar is the first argument (`_r*` operators)"),
+    ],
+    create: create_backward,
+}];

@@ -1,13 +1,16 @@
 //! `slice` (`crop`): `begin`, `end`, `step` per leading axis, None meaning the whole axis, with
 //! Python's rules for negative values and steps; `slice_axis`: one axis, `begin` to `end`.
+//! `_backward_slice` / `_backward_slice_axis` write the output gradient into zeros of the input's
+//! shape, at the sliced positions.
 
 use rmx_engine::BoxError;
-use rmx_kernels::contiguous_strides;
+use rmx_kernels::{contiguous_strides, with_dtype, Element};
 
 use super::axes::axis;
-use super::gather::read_as;
+use super::gather::{read_as, write_into};
 use crate::attrs::Attrs;
-use crate::error::{param_err, Result};
+use crate::error::{param_err, shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 /// Per axis: start index, count, step.
@@ -15,6 +18,7 @@ type Ranges = Vec<(isize, usize, isize)>;
 
 struct Slice {
     name: &'static str,
+    backward: bool,
     begin: Vec<Option<i64>>,
     end: Vec<Option<i64>>,
     step: Vec<Option<i64>>,
@@ -67,12 +71,31 @@ impl Slice {
 
 impl Operator for Slice {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
-        let r = self.ranges(&inputs[0].shape)?;
+        let data = &inputs[self.backward as usize];
+        let r = self.ranges(&data.shape)?;
         let shape: Vec<usize> = r.iter().map(|&(_, c, _)| c).collect();
-        Ok(vec![TensorDesc::new(&shape, inputs[0].dtype)])
+        if !self.backward {
+            return Ok(vec![TensorDesc::new(&shape, data.dtype)]);
+        }
+        if inputs[0].shape.as_slice() != shape.as_slice() {
+            return Err(shape_err(self.name, format!("out_grad has shape {:?}, the slice {shape:?}", inputs[0].shape.as_slice())));
+        }
+        Ok(vec![TensorDesc { shape: data.shape.clone(), dtype: inputs[0].dtype }])
     }
 
     fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        if self.backward {
+            let (og, out) = (&inputs[0], &mut outputs[0]);
+            let r = self.ranges(&out.shape)?;
+            let dst = contiguous_strides(&out.shape);
+            with_dtype!(out.dtype, T => out.data_mut::<T>().fill(T::from_f64(0.0)));
+            if og.numel() > 0 {
+                let strides: Vec<isize> = r.iter().zip(&dst).map(|(&(_, _, s), &st)| s * st).collect();
+                let offset: isize = r.iter().zip(&dst).map(|(&(b, _, _), &st)| b * st).sum();
+                write_into(og, out, &strides, offset);
+            }
+            return Ok(());
+        }
         let x = &inputs[0];
         let r = self.ranges(&x.shape)?;
         let src = contiguous_strides(&x.shape);
@@ -84,6 +107,11 @@ impl Operator for Slice {
         let offset: isize = r.iter().zip(&src).map(|(&(b, _, _), &st)| b * st).sum();
         read_as(x, &shape, &strides, offset, &mut outputs[0]);
         Ok(())
+    }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        let name = if self.axis.is_some() { "_backward_slice_axis" } else { "_backward_slice" };
+        Ok(vec![Some(g.op1(name, args.attrs, &[args.out_grads[0], args.inputs[0]])?)])
     }
 }
 
@@ -99,14 +127,21 @@ fn optional_ints(attrs: &Attrs, op: &str, key: &str) -> Result<Vec<Option<i64>>>
 }
 
 fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
-    if name == "slice_axis" {
+    let backward = name.starts_with("_backward");
+    if name.ends_with("slice_axis") {
         let a = attrs.opt_int(name, "axis")?.ok_or_else(|| param_err(name, "axis", "required"))?;
         let begin = attrs.opt_int(name, "begin")?;
         let end = attrs.opt_int(name, "end")?;
-        return Ok(Box::new(Slice { name, begin: vec![begin], end: vec![end], step: vec![], axis: Some(a) }));
+        return Ok(Box::new(Slice { name, backward, begin: vec![begin], end: vec![end], step: vec![], axis: Some(a) }));
     }
-    Ok(Box::new(Slice { name, begin: optional_ints(attrs, name, "begin")?, end: optional_ints(attrs, name, "end")?, step: optional_ints(attrs, name, "step")?, axis: None }))
+    let (begin, end, step) = (optional_ints(attrs, name, "begin")?, optional_ints(attrs, name, "end")?, optional_ints(attrs, name, "step")?);
+    Ok(Box::new(Slice { name, backward, begin, end, step, axis: None }))
 }
+
+const SLICE_PARAMS: &[crate::operator::ParamDoc] =
+    &[param("begin", "Shape", "", "start per axis"), param("end", "Shape", "", "stop per axis"), param("step", "Shape", "()", "step per axis")];
+const SLICE_AXIS_PARAMS: &[crate::operator::ParamDoc] =
+    &[param("axis", "int", "", "the axis"), param("begin", "int", "", "start"), param("end", "int or None", "", "stop")];
 
 pub static DEFS: &[OpDef] = &[
     OpDef {
@@ -114,7 +149,7 @@ pub static DEFS: &[OpDef] = &[
         aliases: &["crop"],
         doc: "A sub-array: `begin`, `end`, `step` per leading axis (None for the whole axis).",
         inputs: Arity::Fixed(&["data"]),
-        params: &[param("begin", "Shape", "", "start per axis"), param("end", "Shape", "", "stop per axis"), param("step", "Shape", "()", "step per axis")],
+        params: SLICE_PARAMS,
         create,
     },
     OpDef {
@@ -122,7 +157,23 @@ pub static DEFS: &[OpDef] = &[
         aliases: &[],
         doc: "The part of `axis` from `begin` to `end` (None for the end).",
         inputs: Arity::Fixed(&["data"]),
-        params: &[param("axis", "int", "", "the axis"), param("begin", "int", "", "start"), param("end", "int or None", "", "stop")],
+        params: SLICE_AXIS_PARAMS,
+        create,
+    },
+    OpDef {
+        name: "_backward_slice",
+        aliases: &[],
+        doc: "Gradient of slice: [out_grad, data] to data_grad (zeros outside the slice).",
+        inputs: Arity::Fixed(&["out_grad", "data"]),
+        params: SLICE_PARAMS,
+        create,
+    },
+    OpDef {
+        name: "_backward_slice_axis",
+        aliases: &[],
+        doc: "Gradient of slice_axis: [out_grad, data] to data_grad (zeros outside the slice).",
+        inputs: Arity::Fixed(&["out_grad", "data"]),
+        params: SLICE_AXIS_PARAMS,
         create,
     },
 ];

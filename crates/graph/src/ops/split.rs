@@ -1,13 +1,15 @@
 //! `SliceChannel` (`split`): `num_outputs` equal parts along `axis` (default 1), each dropping
-//! the axis when `squeeze_axis` and the part has size 1.
+//! the axis when `squeeze_axis` and the part has size 1. `_backward_SliceChannel` writes each
+//! part's gradient back into its slab.
 
 use rmx_engine::BoxError;
 use rmx_kernels::{contiguous_strides, Shape};
 
 use super::axes::axis;
-use super::gather::read_as;
+use super::gather::{read_as, write_into};
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Split {
@@ -49,6 +51,47 @@ impl Operator for Split {
         }
         Ok(())
     }
+
+    fn num_outputs(&self) -> usize {
+        self.parts
+    }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        let ins: Vec<Value> = args.out_grads.iter().copied().chain([args.inputs[0]]).collect();
+        Ok(vec![Some(g.op1("_backward_SliceChannel", args.attrs, &ins)?)])
+    }
+}
+
+/// `_backward_SliceChannel`: `[out_grad0, ..., out_grad{n-1}, data]` to data's gradient.
+struct SplitBackward(Split);
+
+impl Operator for SplitBackward {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        let name = "_backward_SliceChannel";
+        let (grads, data) = inputs.split_at(inputs.len() - 1);
+        if grads.len() != self.0.parts {
+            return Err(param_err(name, "num_outputs", format!("is {} but {} gradients were given", self.0.parts, grads.len())));
+        }
+        let part = &self.0.infer(data)?[0];
+        if let Some(bad) = grads.iter().find(|d| d.shape != part.shape || d.dtype != grads[0].dtype) {
+            return Err(shape_err(name, format!("every gradient must have the part shape {:?} and one dtype, got {:?} {}", part.shape.as_slice(), bad.shape.as_slice(), bad.dtype)));
+        }
+        Ok(vec![TensorDesc { shape: data[0].shape.clone(), dtype: grads[0].dtype }])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let out = &mut outputs[0];
+        let a = axis(self.0.name, "axis", self.0.axis, out.shape.len())?;
+        let strides = contiguous_strides(&out.shape);
+        let mut part = out.shape.clone();
+        part[a] /= self.0.parts;
+        for (i, og) in inputs[..self.0.parts].iter().enumerate() {
+            // SAFETY: the gradient is dense with the part's element count (squeezing drops a 1).
+            let view = unsafe { Tensor::new(og.ptr(), part.clone(), og.dtype) };
+            write_into(&view, out, &strides, (i * part[a]) as isize * strides[a]);
+        }
+        Ok(())
+    }
 }
 
 fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
@@ -56,18 +99,28 @@ fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     if parts < 1 {
         return Err(param_err(name, "num_outputs", format!("must be at least 1, got {parts}")));
     }
-    Ok(Box::new(Split { name, parts: parts as usize, axis: attrs.int(name, "axis", 1)?, squeeze: attrs.bool(name, "squeeze_axis", false)? }))
+    let split = Split { name, parts: parts as usize, axis: attrs.int(name, "axis", 1)?, squeeze: attrs.bool(name, "squeeze_axis", false)? };
+    Ok(if name == "SliceChannel" { Box::new(split) } else { Box::new(SplitBackward(split)) })
 }
+
+const PARAMS: &[crate::operator::ParamDoc] = &[
+    param("num_outputs", "int", "", "number of parts"),
+    param("axis", "int", "1", "the axis to split"),
+    param("squeeze_axis", "boolean", "False", "drop the split axis (parts must have size 1)"),
+];
 
 pub static DEFS: &[OpDef] = &[OpDef {
     name: "SliceChannel",
     aliases: &["split"],
     doc: "Splits into `num_outputs` equal parts along `axis`.",
     inputs: Arity::Fixed(&["data"]),
-    params: &[
-        param("num_outputs", "int", "", "number of parts"),
-        param("axis", "int", "1", "the axis to split"),
-        param("squeeze_axis", "boolean", "False", "drop the split axis (parts must have size 1)"),
-    ],
+    params: PARAMS,
+    create,
+}, OpDef {
+    name: "_backward_SliceChannel",
+    aliases: &[],
+    doc: "Gradient of SliceChannel: [out_grad0, ..., data] to data_grad, the parts' gradients joined.",
+    inputs: Arity::Variadic("out_grad"),
+    params: PARAMS,
     create,
 }];

@@ -2,13 +2,17 @@
 //! replaced by the indices' shape). `mode`: `clip` (default) clamps, `wrap` wraps, `raise` fails
 //! at run time, where the index values are first known, so the error surfaces at the next wait.
 //! `pick`: one element per position along `axis`, chosen by `index`.
+//! Gradients: `_backward_take` / `_backward_pick` scatter-add the output gradient into zeros of
+//! the data's shape at the (resolved) indices; the indices get none.
 
 use rmx_engine::BoxError;
 use rmx_kernels::{with_dtype, Element, Shape};
 
 use super::axes::{axis, split_around};
+use super::binary_math::Add;
 use crate::attrs::Attrs;
 use crate::error::{shape_err, GraphError, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 #[derive(Clone, Copy)]
@@ -36,6 +40,7 @@ fn resolve(op: &str, mode: Mode, i: f64, n: usize) -> std::result::Result<usize,
 
 struct Take {
     name: &'static str,
+    backward: bool,
     axis: i64,
     mode: Mode,
     pick: bool,
@@ -44,7 +49,33 @@ struct Take {
 
 impl Operator for Take {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
-        let (a, idx) = (&inputs[0].shape, &inputs[1].shape);
+        if self.backward {
+            // [out_grad, indices, data]
+            let out = &self.infer_forward(&inputs[2].shape, &inputs[1].shape)?;
+            if inputs[0].shape != *out {
+                return Err(shape_err(self.name, format!("out_grad has shape {:?}, the result {:?}", inputs[0].shape.as_slice(), out.as_slice())));
+            }
+            return Ok(vec![TensorDesc { shape: inputs[2].shape.clone(), dtype: inputs[0].dtype }]);
+        }
+        Ok(vec![TensorDesc { shape: self.infer_forward(&inputs[0].shape, &inputs[1].shape)?, dtype: inputs[0].dtype }])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        if self.backward {
+            return self.scatter(&inputs[0], &inputs[1], &mut outputs[0]);
+        }
+        self.gather(&inputs[0], &inputs[1], &mut outputs[0])
+    }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        let name = if self.pick { "_backward_pick" } else { "_backward_take" };
+        let dx = g.op1(name, args.attrs, &[args.out_grads[0], args.inputs[1], args.inputs[0]])?;
+        Ok(vec![Some(dx), None])
+    }
+}
+
+impl Take {
+    fn infer_forward(&self, a: &Shape, idx: &Shape) -> Result<Shape> {
         let ax = axis(self.name, "axis", self.axis, a.len())?;
         if a[ax] == 0 {
             return Err(shape_err(self.name, format!("cannot index an empty axis of shape {:?}", a.as_slice())));
@@ -61,15 +92,13 @@ impl Operator for Take {
         } else {
             a[..ax].iter().chain(idx.iter()).chain(&a[ax + 1..]).copied().collect()
         };
-        Ok(vec![TensorDesc { shape, dtype: inputs[0].dtype }])
+        Ok(shape)
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let (a, idx) = (&inputs[0], &inputs[1]);
+    fn gather(&self, a: &Tensor, idx: &Tensor, out: &mut Tensor) -> std::result::Result<(), BoxError> {
         let ax = axis(self.name, "axis", self.axis, a.shape.len())?;
         let (outer, n, inner) = split_around(&a.shape, ax, ax);
         let indices: Vec<f64> = with_dtype!(idx.dtype, I => idx.data::<I>().iter().map(|v| v.to_f64()).collect());
-        let out = &mut outputs[0];
         with_dtype!(a.dtype, T => {
             let (x, y) = (a.data::<T>(), out.data_mut::<T>());
             if self.pick {
@@ -92,18 +121,58 @@ impl Operator for Take {
         });
         Ok(())
     }
+
+    /// The gather's adjoint: `out` (data's shape) zeroed, then each gradient element added where
+    /// its value was read from.
+    fn scatter(&self, og: &Tensor, idx: &Tensor, out: &mut Tensor) -> std::result::Result<(), BoxError> {
+        let ax = axis(self.name, "axis", self.axis, out.shape.len())?;
+        let (outer, n, inner) = split_around(&out.shape, ax, ax);
+        let indices: Vec<f64> = with_dtype!(idx.dtype, I => idx.data::<I>().iter().map(|v| v.to_f64()).collect());
+        with_dtype!(out.dtype, T => {
+            let (g, y) = (og.data::<T>(), out.data_mut::<T>());
+            y.fill(T::default());
+            let k = if self.pick { 1 } else { indices.len() };
+            for o in 0..outer {
+                for p in 0..k {
+                    for i in 0..if self.pick { inner } else { 1 } {
+                        let raw = if self.pick { indices[o * inner + i] } else { indices[p] };
+                        let j = resolve(self.name, self.mode, raw, n)?;
+                        if self.pick {
+                            let d = &mut y[(o * n + j) * inner + i];
+                            *d = T::binary::<Add>(*d, g[o * inner + i]);
+                        } else {
+                            let src = &g[(o * k + p) * inner..(o * k + p + 1) * inner];
+                            for (d, &v) in y[(o * n + j) * inner..(o * n + j + 1) * inner].iter_mut().zip(src) {
+                                *d = T::binary::<Add>(*d, v);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
 }
 
 fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
-    let pick = name == "pick";
+    let pick = name.ends_with("pick");
     let mode = match attrs.choice(name, "mode", "clip", &["clip", "wrap", "raise"])? {
         "wrap" => Mode::Wrap,
         "raise" => Mode::Raise,
         _ => Mode::Clip,
     };
     let default_axis = if pick { -1 } else { 0 };
-    Ok(Box::new(Take { name, axis: attrs.int(name, "axis", default_axis)?, mode, pick, keepdims: attrs.bool(name, "keepdims", false)? }))
+    let backward = name.starts_with("_backward");
+    Ok(Box::new(Take { name, backward, axis: attrs.int(name, "axis", default_axis)?, mode, pick, keepdims: attrs.bool(name, "keepdims", false)? }))
 }
+
+const TAKE_PARAMS: &[crate::operator::ParamDoc] =
+    &[param("axis", "int", "0", "the axis to index"), param("mode", "{'clip', 'wrap', 'raise'}", "clip", "out-of-range indices")];
+const PICK_PARAMS: &[crate::operator::ParamDoc] = &[
+    param("axis", "int", "-1", "the axis to pick along"),
+    param("keepdims", "boolean", "False", "keep the axis with size 1"),
+    param("mode", "{'clip', 'wrap'}", "clip", "out-of-range indices"),
+];
 
 pub static DEFS: &[OpDef] = &[
     OpDef {
@@ -111,7 +180,7 @@ pub static DEFS: &[OpDef] = &[
         aliases: &[],
         doc: "Slices of `a` along `axis` at `indices`.",
         inputs: Arity::Fixed(&["a", "indices"]),
-        params: &[param("axis", "int", "0", "the axis to index"), param("mode", "{'clip', 'wrap', 'raise'}", "clip", "out-of-range indices")],
+        params: TAKE_PARAMS,
         create,
     },
     OpDef {
@@ -119,11 +188,23 @@ pub static DEFS: &[OpDef] = &[
         aliases: &[],
         doc: "One element per position along `axis`, chosen by `index`.",
         inputs: Arity::Fixed(&["data", "index"]),
-        params: &[
-            param("axis", "int", "-1", "the axis to pick along"),
-            param("keepdims", "boolean", "False", "keep the axis with size 1"),
-            param("mode", "{'clip', 'wrap'}", "clip", "out-of-range indices"),
-        ],
+        params: PICK_PARAMS,
+        create,
+    },
+    OpDef {
+        name: "_backward_take",
+        aliases: &[],
+        doc: "Gradient of take: [out_grad, indices, a] to a's gradient.",
+        inputs: Arity::Fixed(&["out_grad", "indices", "a"]),
+        params: TAKE_PARAMS,
+        create,
+    },
+    OpDef {
+        name: "_backward_pick",
+        aliases: &[],
+        doc: "Gradient of pick: [out_grad, index, data] to data's gradient.",
+        inputs: Arity::Fixed(&["out_grad", "index", "data"]),
+        params: PICK_PARAMS,
         create,
     },
 ];

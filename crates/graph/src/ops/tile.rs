@@ -1,13 +1,16 @@
 //! `tile`: the input repeated `reps` times along each axis (NumPy's `tile`; `reps` and the shape
 //! are right-aligned, padding with 1). Read as a `(r0, s0, r1, s1, ...)` view with stride 0 on
-//! the repeat axes.
+//! the repeat axes. `_backward_tile` sums the output gradient over the repeats, viewing it the
+//! same way.
 
 use rmx_engine::BoxError;
-use rmx_kernels::{contiguous_strides, Shape};
+use rmx_kernels::{contiguous_strides, with_dtype, Shape};
 
 use super::gather::read_as;
+use super::sum_to_like::sum_to;
 use crate::attrs::Attrs;
-use crate::error::{param_err, Result};
+use crate::error::{param_err, shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Tile {
@@ -41,6 +44,32 @@ impl Operator for Tile {
         read_as(&inputs[0], &shape, &strides, 0, &mut outputs[0]);
         Ok(())
     }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        Ok(vec![Some(g.op1("_backward_tile", args.attrs, &[args.out_grads[0], args.inputs[0]])?)])
+    }
+}
+
+/// `_backward_tile`: `[out_grad, data]` to data's gradient, the sum over the repeats.
+struct TileBackward(Tile);
+
+impl Operator for TileBackward {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        let want = &self.0.infer(&inputs[1..])?[0];
+        if inputs[0].shape != want.shape {
+            return Err(shape_err("_backward_tile", format!("out_grad has shape {:?}, the tiled data {:?}", inputs[0].shape.as_slice(), want.shape.as_slice())));
+        }
+        Ok(vec![TensorDesc { shape: inputs[1].shape.clone(), dtype: inputs[0].dtype }])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let (s, r) = self.0.aligned(&inputs[1].shape);
+        let from: Vec<usize> = r.iter().zip(&s).flat_map(|(&r, &s)| [r, s]).collect();
+        let to: Vec<usize> = s.iter().flat_map(|&s| [1, s]).collect();
+        let (og, out) = (&inputs[0], &mut outputs[0]);
+        with_dtype!(og.dtype, T => sum_to::<T>(og.data::<T>(), &from, &to, out.data_mut::<T>()));
+        Ok(())
+    }
 }
 
 fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
@@ -48,7 +77,8 @@ fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     if reps.iter().any(|&r| r < 0) {
         return Err(param_err(name, "reps", format!("must not be negative, got {reps:?}")));
     }
-    Ok(Box::new(Tile { reps: reps.into_iter().map(|r| r as usize).collect() }))
+    let tile = Tile { reps: reps.into_iter().map(|r| r as usize).collect() };
+    Ok(if name == "tile" { Box::new(tile) } else { Box::new(TileBackward(tile)) })
 }
 
 pub static DEFS: &[OpDef] = &[OpDef {
@@ -57,5 +87,12 @@ pub static DEFS: &[OpDef] = &[OpDef {
     doc: "Repeats the whole input `reps` times along each axis.",
     inputs: Arity::Fixed(&["data"]),
     params: &[param("reps", "Shape", "", "repetitions per axis")],
+    create,
+}, OpDef {
+    name: "_backward_tile",
+    aliases: &[],
+    doc: "Gradient of tile: [out_grad, data] to data_grad, summed over the repeats.",
+    inputs: Arity::Fixed(&["out_grad", "data"]),
+    params: &[param("reps", "Shape", "", "as tile's")],
     create,
 }];

@@ -1,5 +1,6 @@
 //! `transpose` (axes permuted; reversed when `axes` is empty) and `SwapAxis` (`swapaxes`,
-//! two axes exchanged): a strided read of the input.
+//! two axes exchanged): a strided read of the input. The gradient is the inverse permutation of
+//! the output gradient (a swap and the reversal are their own inverses).
 
 use rmx_engine::BoxError;
 use rmx_kernels::{contiguous_strides, Shape};
@@ -8,6 +9,7 @@ use super::axes::axis;
 use super::gather::read_as;
 use crate::attrs::Attrs;
 use crate::error::{param_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Transpose {
@@ -54,6 +56,24 @@ impl Operator for Transpose {
         let strides: Vec<isize> = p.iter().map(|&a| src[a]).collect();
         read_as(x, &shape, &strides, 0, &mut outputs[0]);
         Ok(())
+    }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        let og = args.out_grads[0];
+        let dx = match self.axes.as_deref() {
+            Some(given) if self.swap.is_none() && !given.is_empty() => {
+                // A permutation lists every axis once, so its length is the rank.
+                let p = self.perm(given.len())?;
+                let mut inverse = vec![0usize; p.len()];
+                for (i, &a) in p.iter().enumerate() {
+                    inverse[a] = i;
+                }
+                let axes = format!("({})", inverse.iter().map(usize::to_string).collect::<Vec<_>>().join(","));
+                g.call("transpose", &[("axes", &axes)], &[og])?
+            }
+            _ => g.op1(self.name, args.attrs, &[og])?,
+        };
+        Ok(vec![Some(dx)])
     }
 }
 

@@ -1,87 +1,133 @@
 //! One-input elementwise math: `y[i] = f(x[i])` for `exp`, `log`, `sqrt`, `relu`, `sigmoid`, ...
 //! Integer arrays compute through float64 and truncate back, as MXNet's integer kernels do,
 //! except where an exact integer form exists (`abs`, `sign`, `square`, `negative`, rounding).
+//!
+//! Gradients: `_backward_unary` (`fn` names the operator) computes `dx = dy * f'(x, y)` in one
+//! pass; `_copy` passes the gradient on and `negative` negates it. Rounding, `sign` and
+//! `logical_not` are piecewise constant: no gradient flows (`None`, read as zeros, MXNet's answer).
 
 use std::marker::PhantomData;
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::map;
-use rmx_kernels::{with_dtype, DType, UnaryFn};
+use rmx_kernels::elementwise::{map, map3};
+use rmx_kernels::{with_dtype, Class, DType, Element, UnaryFn};
 
 use crate::attrs::Attrs;
-use crate::error::{dtype_err, Result};
-use crate::operator::{Arity, Operator, Tensor, TensorDesc};
+use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
+use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+
+/// The derivative of a one-argument function, from its argument `x` and result `y` (whichever
+/// is cheaper: `exp' = y`, `sigmoid' = y (1 - y)`).
+pub trait UnaryGrad: UnaryFn {
+    /// The name `_backward_unary` knows it by (the operator's); `None` for piecewise-constant
+    /// functions (rounding, sign, logic), whose gradient is zero: none flows.
+    const GRAD: Option<&'static str> = None;
+    fn grad_f32(_x: f32, _y: f32) -> f32 {
+        0.0
+    }
+    fn grad_f64(_x: f64, _y: f64) -> f64 {
+        0.0
+    }
+}
 
 macro_rules! unary_fn {
-    ($name:ident, |$x:ident| $float:expr) => {
+    ($name:ident, |$x:ident| $float:expr $(, int: |$i:ident| $int:expr)? $(, grad $g:literal: |$gx:ident, $gy:ident| $grad:expr)?) => {
         pub struct $name;
         impl UnaryFn for $name {
             #[inline(always)]
             fn f32($x: f32) -> f32 { $float }
             #[inline(always)]
             fn f64($x: f64) -> f64 { $float }
-        }
-    };
-    ($name:ident, |$x:ident| $float:expr, int: |$i:ident| $int:expr) => {
-        pub struct $name;
-        impl UnaryFn for $name {
-            #[inline(always)]
-            fn f32($x: f32) -> f32 { $float }
-            #[inline(always)]
-            fn f64($x: f64) -> f64 { $float }
+            $(
             #[inline(always)]
             fn int($i: i64) -> i64 { $int }
+            )?
+        }
+        unary_fn!(@grad $name $(, $g, |$gx, $gy| $grad)?);
+    };
+    (@grad $name:ident) => {
+        impl UnaryGrad for $name {}
+    };
+    (@grad $name:ident, $g:literal, |$gx:ident, $gy:ident| $grad:expr) => {
+        impl UnaryGrad for $name {
+            const GRAD: Option<&'static str> = Some($g);
+            #[inline(always)]
+            fn grad_f32($gx: f32, $gy: f32) -> f32 {
+                #[allow(unused_imports)]
+                use std::f32::consts::*;
+                $grad
+            }
+            #[inline(always)]
+            fn grad_f64($gx: f64, $gy: f64) -> f64 {
+                #[allow(unused_imports)]
+                use std::f64::consts::*;
+                $grad
+            }
         }
     };
 }
 
-unary_fn!(Abs, |x| x.abs(), int: |i| i.wrapping_abs());
+/// Runs `$body` with `$F` bound to the function whose `UnaryGrad::GRAD` is `$name`.
+macro_rules! with_unary_grad {
+    ($name:expr, $F:ident => $body:expr) => {
+        with_unary_grad!(@each $name, $F, $body; Abs, Negative, Square, Exp, Expm1, Log, Log2, Log10, Log1p, Sqrt, Rsqrt,
+            Cbrt, Rcbrt, Reciprocal, Sin, Cos, Tan, Arcsin, Arccos, Arctan, Sinh, Cosh, Tanh, Arcsinh, Arccosh,
+            Arctanh, Degrees, Radians, Sigmoid, Relu, Softsign, Identity)
+    };
+    (@each $name:expr, $F:ident, $body:expr; $($t:ident),*) => {{
+        let name: &str = $name;
+        $(if <$t as UnaryGrad>::GRAD == Some(name) { type $F = $t; Some($body) } else)* { None }
+    }};
+}
+
+unary_fn!(Abs, |x| x.abs(), int: |i| i.wrapping_abs(), grad "abs": |x, _y| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 });
 unary_fn!(Sign, |x| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { x }, int: |i| i.signum());
-unary_fn!(Negative, |x| -x, int: |i| i.wrapping_neg());
-unary_fn!(Square, |x| x * x, int: |i| i.wrapping_mul(i));
+unary_fn!(Negative, |x| -x, int: |i| i.wrapping_neg(), grad "negative": |_x, _y| -1.0);
+unary_fn!(Square, |x| x * x, int: |i| i.wrapping_mul(i), grad "square": |x, _y| 2.0 * x);
 unary_fn!(Round, |x| x.round(), int: |i| i);
 unary_fn!(Rint, |x| x.round_ties_even(), int: |i| i);
 unary_fn!(Fix, |x| x.trunc(), int: |i| i);
 unary_fn!(Floor, |x| x.floor(), int: |i| i);
 unary_fn!(Ceil, |x| x.ceil(), int: |i| i);
 unary_fn!(Trunc, |x| x.trunc(), int: |i| i);
-unary_fn!(Exp, |x| x.exp());
-unary_fn!(Expm1, |x| x.exp_m1());
-unary_fn!(Log, |x| x.ln());
-unary_fn!(Log2, |x| x.log2());
-unary_fn!(Log10, |x| x.log10());
-unary_fn!(Log1p, |x| x.ln_1p());
-unary_fn!(Sqrt, |x| x.sqrt());
-unary_fn!(Rsqrt, |x| 1.0 / x.sqrt());
-unary_fn!(Cbrt, |x| x.cbrt());
-unary_fn!(Rcbrt, |x| 1.0 / x.cbrt());
-unary_fn!(Reciprocal, |x| 1.0 / x);
-unary_fn!(Sin, |x| x.sin());
-unary_fn!(Cos, |x| x.cos());
-unary_fn!(Tan, |x| x.tan());
-unary_fn!(Arcsin, |x| x.asin());
-unary_fn!(Arccos, |x| x.acos());
-unary_fn!(Arctan, |x| x.atan());
-unary_fn!(Sinh, |x| x.sinh());
-unary_fn!(Cosh, |x| x.cosh());
-unary_fn!(Tanh, |x| x.tanh());
-unary_fn!(Arcsinh, |x| x.asinh());
-unary_fn!(Arccosh, |x| x.acosh());
-unary_fn!(Arctanh, |x| x.atanh());
-unary_fn!(Degrees, |x| x.to_degrees());
-unary_fn!(Radians, |x| x.to_radians());
-unary_fn!(Sigmoid, |x| 1.0 / (1.0 + (-x).exp()));
-unary_fn!(Relu, |x| if x > 0.0 { x } else { 0.0 }, int: |i| i.max(0));
-unary_fn!(Softsign, |x| x / (1.0 + x.abs()));
+unary_fn!(Exp, |x| x.exp(), grad "exp": |_x, y| y);
+unary_fn!(Expm1, |x| x.exp_m1(), grad "expm1": |_x, y| y + 1.0);
+unary_fn!(Log, |x| x.ln(), grad "log": |x, _y| 1.0 / x);
+unary_fn!(Log2, |x| x.log2(), grad "log2": |x, _y| 1.0 / (x * LN_2));
+unary_fn!(Log10, |x| x.log10(), grad "log10": |x, _y| 1.0 / (x * LN_10));
+unary_fn!(Log1p, |x| x.ln_1p(), grad "log1p": |x, _y| 1.0 / (1.0 + x));
+unary_fn!(Sqrt, |x| x.sqrt(), grad "sqrt": |_x, y| 0.5 / y);
+unary_fn!(Rsqrt, |x| 1.0 / x.sqrt(), grad "rsqrt": |x, y| -0.5 * y / x);
+unary_fn!(Cbrt, |x| x.cbrt(), grad "cbrt": |_x, y| 1.0 / (3.0 * y * y));
+unary_fn!(Rcbrt, |x| 1.0 / x.cbrt(), grad "rcbrt": |x, y| -y / (3.0 * x));
+unary_fn!(Reciprocal, |x| 1.0 / x, grad "reciprocal": |_x, y| -y * y);
+unary_fn!(Sin, |x| x.sin(), grad "sin": |x, _y| x.cos());
+unary_fn!(Cos, |x| x.cos(), grad "cos": |x, _y| -x.sin());
+unary_fn!(Tan, |x| x.tan(), grad "tan": |_x, y| 1.0 + y * y);
+unary_fn!(Arcsin, |x| x.asin(), grad "arcsin": |x, _y| 1.0 / (1.0 - x * x).sqrt());
+unary_fn!(Arccos, |x| x.acos(), grad "arccos": |x, _y| -1.0 / (1.0 - x * x).sqrt());
+unary_fn!(Arctan, |x| x.atan(), grad "arctan": |x, _y| 1.0 / (1.0 + x * x));
+unary_fn!(Sinh, |x| x.sinh(), grad "sinh": |x, _y| x.cosh());
+unary_fn!(Cosh, |x| x.cosh(), grad "cosh": |x, _y| x.sinh());
+unary_fn!(Tanh, |x| x.tanh(), grad "tanh": |_x, y| 1.0 - y * y);
+unary_fn!(Arcsinh, |x| x.asinh(), grad "arcsinh": |x, _y| 1.0 / (x * x + 1.0).sqrt());
+unary_fn!(Arccosh, |x| x.acosh(), grad "arccosh": |x, _y| 1.0 / (x * x - 1.0).sqrt());
+unary_fn!(Arctanh, |x| x.atanh(), grad "arctanh": |x, _y| 1.0 / (1.0 - x * x));
+unary_fn!(Degrees, |x| x.to_degrees(), grad "degrees": |_x, _y| 180.0 / PI);
+unary_fn!(Radians, |x| x.to_radians(), grad "radians": |_x, _y| PI / 180.0);
+unary_fn!(Sigmoid, |x| 1.0 / (1.0 + (-x).exp()), grad "sigmoid": |_x, y| y * (1.0 - y));
+unary_fn!(Relu, |x| if x > 0.0 { x } else { 0.0 }, int: |i| i.max(0), grad "relu": |x, _y| if x > 0.0 { 1.0 } else { 0.0 });
+unary_fn!(Softsign, |x| x / (1.0 + x.abs()), grad "softsign": |x, _y| { let d = 1.0 + x.abs(); 1.0 / (d * d) });
 unary_fn!(LogicalNot, |x| (x == 0.0) as u8 as _, int: |i| (i == 0) as i64);
-unary_fn!(Identity, |x| x, int: |i| i);
+unary_fn!(Identity, |x| x, int: |i| i, grad "_copy": |_x, _y| 1.0);
 
 struct Unary<F> {
     name: &'static str,
     f: PhantomData<fn() -> F>,
 }
 
-impl<F: UnaryFn> Operator for Unary<F> {
+impl<F: UnaryGrad> Operator for Unary<F> {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
         if inputs[0].dtype == DType::Bool && !matches!(self.name, "_copy" | "logical_not") {
             return Err(dtype_err(self.name, "bool arrays do not support math; cast them first"));
@@ -94,9 +140,20 @@ impl<F: UnaryFn> Operator for Unary<F> {
         with_dtype!(out.dtype, T => map::<T, F>(inputs[0].data::<T>(), out.data_mut::<T>()));
         Ok(())
     }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        let og = args.out_grads[0];
+        let dx = match (self.name, F::GRAD) {
+            ("_copy", _) => og,
+            ("negative", _) => g.neg(og)?,
+            (_, None) => return Ok(vec![None]),
+            (_, Some(f)) => g.call("_backward_unary", &[("fn", f)], &[og, args.inputs[0], args.outputs[0]])?,
+        };
+        Ok(vec![Some(dx)])
+    }
 }
 
-fn create<F: UnaryFn>(name: &'static str, _attrs: &Attrs) -> Result<Box<dyn Operator>> {
+fn create<F: UnaryGrad>(name: &'static str, _attrs: &Attrs) -> Result<Box<dyn Operator>> {
     Ok(Box::new(Unary::<F> { name, f: PhantomData }))
 }
 
@@ -142,4 +199,69 @@ family! {
     "softsign", [], Softsign, "x / (1 + |x|)";
     "logical_not", [], LogicalNot, "1 where x == 0 else 0";
     "_copy", ["identity"], Identity, "a copy of x";
+}
+
+/// `_backward_unary`: `[out_grad, x, y]` to `out_grad * f'(x, y)`, one pass.
+struct UnaryBackward<F> {
+    f: PhantomData<fn() -> F>,
+}
+
+impl<F: UnaryGrad> Operator for UnaryBackward<F> {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        let dtype = same_dtype("_backward_unary", inputs.iter().map(|d| d.dtype))?;
+        if dtype == DType::Bool {
+            return Err(dtype_err("_backward_unary", "bool arrays have no gradient"));
+        }
+        if inputs.iter().any(|d| d.shape != inputs[0].shape) {
+            let shapes: Vec<_> = inputs.iter().map(|d| d.shape.to_vec()).collect();
+            return Err(shape_err("_backward_unary", format!("out_grad, x and y must have one shape, got {shapes:?}")));
+        }
+        Ok(vec![inputs[0].clone()])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let out = &mut outputs[0];
+        with_dtype!(out.dtype, T => {
+            let f = |g: T, x: T, y: T| {
+                if T::CLASS == Class::F32 {
+                    T::from_f32(g.to_f32() * F::grad_f32(x.to_f32(), y.to_f32()))
+                } else {
+                    T::from_f64(g.to_f64() * F::grad_f64(x.to_f64(), y.to_f64()))
+                }
+            };
+            map3(inputs[0].data::<T>(), inputs[1].data::<T>(), inputs[2].data::<T>(), out.data_mut::<T>(), &f);
+        });
+        Ok(())
+    }
+}
+
+fn create_backward(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    let f = attrs.get("fn").ok_or_else(|| param_err(name, "fn", "required"))?;
+    with_unary_grad!(f, F => Box::new(UnaryBackward::<F> { f: PhantomData }) as Box<dyn Operator>)
+        .ok_or_else(|| param_err(name, "fn", format!("no differentiable one-input function named {f:?}")))
+}
+
+/// The backward kernel of this family (hidden by its leading underscore).
+pub static BACKWARD_DEFS: &[OpDef] = &[OpDef {
+    name: "_backward_unary",
+    aliases: &[],
+    doc: "Gradient of a one-input math operator: [out_grad, x, y] to out_grad * f'(x).",
+    inputs: Arity::Fixed(&["out_grad", "x", "y"]),
+    params: &[param("fn", "string", "", "the forward operator's name (relu, exp, ...)")],
+    create: create_backward,
+}];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every differentiable member of the family is known to `_backward_unary`.
+    #[test]
+    fn every_smooth_function_has_a_backward_kernel() {
+        let zero = ["sign", "round", "rint", "fix", "floor", "ceil", "trunc", "logical_not"];
+        for def in DEFS {
+            let known = create_backward("_backward_unary", &Attrs::from_pairs([("fn", def.name)])).is_ok();
+            assert_eq!(known, !zero.contains(&def.name), "{}", def.name);
+        }
+    }
 }

@@ -1,12 +1,21 @@
 //! `where`: `x` where `condition` is non-zero, else `y`. `condition` has the shape of `x` or is
-//! 1-d with the length of x's first axis (selecting whole rows), as in MXNet.
+//! 1-d with the length of x's first axis (selecting whole rows), as in MXNet. `_backward_where`
+//! splits the output gradient between x and y by the condition; the condition gets none.
 
 use rmx_engine::BoxError;
 use rmx_kernels::{with_dtype, Element};
 
 use crate::attrs::Attrs;
 use crate::error::{same_dtype, shape_err, Result};
+use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{Arity, OpDef, Operator, Tensor, TensorDesc};
+
+/// The condition as booleans, and how many elements of x each one selects.
+fn condition(c: &Tensor, n: usize) -> (Vec<bool>, usize) {
+    let cond: Vec<bool> = with_dtype!(c.dtype, C => c.data::<C>().iter().map(|v| v.to_f64() != 0.0).collect());
+    let per = n / cond.len().max(1);
+    (cond, per)
+}
 
 struct Where;
 
@@ -26,13 +35,43 @@ impl Operator for Where {
 
     fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let (c, x, y) = (&inputs[0], &inputs[1], &inputs[2]);
-        let cond: Vec<bool> = with_dtype!(c.dtype, C => c.data::<C>().iter().map(|v| v.to_f64() != 0.0).collect());
-        let per = x.numel() / cond.len().max(1);
+        let (cond, per) = condition(c, x.numel());
         let out = &mut outputs[0];
         with_dtype!(out.dtype, T => {
             let (xs, ys, o) = (x.data::<T>(), y.data::<T>(), out.data_mut::<T>());
             for (i, v) in o.iter_mut().enumerate() {
                 *v = if cond[i / per] { xs[i] } else { ys[i] };
+            }
+        });
+        Ok(())
+    }
+
+    fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        let d = g.op("_backward_where", &Attrs::new(), &[args.out_grads[0], args.inputs[0]])?;
+        Ok(vec![None, Some(d[0]), Some(d[1])])
+    }
+}
+
+/// `_backward_where`: `[out_grad, condition]` to `[x_grad, y_grad]`.
+struct WhereBackward;
+
+impl Operator for WhereBackward {
+    fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        Where.infer(&[inputs[1].clone(), inputs[0].clone(), inputs[0].clone()]).map(|o| vec![o[0].clone(), o[0].clone()])
+    }
+
+    fn num_outputs(&self) -> usize {
+        2
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let og = &inputs[0];
+        let (cond, per) = condition(&inputs[1], og.numel());
+        let (first, second) = outputs.split_at_mut(1);
+        with_dtype!(og.dtype, T => {
+            let (g, dx, dy) = (og.data::<T>(), first[0].data_mut::<T>(), second[0].data_mut::<T>());
+            for (i, ((&v, a), b)) in g.iter().zip(dx.iter_mut()).zip(dy.iter_mut()).enumerate() {
+                (*a, *b) = if cond[i / per] { (v, T::default()) } else { (T::default(), v) };
             }
         });
         Ok(())
@@ -46,4 +85,11 @@ pub static DEFS: &[OpDef] = &[OpDef {
     inputs: Arity::Fixed(&["condition", "x", "y"]),
     params: &[],
     create: |_: &'static str, _: &Attrs| Ok(Box::new(Where)),
+}, OpDef {
+    name: "_backward_where",
+    aliases: &[],
+    doc: "Gradient of where: [out_grad, condition] to [x_grad, y_grad].",
+    inputs: Arity::Fixed(&["out_grad", "condition"]),
+    params: &[],
+    create: |_: &'static str, _: &Attrs| Ok(Box::new(WhereBackward)),
 }];
