@@ -16,6 +16,7 @@ from . import ndarray as nd
 from .ndarray import random
 from . import name, attribute, symbol, executor, test_utils
 from . import visualization
+from . import models
 from . import visualization as viz
 from . import symbol as sym
 from .attribute import AttrScope
@@ -26,4 +27,4 @@ from .context import Context, cpu, cpu_pinned, current_context, gpu
 
 __version__ = _rmx.__version__
 
-__all__ = ["registry", "initializer", "init", "metric", "lr_scheduler", "callback", "viz", "visualization", "test_utils", "sym", "symbol", "name", "AttrScope", "executor", "base", "context", "engine", "nd", "ndarray", "random", "Context", "cpu", "gpu", "cpu_pinned", "current_context", "MXNetError"]
+__all__ = ["models", "registry", "initializer", "init", "metric", "lr_scheduler", "callback", "viz", "visualization", "test_utils", "sym", "symbol", "name", "AttrScope", "executor", "base", "context", "engine", "nd", "ndarray", "random", "Context", "cpu", "gpu", "cpu_pinned", "current_context", "MXNetError"]
