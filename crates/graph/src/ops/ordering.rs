@@ -22,6 +22,9 @@ enum Ret {
     Mask,
 }
 
+/// `(outer, n, inner)` around the axis, k, and the axis (None: the flattened input).
+type Geometry = ((usize, usize, usize), usize, Option<usize>);
+
 struct Ordering {
     name: &'static str,
     backward: bool,
@@ -34,7 +37,7 @@ struct Ordering {
 
 impl Ordering {
     /// (outer, n, inner) and k, with the flattened input when axis is None.
-    fn geometry(&self, shape: &[usize]) -> Result<((usize, usize, usize), usize, Option<usize>)> {
+    fn geometry(&self, shape: &[usize]) -> Result<Geometry> {
         let (g, ax) = match self.axis {
             None => ((1, shape.iter().product(), 1), None),
             Some(a) => {
