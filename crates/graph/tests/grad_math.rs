@@ -115,3 +115,19 @@ fn creation_and_random_draws_have_nothing_to_differentiate() {
     let err = gradient_of("_shuffle", &[], &[rand(&[3], 1)]).unwrap_err();
     assert!(err.to_string().contains("_shuffle"), "{err}");
 }
+
+#[test]
+fn backward_kernels_refuse_a_gradient_of_their_own() {
+    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<NDArray>)> = vec![
+        ("_backward_clip", vec![("a_min", "0"), ("a_max", "1")], vec![rand(&[3], 1), rand(&[3], 2)]),
+        ("_backward_dot", vec![], vec![rand(&[3, 2], 1), rand(&[3, 4], 2), rand(&[4, 2], 3)]),
+        ("_backward_slice", vec![("begin", "(1,)"), ("end", "(3,)")], vec![rand(&[2], 1), rand(&[5], 2)]),
+        ("_backward_softmax", vec![], vec![rand(&[3], 1), rand(&[3], 2), rand(&[3], 3)]),
+        ("_backward_unary", vec![("fn", "exp")], vec![rand(&[3], 1), rand(&[3], 2), rand(&[3], 3)]),
+        ("_backward_binary", vec![("fn", "mul")], vec![rand(&[3], 1), rand(&[3], 2), rand(&[3], 3)]),
+    ];
+    for (op, params, inputs) in cases {
+        let err = gradient_of(op, &params, &inputs).unwrap_err();
+        assert!(err.to_string().contains("no gradient"), "{op}: {err}");
+    }
+}

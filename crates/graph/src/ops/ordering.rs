@@ -10,7 +10,7 @@ use rmx_kernels::{with_dtype, Class, DType, Element, Shape};
 
 use super::axes::{axis, split_around};
 use crate::attrs::Attrs;
-use crate::error::{param_err, shape_err, Result};
+use crate::error::{param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
@@ -151,6 +151,9 @@ impl Operator for Ordering {
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        if self.backward {
+            return Err(GraphError::Invalid(format!("operator {} has no gradient", args.op)));
+        }
         if !matches!(self.ret, Ret::Values | Ret::Both) {
             return Ok(vec![None]);
         }
