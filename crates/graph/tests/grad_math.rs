@@ -118,7 +118,8 @@ fn creation_and_random_draws_have_nothing_to_differentiate() {
 
 #[test]
 fn backward_kernels_refuse_a_gradient_of_their_own() {
-    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<NDArray>)> = vec![
+    type Case = (&'static str, Vec<(&'static str, &'static str)>, Vec<NDArray>);
+    let cases: Vec<Case> = vec![
         ("_backward_clip", vec![("a_min", "0"), ("a_max", "1")], vec![rand(&[3], 1), rand(&[3], 2)]),
         ("_backward_dot", vec![], vec![rand(&[3, 2], 1), rand(&[3, 4], 2), rand(&[4, 2], 3)]),
         ("_backward_slice", vec![("begin", "(1,)"), ("end", "(3,)")], vec![rand(&[2], 1), rand(&[5], 2)]),
