@@ -34,7 +34,7 @@ fn dot_for_every_transpose_flag_and_rank() {
 fn dot_gradient_matches_the_matrix_formulas() {
     // dA = dC · Bᵀ, dB = Aᵀ · dC, by naive loops.
     let (a, b, dc) = (rand(&[3, 4], 1), rand(&[4, 2], 2), rand(&[3, 2], 3));
-    let g = analytic_grads("dot", &[], &[a.clone(), b.clone()], &[dc.clone()], false);
+    let g = analytic_grads("dot", &[], &[a.clone(), b.clone()], std::slice::from_ref(&dc), false);
     let (av, bv, cv) = (values(&a), values(&b), values(&dc));
     let (da, db) = (g[0].clone().unwrap(), g[1].clone().unwrap());
     for i in 0..3 {
@@ -66,7 +66,7 @@ fn softmax_and_log_softmax_over_any_axis_and_temperature() {
     for op in ["softmax", "log_softmax"] {
         for axis in ["-1", "0", "1"] {
             for t in ["1", "2.5", "0.7"] {
-                check_gradient(op, &[("axis", axis), ("temperature", t)], &[x.clone()], &[], false);
+                check_gradient(op, &[("axis", axis), ("temperature", t)], std::slice::from_ref(&x), &[], false);
             }
         }
         check_gradient(op, &[], &[rand(&[5], 2)], &[], false);
@@ -76,7 +76,7 @@ fn softmax_and_log_softmax_over_any_axis_and_temperature() {
 #[test]
 fn cast_sends_the_gradient_back_in_the_input_dtype() {
     let x = rand(&[2, 3], 1);
-    check_gradient("Cast", &[("dtype", "float64")], &[x.clone()], &[], false);
+    check_gradient("Cast", &[("dtype", "float64")], std::slice::from_ref(&x), &[], false);
     let bytes: Vec<u8> = [1.5f32, -2.0, 0.25, 4.0, 8.0, 0.5].iter().flat_map(|v| v.to_le_bytes()).collect();
     let og = NDArray::from_bytes(&[2, 3], DType::F32, Context::cpu(0), &bytes).unwrap();
     let g = analytic_grads("cast", &[("dtype", "float32")], &[x], &[og], false);
@@ -114,4 +114,21 @@ fn creation_and_random_draws_have_nothing_to_differentiate() {
     assert!(gradient_of("_random_uniform", &[("shape", "(2,)")], &[]).unwrap().is_empty());
     let err = gradient_of("_shuffle", &[], &[rand(&[3], 1)]).unwrap_err();
     assert!(err.to_string().contains("_shuffle"), "{err}");
+}
+
+#[test]
+fn backward_kernels_refuse_a_gradient_of_their_own() {
+    type Case = (&'static str, Vec<(&'static str, &'static str)>, Vec<NDArray>);
+    let cases: Vec<Case> = vec![
+        ("_backward_clip", vec![("a_min", "0"), ("a_max", "1")], vec![rand(&[3], 1), rand(&[3], 2)]),
+        ("_backward_dot", vec![], vec![rand(&[3, 2], 1), rand(&[3, 4], 2), rand(&[4, 2], 3)]),
+        ("_backward_slice", vec![("begin", "(1,)"), ("end", "(3,)")], vec![rand(&[2], 1), rand(&[5], 2)]),
+        ("_backward_softmax", vec![], vec![rand(&[3], 1), rand(&[3], 2), rand(&[3], 3)]),
+        ("_backward_unary", vec![("fn", "exp")], vec![rand(&[3], 1), rand(&[3], 2), rand(&[3], 3)]),
+        ("_backward_binary", vec![("fn", "mul")], vec![rand(&[3], 1), rand(&[3], 2), rand(&[3], 3)]),
+    ];
+    for (op, params, inputs) in cases {
+        let err = gradient_of(op, &params, &inputs).unwrap_err();
+        assert!(err.to_string().contains("no gradient"), "{op}: {err}");
+    }
 }

@@ -67,9 +67,9 @@ fn norms_of_order_one_and_two() {
 fn nan_reductions_give_nan_elements_no_gradient() {
     let x = array(&[2, 2], &[f64::NAN, 2.0, 3.0, 0.5]);
     let og = array(&[2], &[1.0, 10.0]);
-    let g = analytic_grads("nansum", &[("axis", "1")], &[x.clone()], &[og.clone()], false);
+    let g = analytic_grads("nansum", &[("axis", "1")], std::slice::from_ref(&x), std::slice::from_ref(&og), false);
     assert_eq!(g[0].clone().unwrap(), vec![0.0, 1.0, 10.0, 10.0]);
-    let g = analytic_grads("nanprod", &[("axis", "1")], &[x.clone()], &[og], false);
+    let g = analytic_grads("nanprod", &[("axis", "1")], std::slice::from_ref(&x), &[og], false);
     assert_eq!(g[0].clone().unwrap(), vec![0.0, 1.0, 5.0, 30.0]);
     check_gradient("nansum", &[("axis", "0")], &[x], &[], false);
 }
@@ -185,4 +185,15 @@ fn add_n_names_mismatched_shapes_and_counts() {
     assert!(err.contains("add_n") && err.contains("arg1"), "{err}");
     let err = run_err("add_n", &[("num_args", "3")], &[rand(&[2], 0.0, 1.0, 1), rand(&[2], 0.0, 1.0, 1)]);
     assert!(err.contains("num_args"), "{err}");
+}
+
+#[test]
+fn norm_gradient_comes_back_in_the_input_dtype_with_out_dtype() {
+    let x = array(&[2, 2], &[3.0, 4.0, -6.0, 8.0]);
+    let bytes: Vec<u8> = [1.0f32, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let og = NDArray::from_bytes(&[2], rmx_kernels::DType::F32, Context::cpu(0), &bytes).unwrap();
+    let g = analytic_grads("norm", &[("axis", "1"), ("out_dtype", "float32")], &[x], &[og], false);
+    let got = g[0].clone().unwrap();
+    let want = [0.6, 0.8, -1.2, 1.6];
+    assert!(got.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "{got:?}");
 }

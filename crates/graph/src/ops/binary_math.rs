@@ -123,6 +123,6 @@ mod tests {
         assert_eq!(Mod::f32(5.0, 0.0), 0.0);
         assert_eq!(Div::int(i64::MIN, -1), i64::MIN);
         assert_eq!(Power::int(3, 4), 81);
-        assert_eq!(Maximum::f32(f32::NAN, 1.0).is_nan(), true);
+        assert!(Maximum::f32(f32::NAN, 1.0).is_nan());
     }
 }

@@ -6,7 +6,7 @@ use rmx_kernels::elementwise::map3;
 use rmx_kernels::{with_dtype, Element};
 
 use crate::attrs::Attrs;
-use crate::error::{param_err, shape_err, Result};
+use crate::error::{param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
@@ -45,6 +45,9 @@ impl Operator for Clip {
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        if self.backward {
+            return Err(GraphError::Invalid(format!("operator {} has no gradient", args.op)));
+        }
         Ok(vec![Some(g.op1("_backward_clip", args.attrs, &[args.out_grads[0], args.inputs[0]])?)])
     }
 }

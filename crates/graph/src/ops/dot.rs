@@ -10,7 +10,7 @@ use rmx_kernels::gemm::{matmul, MatRef};
 use rmx_kernels::{with_dtype, DType, Shape};
 
 use crate::attrs::Attrs;
-use crate::error::{dtype_err, same_dtype, shape_err, Result};
+use crate::error::{dtype_err, same_dtype, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
@@ -116,6 +116,9 @@ impl Operator for Dot {
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        if self.backward {
+            return Err(GraphError::Invalid(format!("operator {} has no gradient", args.op)));
+        }
         let name = if self.batch { "_backward_batch_dot" } else { "_backward_dot" };
         let d = g.op(name, args.attrs, &[args.out_grads[0], args.inputs[0], args.inputs[1]])?;
         Ok(vec![Some(d[0]), Some(d[1])])

@@ -12,7 +12,7 @@ use rmx_kernels::{with_dtype, DType, Element, Shape};
 
 use super::binary_math::Add;
 use crate::attrs::Attrs;
-use crate::error::{dtype_err, param_err, shape_err, Result};
+use crate::error::{dtype_err, param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
@@ -91,6 +91,9 @@ impl Operator for Embedding {
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        if self.backward {
+            return Err(GraphError::Invalid(format!("operator {} has no gradient", args.op)));
+        }
         let dw = g.op1("_backward_Embedding", args.attrs, &[args.out_grads[0], args.inputs[0]])?;
         Ok(vec![None, Some(dw)])
     }

@@ -10,7 +10,7 @@ use rmx_kernels::{with_dtype, Class, DType, Element, Shape};
 
 use super::axes::{axis, split_around};
 use crate::attrs::Attrs;
-use crate::error::{param_err, shape_err, Result};
+use crate::error::{param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
@@ -21,6 +21,9 @@ enum Ret {
     Both,
     Mask,
 }
+
+/// `(outer, n, inner)` around the axis, k, and the axis (None: the flattened input).
+type Geometry = ((usize, usize, usize), usize, Option<usize>);
 
 struct Ordering {
     name: &'static str,
@@ -34,7 +37,7 @@ struct Ordering {
 
 impl Ordering {
     /// (outer, n, inner) and k, with the flattened input when axis is None.
-    fn geometry(&self, shape: &[usize]) -> Result<((usize, usize, usize), usize, Option<usize>)> {
+    fn geometry(&self, shape: &[usize]) -> Result<Geometry> {
         let (g, ax) = match self.axis {
             None => ((1, shape.iter().product(), 1), None),
             Some(a) => {
@@ -148,6 +151,9 @@ impl Operator for Ordering {
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        if self.backward {
+            return Err(GraphError::Invalid(format!("operator {} has no gradient", args.op)));
+        }
         if !matches!(self.ret, Ret::Values | Ret::Both) {
             return Ok(vec![None]);
         }

@@ -9,7 +9,7 @@ use super::axes::axis;
 use super::gather::read_as;
 use super::sum_to_like::sum_to;
 use crate::attrs::Attrs;
-use crate::error::{param_err, shape_err, Result};
+use crate::error::{param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
@@ -68,6 +68,9 @@ impl Operator for Repeat {
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        if self.backward {
+            return Err(GraphError::Invalid(format!("operator {} has no gradient", args.op)));
+        }
         Ok(vec![Some(g.op1("_backward_repeat", args.attrs, &[args.out_grads[0], args.inputs[0]])?)])
     }
 }

@@ -9,7 +9,7 @@ use rmx_kernels::{contiguous_strides, with_dtype, Element};
 use super::axes::axis;
 use super::gather::{read_as, write_into};
 use crate::attrs::Attrs;
-use crate::error::{param_err, shape_err, Result};
+use crate::error::{param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
@@ -110,6 +110,9 @@ impl Operator for Slice {
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        if self.backward {
+            return Err(GraphError::Invalid(format!("operator {} has no gradient", args.op)));
+        }
         let name = if self.axis.is_some() { "_backward_slice_axis" } else { "_backward_slice" };
         Ok(vec![Some(g.op1(name, args.attrs, &[args.out_grads[0], args.inputs[0]])?)])
     }

@@ -8,7 +8,7 @@ use rmx_kernels::{with_dtype, DType, Element};
 
 use super::axes::{axis, split_around};
 use crate::attrs::Attrs;
-use crate::error::{dtype_err, shape_err, Result};
+use crate::error::{dtype_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
@@ -43,6 +43,9 @@ impl Operator for Softmax {
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        if self.backward {
+            return Err(GraphError::Invalid(format!("operator {} has no gradient", args.op)));
+        }
         let name = if self.log { "_backward_log_softmax" } else { "_backward_softmax" };
         Ok(vec![Some(g.op1(name, args.attrs, &[args.out_grads[0], args.inputs[0], args.outputs[0]])?)])
     }

@@ -68,6 +68,9 @@ impl Operator for Take {
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        if self.backward {
+            return Err(GraphError::Invalid(format!("operator {} has no gradient", args.op)));
+        }
         let name = if self.pick { "_backward_pick" } else { "_backward_take" };
         let dx = g.op1(name, args.attrs, &[args.out_grads[0], args.inputs[1], args.inputs[0]])?;
         Ok(vec![Some(dx), None])
