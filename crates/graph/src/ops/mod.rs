@@ -55,6 +55,13 @@ mod regression_output;
 mod make_loss;
 mod block_grad;
 mod softmax_activation;
+mod update_rule;
+mod sgd_update;
+mod sign_update;
+mod adam_update;
+mod rmsprop_update;
+mod ftrl_update;
+mod ftml_update;
 
 use crate::operator::OpDef;
 
@@ -95,4 +102,10 @@ pub static REGISTRY: &[&[OpDef]] = &[
     make_loss::DEFS,
     block_grad::DEFS,
     softmax_activation::DEFS,
+    sgd_update::DEFS,
+    sign_update::DEFS,
+    adam_update::DEFS,
+    rmsprop_update::DEFS,
+    ftrl_update::DEFS,
+    ftml_update::DEFS,
 ];
