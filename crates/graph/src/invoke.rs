@@ -66,12 +66,15 @@ const INLINE_ELEMENTS: usize = 4096;
 
 /// Pushes one computation of `op`. Inputs that are strided views, or that share storage with an
 /// output, are first gathered into dense scratch; outputs that are strided views are computed
-/// densely and scattered. The kernel thus always sees dense, non-aliasing tensors.
+/// densely and scattered. The kernel thus always sees dense, non-aliasing tensors, except that an
+/// input passed again as the very same dense output, where the operator's `inplace_option`
+/// allows, is given as that output's buffer.
 pub fn push_compute(op: Arc<dyn Operator>, name: OprName, inputs: Vec<NDArray>, outputs: Vec<NDArray>, opctx: OpCtx) -> Result<()> {
     let ctx = outputs.first().or(inputs.first()).map_or(Context::cpu(0), NDArray::ctx);
     let touched: usize = inputs.iter().chain(&outputs).map(NDArray::numel).sum();
     let prop = if touched <= INLINE_ELEMENTS { FnProperty::Async } else { FnProperty::Normal };
     let mutated = op.mutated_inputs();
+    let inplace = op.inplace_option();
     let mut reads: Vec<Var> = Vec::with_capacity(inputs.len());
     let mut writes: Vec<Var> = outputs.iter().map(|a| a.var().clone()).collect();
     // The engine normalizes the sets (duplicates, a variable both read and written).
@@ -86,8 +89,10 @@ pub fn push_compute(op: Arc<dyn Operator>, name: OprName, inputs: Vec<NDArray>, 
         let mut scratch: Vec<Storage> = Vec::new();
         let ins: Vec<Tensor> = inputs
             .iter()
-            .map(|a| {
-                let aliased = outputs.iter().any(|o| o.same_chunk(a));
+            .enumerate()
+            .map(|(i, a)| {
+                let shared = |(k, o): (usize, &NDArray)| o.same_chunk(a) && !(inplace.contains(&(i, k)) && same_dense(a, o));
+                let aliased = outputs.iter().enumerate().any(shared);
                 dense_tensor(a, aliased, &mut scratch, true)
             })
             .collect();
@@ -103,6 +108,11 @@ pub fn push_compute(op: Arc<dyn Operator>, name: OprName, inputs: Vec<NDArray>, 
     });
     engine().push(body, ctx, &reads, &writes, prop, 0, name)?;
     Ok(())
+}
+
+/// `a` and `b` are the same dense array (same first element, shape and dtype).
+fn same_dense(a: &NDArray, b: &NDArray) -> bool {
+    a.is_contiguous() && b.is_contiguous() && a.data_ptr() == b.data_ptr() && a.shape() == b.shape() && a.dtype() == b.dtype()
 }
 
 /// A dense tensor for `a`: its own memory when it is dense (and not aliased), else scratch

@@ -124,6 +124,15 @@ pub trait Operator: Send + Sync {
         Vec::new()
     }
 
+    /// `(input, output)` pairs that may share memory (MXNet's `FInplaceOption`): the kernel
+    /// reads element `j` of the input before writing element `j` of the output, and never
+    /// borrows both as slices when `inputs[i].ptr() == outputs[o].ptr()`. When a call passes
+    /// the same dense array as both (an optimizer update's `out=weight`), the kernel then gets
+    /// that one buffer instead of a scratch copy of the input.
+    fn inplace_option(&self) -> Vec<(usize, usize)> {
+        Vec::new()
+    }
+
     /// Fills unknown input shapes from known ones (a weight from the data's shape, a label
     /// from the prediction's), for shape inference from partial information. Returns the
     /// shape each input should have, or `None` where it cannot tell.

@@ -67,6 +67,13 @@ mod sum_to_like;
 mod add_n;
 mod reshape_like;
 mod embedding;
+mod update_rule;
+mod sgd_update;
+mod sign_update;
+mod adam_update;
+mod rmsprop_update;
+mod ftrl_update;
+mod ftml_update;
 
 use crate::operator::OpDef;
 
@@ -120,4 +127,10 @@ pub static REGISTRY: &[&[OpDef]] = &[
     unary_math::BACKWARD_DEFS,
     reshape_like::DEFS,
     embedding::DEFS,
+    sgd_update::DEFS,
+    sign_update::DEFS,
+    adam_update::DEFS,
+    rmsprop_update::DEFS,
+    ftrl_update::DEFS,
+    ftml_update::DEFS,
 ];
