@@ -265,3 +265,38 @@ fn bad_shapes_and_parameters_are_named() {
     let e = err("Deconvolution", &[("kernel", "(3,3)"), ("num_filter", "6"), ("stride", "(2,2)"), ("adj", "(2,2)")], &[x.clone(), rand(&[4, 6, 3, 3], 2)]);
     assert!(e.contains("adj"), "{e}");
 }
+
+/// Forward + backward wall time of the benchmarked shapes, in float32 (a quick check, not a
+/// benchmark): `cargo test --release -p rmx-graph --test convolution -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn timing_of_benchmarked_shapes() {
+    let f32s = |shape: &[usize], seed: u64| {
+        let bytes: Vec<u8> = uniform(shape.iter().product(), -1.0, 1.0, seed).iter().flat_map(|x| (*x as f32).to_le_bytes()).collect();
+        NDArray::from_bytes(shape, DType::F32, Context::cpu(0), &bytes).unwrap()
+    };
+    for (name, xs, k, f, pad) in [
+        ("LeNet conv1", [128, 1, 28, 28], 5, 20, 0),
+        ("LeNet conv2", [128, 20, 12, 12], 5, 50, 0),
+        ("CIFAR conv1", [32, 3, 32, 32], 3, 64, 1),
+        ("CIFAR conv2", [32, 64, 32, 32], 3, 128, 1),
+        ("CIFAR conv3", [32, 64, 16, 16], 3, 128, 1),
+    ] {
+        let (kt, ft, pt) = (format!("({k},{k})"), f.to_string(), format!("({pad},{pad})"));
+        let params = [("kernel", kt.as_str()), ("num_filter", ft.as_str()), ("pad", pt.as_str())];
+        let (x, w, b) = (f32s(&xs, 1), f32s(&[f, xs[1], k, k], 2), f32s(&[f], 3));
+        let y = run("Convolution", &params, &[x.clone(), w.clone(), b.clone()]).remove(0);
+        let dy = f32s(y.shape(), 4);
+        let (mut fwd, mut bwd) = (f64::MAX, f64::MAX);
+        for _ in 0..5 {
+            let t = std::time::Instant::now();
+            run("Convolution", &params, &[x.clone(), w.clone(), b.clone()])[0].wait_to_read().unwrap();
+            fwd = fwd.min(t.elapsed().as_secs_f64());
+            let t = std::time::Instant::now();
+            let grads = run("_backward_Convolution", &params, &[dy.clone(), x.clone(), w.clone()]);
+            grads.iter().for_each(|g| g.wait_to_read().unwrap());
+            bwd = bwd.min(t.elapsed().as_secs_f64());
+        }
+        println!("{name} {xs:?} k{k} F{f}: forward {:.2} ms, backward {:.2} ms", fwd * 1e3, bwd * 1e3);
+    }
+}

@@ -87,8 +87,9 @@ fn per_image<T: Float>(p: &ConvPlan, out: &mut [T], chunk: usize, f: impl Fn(usi
     }
 }
 
-/// `y = conv(x, w)` without bias; `y` is overwritten.
-pub fn forward<T: Float>(p: &ConvPlan, x: &[T], w: &[T], y: &mut [T]) {
+/// `y = conv(x, w) (+ bias)`; `y` is overwritten. The bias is added per image, while its
+/// output is still in cache.
+pub fn forward<T: Float>(p: &ConvPlan, x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T]) {
     let (g, fg, osz, ck) = (&p.geom, p.fg(), p.geom.output_size(), p.geom.col_rows());
     let xg = g.channels * g.input_size();
     per_image(p, y, p.y_image(), |n, yn, col, serial| {
@@ -103,6 +104,9 @@ pub fn forward<T: Float>(p: &ConvPlan, x: &[T], w: &[T], y: &mut [T]) {
             let yg = &mut yn[gi * fg * osz..][..fg * osz];
             // SAFETY: W_g is fg x ck, the column matrix ck x osz, y_g fg x osz, all in bounds.
             unsafe { gemm(serial, fg, osz, ck, rows(w[gi * p.w_group()..].as_ptr(), ck), rows(src, osz), yg.as_mut_ptr(), false) };
+        }
+        if let Some(b) = bias {
+            add_bias(yn, b, osz);
         }
     });
 }
@@ -177,17 +181,14 @@ pub fn backward_weight<T: Float>(p: &ConvPlan, dy: &[T], x: &[T], dw: &mut [T]) 
     }
 }
 
-/// `y[n, f, ...] += b[f]`.
+/// `y[n, f, ...] += b[f]` for any number of images.
 pub fn add_bias<T: Float>(y: &mut [T], b: &[T], spatial: usize) {
-    let channels = b.len();
-    if channels == 0 || spatial == 0 {
+    if spatial == 0 {
         return;
     }
-    y.par_chunks_mut(channels * spatial).for_each(|img| {
-        for (plane, &bias) in img.chunks_exact_mut(spatial).zip(b) {
-            plane.iter_mut().for_each(|v| *v += bias);
-        }
-    });
+    for (plane, &bias) in y.chunks_exact_mut(spatial).zip(b.iter().cycle()) {
+        plane.iter_mut().for_each(|v| *v += bias);
+    }
 }
 
 /// `db[f] = sum over images and positions of dy[n, f, ...]`.

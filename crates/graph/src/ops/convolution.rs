@@ -139,11 +139,8 @@ impl Conv {
         let spatial = s.plan.geom.output_size();
         if !self.backward {
             let (x, w) = (inputs[0].data::<T>(), inputs[1].data::<T>());
-            let y = outputs[0].data_mut::<T>();
-            conv_kernels::forward(&s.plan, x, w, y);
-            if !self.p.no_bias {
-                conv_kernels::add_bias(y, inputs[2].data::<T>(), spatial);
-            }
+            let bias = (!self.p.no_bias).then(|| inputs[2].data::<T>());
+            conv_kernels::forward(&s.plan, x, w, bias, outputs[0].data_mut::<T>());
             return Ok(());
         }
         let (dy, x, w) = (inputs[0].data::<T>(), inputs[1].data::<T>(), inputs[2].data::<T>());

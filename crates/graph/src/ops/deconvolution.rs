@@ -82,7 +82,7 @@ impl Deconv {
             return Ok(());
         }
         let (dy, x, w) = (inputs[0].data::<T>(), inputs[1].data::<T>(), inputs[2].data::<T>());
-        conv_kernels::forward(&s.plan, dy, w, outputs[0].data_mut::<T>());
+        conv_kernels::forward(&s.plan, dy, w, None, outputs[0].data_mut::<T>());
         conv_kernels::backward_weight(&s.plan, x, dy, outputs[1].data_mut::<T>());
         if !self.p.no_bias {
             conv_kernels::bias_grad(dy, outputs[2].data_mut::<T>(), spatial);
