@@ -68,7 +68,8 @@ def bind(symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None):
     handle = symbol.handle.bind(ctx.device_typeid, ctx.device_id, [a.handle for a in args],
                                 [g.handle if (g is not None and r != "null") else None for g, r in zip(grads, reqs)],
                                 reqs, [a.handle for a in aux])
-    return Executor(handle, symbol, ctx, dict(zip(arg_names, reqs)))
+    grads = [g if r != "null" else None for g, r in zip(grads, reqs)]
+    return Executor(handle, symbol, ctx, dict(zip(arg_names, reqs)), args, grads, aux)
 
 
 def simple_bind(symbol, ctx, grad_req, type_dict, shared_exec, shapes):
@@ -103,14 +104,15 @@ class Executor:
     """Runs a bound symbol. ``arg_dict``/``grad_dict``/``aux_dict``/``output_dict`` name the
     arrays; ``forward(is_train, **inputs)`` copies inputs into ``arg_dict`` first."""
 
-    def __init__(self, handle, symbol, ctx, grad_req):
+    def __init__(self, handle, symbol, ctx, grad_req, args, grads, aux):
         self.handle = handle
         self._symbol = symbol
         self._ctx = ctx
         self._grad_req = grad_req
-        self.arg_arrays = [_wrap(h) for h in handle.arg_arrays()]
-        self.grad_arrays = [None if h is None else _wrap(h) for h in handle.grad_arrays()]
-        self.aux_arrays = [_wrap(h) for h in handle.aux_arrays()]
+        # The caller's own arrays (MXNet's executors hold the arrays they were bound to).
+        self.arg_arrays = list(args)
+        self.grad_arrays = list(grads)
+        self.aux_arrays = list(aux)
         self.outputs = [_wrap(h) for h in handle.outputs()]
         self._monitor = None
 

@@ -44,6 +44,10 @@ struct Pool {
     convention: Convention,
     count_include_pad: bool,
     backward: bool,
+    /// A hidden second output, as MXNet 1.9.1's oneDNN build declares for max pooling (its
+    /// workspace). rmx never uses it; it exists so that node counts, entry ids and symbol JSON
+    /// match files MXNet writes. It is one element.
+    workspace: bool,
 }
 
 /// One data shape's windows, spatial axes as three.
@@ -260,11 +264,23 @@ impl Operator for Pool {
             }
             return Ok(vec![TensorDesc { shape: data.shape.clone(), dtype }]);
         }
-        Ok(vec![TensorDesc { shape: out, dtype }])
+        let mut outs = vec![TensorDesc { shape: out, dtype }];
+        if self.workspace {
+            outs.push(TensorDesc::new(&[1], dtype));
+        }
+        Ok(outs)
     }
 
     fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        with_float!(inputs[0].dtype, T => self.run::<T>(inputs, outputs))
+        with_float!(inputs[0].dtype, T => self.run::<T>(inputs, &mut outputs[..1]))
+    }
+
+    fn num_outputs(&self) -> usize {
+        1 + self.workspace as usize
+    }
+
+    fn num_visible_outputs(&self) -> usize {
+        1
     }
 
     fn input_names(&self) -> Option<Vec<&'static str>> {
@@ -325,6 +341,7 @@ fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
             Some(_) => attrs.bool(name, "count_include_pad", true)?,
         },
         backward: name.starts_with("_backward"),
+        workspace: !name.starts_with("_backward") && kind == Kind::Max && nd > 0,
     }))
 }
 

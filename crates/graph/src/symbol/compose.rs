@@ -39,10 +39,10 @@ pub fn create_op(op_name: &str, name: &str, attrs: Attrs, args: &[Symbol], kwarg
 pub(crate) fn build_op(op_name: &str, name: &str, attrs: Attrs, args: &[Symbol], kwargs: &[(String, Symbol)], mark_mutated: bool) -> Result<Symbol> {
     let def = lookup(op_name)?;
     let mut attrs = attrs;
-    if let Arity::Variadic(key) = def.inputs {
-        if attrs.get(key).is_none() {
-            attrs.set(key, (args.len() + kwargs.len()).to_string());
-        }
+    // Variadic operators count their inputs in `num_args` (set for the caller, as MXNet's
+    // Python front end does).
+    if matches!(def.inputs, Arity::Variadic(_)) && def.params.iter().any(|p| p.name == "num_args") && attrs.get("num_args").is_none() {
+        attrs.set("num_args", (args.len() + kwargs.len()).to_string());
     }
     let op = Arc::<dyn crate::operator::Operator>::from(def.instantiate(&attrs.op_params())?);
     let names: Vec<String> = match (op.input_names(), def.inputs) {
