@@ -28,7 +28,7 @@ $(EXT): $(DEPS) $(RUST_SOURCES) pyproject.toml
 build: $(EXT)
 
 demo: build
-	$(VPY) -m rmx.examples.engine_demo
+	$(VPY) -m rmx.examples.mnist
 
 test: test-rust test-python
 

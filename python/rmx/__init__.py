@@ -22,9 +22,15 @@ from . import symbol as sym
 from .attribute import AttrScope
 from . import registry, initializer, metric, lr_scheduler, callback
 from . import initializer as init
+from . import optimizer, kvstore
+from . import optimizer as opt
+from . import kvstore as kv
+from . import io
+from . import model, module
+from . import module as mod
 from .base import MXNetError
 from .context import Context, cpu, cpu_pinned, current_context, gpu
 
 __version__ = _rmx.__version__
 
-__all__ = ["models", "registry", "initializer", "init", "metric", "lr_scheduler", "callback", "viz", "visualization", "test_utils", "sym", "symbol", "name", "AttrScope", "executor", "base", "context", "engine", "nd", "ndarray", "random", "Context", "cpu", "gpu", "cpu_pinned", "current_context", "MXNetError"]
+__all__ = ["io", "optimizer", "opt", "kvstore", "kv", "model", "module", "mod", "models", "registry", "initializer", "init", "metric", "lr_scheduler", "callback", "viz", "visualization", "test_utils", "sym", "symbol", "name", "AttrScope", "executor", "base", "context", "engine", "nd", "ndarray", "random", "Context", "cpu", "gpu", "cpu_pinned", "current_context", "MXNetError"]

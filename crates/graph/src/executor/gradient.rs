@@ -135,11 +135,28 @@ pub(crate) fn build(g: &IndexedGraph, forward: &[ExecNode], mut descs: Vec<Tenso
     // Store each wanted gradient: straight into the gradient array when a node made it for
     // this argument alone, else by a copy (write) or an in-place add (add).
     let n_forward = g.num_entries();
+    // Each wanted gradient's total first: one entry may be the total of several arguments
+    // (`a + b` passes one gradient to both), and then none of them may take it over.
+    let mut totals: Vec<Option<usize>> = vec![None; reqs.len()];
+    for (i, (&n, req)) in g.args.iter().zip(reqs).enumerate() {
+        if *req == GradReq::Null {
+            continue;
+        }
+        b.current = g.nodes[n].name.clone();
+        let parts = contributions.remove(&g.entry(n, 0)).unwrap_or_default();
+        if !parts.is_empty() {
+            totals[i] = Some(b.sum(&parts)?);
+        }
+    }
     let mut uses: HashMap<usize, usize> = HashMap::new();
     for node in b.nodes.iter() {
         for &e in &node.inputs {
             *uses.entry(e).or_default() += 1;
         }
+    }
+    let mut shared: HashMap<usize, usize> = HashMap::new();
+    for t in totals.iter().flatten() {
+        *shared.entry(*t).or_default() += 1;
     }
     for (i, (&n, req)) in g.args.iter().zip(reqs).enumerate() {
         if *req == GradReq::Null {
@@ -149,15 +166,13 @@ pub(crate) fn build(g: &IndexedGraph, forward: &[ExecNode], mut descs: Vec<Tenso
         let target = b.new_entry(b.descs[var_entry].clone());
         grad_entries[i] = Some(target);
         b.current = g.nodes[n].name.clone();
-        let parts = contributions.remove(&var_entry).unwrap_or_default();
-        match (req, parts.is_empty()) {
-            (GradReq::Add, true) => {}
-            (GradReq::Write, true) => {
+        match (req, totals[i]) {
+            (GradReq::Add, None) => {}
+            (GradReq::Write, None) => {
                 b.push("zeros_like", &Attrs::new(), &[var_entry], Some(vec![target]))?;
             }
-            (GradReq::Write, false) => {
-                let total = b.sum(&parts)?;
-                let made_here = total >= n_forward && !head_grads.contains(&total) && uses.get(&total).copied().unwrap_or(0) == 0;
+            (GradReq::Write, Some(total)) => {
+                let made_here = total >= n_forward && !head_grads.contains(&total) && uses.get(&total).copied().unwrap_or(0) == 0 && shared[&total] == 1;
                 let producer = b.nodes.iter_mut().rev().find(|nd| nd.outputs.contains(&total));
                 match (made_here, producer) {
                     (true, Some(p)) => {
@@ -170,8 +185,7 @@ pub(crate) fn build(g: &IndexedGraph, forward: &[ExecNode], mut descs: Vec<Tenso
                     }
                 }
             }
-            (GradReq::Add, false) => {
-                let total = b.sum(&parts)?;
+            (GradReq::Add, Some(total)) => {
                 b.push("elemwise_add", &Attrs::new(), &[target, total], Some(vec![target]))?;
             }
             (GradReq::Null, _) => unreachable!(),

@@ -12,7 +12,7 @@ use rmx_kernels::{with_dtype, DType, Element, Shape};
 
 use super::binary_math::Add;
 use crate::attrs::Attrs;
-use crate::error::{dtype_err, param_err, shape_err, GraphError, Result};
+use crate::error::{param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
@@ -51,10 +51,8 @@ impl Operator for Embedding {
         if w.shape != weight {
             return Err(shape_err(self.name, format!("weight has shape {:?}, but input_dim and output_dim make it {:?}", w.shape.as_slice(), weight.as_slice())));
         }
-        if w.dtype != self.dtype {
-            return Err(dtype_err(self.name, format!("weight has dtype {}, but the dtype parameter is {}", w.dtype, self.dtype)));
-        }
-        Ok(vec![TensorDesc { shape: self.out_shape(&data.shape), dtype: self.dtype }])
+        // As MXNet: the bound weight's dtype wins; `dtype` only fills in an unknown one.
+        Ok(vec![TensorDesc { shape: self.out_shape(&data.shape), dtype: w.dtype }])
     }
 
     fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {

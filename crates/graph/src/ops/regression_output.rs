@@ -114,7 +114,12 @@ impl<R: Regression> Operator for RegressionOutput<R> {
         Ok(())
     }
 
+    /// Proposes a label shape only when none is known: MXNet accepts any label with the data's
+    /// first axis and size (checked by `infer`).
     fn complete_inputs(&self, known: &[Option<Shape>]) -> Vec<Option<Shape>> {
+        if matches!(known.get(1), Some(Some(_))) {
+            return Vec::new();
+        }
         match (self.backward, known.first()) {
             (false, Some(Some(d))) if d.len() == 2 && d[1] == 1 => vec![None, Some(Shape::from_slice(&[d[0]]))],
             (false, Some(Some(d))) => vec![None, Some(d.clone())],
