@@ -3,7 +3,7 @@
 `fixtures/mxnet_io.json` was written by `fixtures/make_io_fixtures.py` under the real MXNet 1.9.1:
 NDArrayIter for every last_batch_handle over several epochs, MNISTIter's shuffled orders and its
 batches of the real MNIST files, CSVIter's batches. The MNIST tests read
-/work/shared/data/mnist (or $RMX_MNIST_DIR) and are skipped where it is missing.
+the repository's data/mnist (or $RMX_MNIST_DIR) and are skipped where it is missing.
 """
 
 import gc
@@ -26,7 +26,7 @@ from rmx.io import _csvparse, native
 HERE = os.path.join(os.path.dirname(__file__), "fixtures")
 with open(os.path.join(HERE, "mxnet_io.json")) as _f:
     FIX = json.load(_f)
-MNIST_DIR = os.environ.get("RMX_MNIST_DIR", "/work/shared/data/mnist")
+MNIST_DIR = os.environ.get("RMX_MNIST_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mnist"))
 HAVE_MNIST = os.path.exists(os.path.join(MNIST_DIR, "t10k-images-idx3-ubyte.gz"))
 needs_mnist = pytest.mark.skipif(not HAVE_MNIST, reason="MNIST files not found")
 

@@ -109,8 +109,12 @@ class FeedForward:
         from .module import Module
 
         data_names, _ = self._names(data)
-        mod = Module(self.symbol, data_names=data_names, label_names=None, context=self.ctx)
-        mod.bind(data_shapes=data.provide_data, for_training=False)
+        # Loss heads still take a label input; it is bound (and ignored) at prediction.
+        label_names = [n for n in self.symbol.list_arguments() if n.endswith("label") and n not in data_names]
+        arg_shapes, _, _ = self.symbol.infer_shape(**{d[0]: d[1] for d in data.provide_data})
+        shapes = dict(zip(self.symbol.list_arguments(), arg_shapes))
+        mod = Module(self.symbol, data_names=data_names, label_names=label_names, context=self.ctx)
+        mod.bind(data_shapes=data.provide_data, label_shapes=[(n, shapes[n]) for n in label_names], for_training=False)
         mod.set_params(self.arg_params, self.aux_params, allow_missing=False, allow_extra=True)
         return mod
 

@@ -70,7 +70,7 @@ class Curve:
 def main(argv=None):
     p = argparse.ArgumentParser(description="train a network on MNIST with rmx")
     p.add_argument("--network", choices=["lenet", "mlp"], default="lenet")
-    p.add_argument("--num-epochs", type=int, default=10)
+    p.add_argument("--num-epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--momentum", type=float, default=0.9)
