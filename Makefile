@@ -33,7 +33,7 @@ demo: build
 test: test-rust test-python
 
 test-rust:
-	cargo test --workspace --release
+	cargo test --workspace --profile quick
 
 test-python: build
 	$(VPY) -m pytest tests
