@@ -207,3 +207,10 @@ def test_pickle_and_deepcopy(tmp_path):
     assert copy.deepcopy(net).tojson() == net.tojson()
     net.save(str(tmp_path / "n-symbol.json"))
     assert mx.sym.load(str(tmp_path / "n-symbol.json")).list_outputs() == ["softmax_output"]
+
+
+def test_symbol_debug_str_lists_nodes_and_inputs():
+    net = mx.sym.FullyConnected(mx.sym.var("x"), num_hidden=2, name="fc")
+    text = net.debug_str()
+    assert "Variable:fc_weight" in text and "Op:FullyConnected, Name=fc" in text
+    assert "\targ[1]=fc_weight(0)" in text and "\tnum_hidden=2" in text

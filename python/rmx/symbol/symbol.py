@@ -222,14 +222,14 @@ class Symbol:
     def debug_str(self):
         lines = ["Symbol Outputs:"]
         lines += [f"\toutput[{i}]={n}" for i, n in enumerate(self.list_outputs())]
-        for op, name, inputs, attrs in self.handle.nodes():
+        nodes = self.handle.nodes()
+        for op, name, inputs, attrs in nodes:
             if op == "null":
                 lines.append(f"Variable:{name}")
                 continue
             lines.append("--------------------")
             lines.append(f"Op:{op}, Name={name}")
             lines.append("Inputs:")
-            nodes = self.handle.nodes()
             lines += [f"\targ[{i}]={nodes[n][1]}({k})" for i, (n, k) in enumerate(inputs)]
             if attrs:
                 lines.append("Attrs:")
