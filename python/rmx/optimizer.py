@@ -298,8 +298,28 @@ def _multi_sgd_step(weight, grad, weight32, lr, wd, rescale_grad, clip_gradient)
         nd.cast(weight32, dtype=numpy.dtype(weight.dtype).name, out=weight)
 
 
+class _MomentumState:
+    """The states of SGD and NAG: a momentum buffer (none without momentum) and, for float16
+    weights under ``multi_precision``, a float32 master copy, as ``(momentum, weight32)``."""
+
+    def create_state_multi_precision(self, index, weight):
+        if self.multi_precision and weight.dtype == numpy.float16:
+            master = weight.astype(numpy.float32)
+            return (self.create_state(index, master), master)
+        if weight.dtype == numpy.float16 and not self.multi_precision:
+            warnings.warn("Accumulating with float16 in optimizer can lead to poor accuracy or "
+                          "slow convergence. Consider using multi_precision=True option of the "
+                          f"{type(self).__name__} optimizer")
+        return self.create_state(index, weight)
+
+    def create_state(self, index, weight):
+        if self.momentum != 0.0:
+            return zeros(weight.shape, weight.context, dtype=weight.dtype)
+        return None
+
+
 @register
-class SGD(Optimizer):
+class SGD(_MomentumState, Optimizer):
     """Stochastic gradient descent with momentum and weight decay::
 
         state = momentum * state - lr * (wd * weight + clip(rescale_grad * grad))
@@ -315,22 +335,6 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.lazy_update = lazy_update
         self.aggregate_num = int(os.getenv("MXNET_OPTIMIZER_AGGREGATION_SIZE", "4"))
-
-    def create_state_multi_precision(self, index, weight):
-        # SGD's own order: (momentum, weight32).
-        if self.multi_precision and weight.dtype == numpy.float16:
-            master = weight.astype(numpy.float32)
-            return (self.create_state(index, master), master)
-        if weight.dtype == numpy.float16 and not self.multi_precision:
-            warnings.warn("Accumulating with float16 in optimizer can lead to poor accuracy or "
-                          "slow convergence. Consider using multi_precision=True option of the "
-                          "SGD optimizer")
-        return self.create_state(index, weight)
-
-    def create_state(self, index, weight):
-        if self.momentum != 0.0:
-            return zeros(weight.shape, weight.context, dtype=weight.dtype)
-        return None
 
     def _update_impl(self, indices, weights, grads, states, multi_precision=False):
         if not isinstance(indices, (tuple, list)):
@@ -478,28 +482,13 @@ class DCASGD(Optimizer):
 
 
 @register
-class NAG(Optimizer):
+class NAG(_MomentumState, Optimizer):
     """Nesterov accelerated gradient (``nag_mom_update``; ``sgd_update`` without momentum;
     ``mp_*`` variants with ``multi_precision`` float16 weights)."""
 
     def __init__(self, momentum=0.0, **kwargs):
         super(NAG, self).__init__(**kwargs)
         self.momentum = momentum
-
-    def create_state_multi_precision(self, index, weight):
-        if self.multi_precision and weight.dtype == numpy.float16:
-            master = weight.astype(numpy.float32)
-            return (self.create_state(index, master), master)
-        if weight.dtype == numpy.float16 and not self.multi_precision:
-            warnings.warn("Accumulating with float16 in optimizer can lead to poor accuracy or "
-                          "slow convergence. Consider using multi_precision=True option of the "
-                          "NAG optimizer")
-        return self.create_state(index, weight)
-
-    def create_state(self, index, weight):
-        if self.momentum != 0.0:
-            return zeros(weight.shape, weight.context, dtype=weight.dtype)
-        return None
 
     def _update_impl(self, index, weight, grad, state, multi_precision=False):
         assert isinstance(weight, NDArray)
