@@ -1,16 +1,20 @@
 """Train LeNet (or an MLP) on MNIST and report test accuracy: rmx's main job (`make demo`).
 
-    python -m rmx.examples.mnist [--network lenet|mlp] [--num-epochs 10] [--batch-size 64]
-                                 [--lr 0.05] [--data-dir DIR] [--plot curve.png]
+    python -m rmx.examples.mnist [--network lenet|mlp] [--num-epochs 5] [--batch-size 64]
+                                 [--lr 0.05] [--lr-step-epochs 3] [--lr-factor 0.1]
+                                 [--data-dir DIR] [--plot curve.png]
 
 As MXNet's `example/image-classification/train_mnist.py`: `mx.io.MNISTIter` reads the idx files,
 `mx.mod.Module.fit` trains with SGD and momentum, `mx.callback.Speedometer` logs throughput, and
-the test set is scored after every epoch. The four MNIST files ship with the repository in
-`data/mnist/`.
+the test set is scored after every epoch. The learning rate is multiplied by `--lr-factor` at
+each epoch of `--lr-step-epochs`, as `train_mnist.py`'s `fit.py` does (a
+`mx.lr_scheduler.MultiFactorScheduler` stepping every `ceil(60000 / batch_size)` updates). The
+four MNIST files ship with the repository in `data/mnist/`.
 """
 
 import argparse
 import logging
+import math
 import os
 import time
 
@@ -67,6 +71,16 @@ class Curve:
         logging.info("saved the training curve to %s", path)
 
 
+def lr_scheduler(lr, step_epochs, factor, batch_size, num_examples=60000):
+    """MXNet's ``fit.py`` schedule: ``lr`` times ``factor`` after each epoch of ``step_epochs``
+    (a comma-separated string); None without steps or with ``factor >= 1``."""
+    epoch_size = math.ceil(num_examples / batch_size)
+    steps = [epoch_size * int(e) for e in step_epochs.split(",") if e.strip() and int(e) > 0]
+    if not steps or factor >= 1:
+        return None
+    return mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=factor, base_lr=lr)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="train a network on MNIST with rmx")
     p.add_argument("--network", choices=["lenet", "mlp"], default="lenet")
@@ -74,6 +88,8 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--lr-step-epochs", default="3", help="epochs after which the learning rate drops (comma-separated)")
+    p.add_argument("--lr-factor", type=float, default=0.1)
     p.add_argument("--data-dir", default=default_data_dir())
     p.add_argument("--plot", metavar="PNG", help="save a training curve (needs matplotlib)")
     p.add_argument("--disp-batches", type=int, default=100)
@@ -91,7 +107,8 @@ def main(argv=None):
     train_acc = mx.metric.Accuracy()
     start = time.time()
     mod.fit(train, eval_data=test, eval_metric=train_acc, validation_metric=mx.metric.Accuracy(), num_epoch=a.num_epochs,
-            optimizer="sgd", optimizer_params={"learning_rate": a.lr, "momentum": a.momentum, "wd": 1e-4},
+            optimizer="sgd", optimizer_params={"learning_rate": a.lr, "momentum": a.momentum, "wd": 1e-4,
+                                               "lr_scheduler": lr_scheduler(a.lr, a.lr_step_epochs, a.lr_factor, a.batch_size)},
             initializer=mx.init.Xavier(factor_type="in", magnitude=2.34),
             batch_end_callback=mx.callback.Speedometer(a.batch_size, a.disp_batches),
             epoch_end_callback=record,
