@@ -1,7 +1,8 @@
-"""Training-step benchmark: rmx beside PyTorch and MXNet 1.9.1, each in its own interpreter,
-in one run (../shared/BENCHMARKS.md workloads `mlp`, `lenet`, `cifar`).
+"""Training benchmark: rmx beside PyTorch and MXNet 1.9.1, each in its own interpreter, in one
+run (../shared/BENCHMARKS.md workloads `mlp`, `lenet`, `cifar`; and `time99`, on request).
 
-    python benches/train.py [--workloads mlp,lenet,cifar] [--steps 10]
+    python benches/train.py [--workloads mlp,lenet,cifar,time99] [--steps 10]
+                            [--frameworks rmx,pytorch,mxnet] [--max-epochs 10]
 
 A step is forward, backward and an SGD-with-momentum update on random data (cifar also times
 inference alone). Each framework uses its own natural API: rmx and MXNet a bound executor
@@ -9,6 +10,16 @@ inference alone). Each framework uses its own natural API: rmx and MXNet a bound
 with `torch.optim.SGD`. Median of `--steps` steps after two warm-up steps. MXNet runs under
 MXNET_PYTHON (default ~/.cache/mxnet-1.9.1/bin/python), PyTorch under TORCH_PYTHON (default
 /work/torch-venv/bin/python); a framework whose interpreter is missing is skipped.
+
+`time99` (not in the default list: minutes per framework) is time to 99% test accuracy on MNIST
+with LeNet, trained as `python -m rmx.examples.mnist` trains it: batch 64, SGD with momentum 0.9,
+learning rate 0.05 divided by 10 after epoch 3, weight decay 1e-4 on weights (not biases),
+Xavier-uniform weights (fan-in, magnitude 2.34) and zero biases, pixels / 256. Every framework
+starts from the same initial weights (drawn with NumPy) and sees the same batches (one NumPy
+permutation per epoch; the last batch of an epoch topped up from the epoch's first images, 938
+updates an epoch, as MNISTIter pads). After each epoch the whole 10,000-image test set is scored;
+the clock (training and scoring, from the first step) stops at the first score >= 99%, or after
+`--max-epochs`. It reports the seconds, the epochs and each epoch's test accuracy.
 """
 
 import argparse
@@ -18,6 +29,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+import numpy as np
 
 BATCH = {"mlp": 128, "lenet": 128, "cifar": 32}
 SHAPE = {"mlp": (784,), "lenet": (1, 28, 28), "cifar": (3, 32, 32)}
@@ -64,8 +77,6 @@ def time_steps(step, steps):
 
 
 def run_symbolic(mx, name, steps):
-    import numpy as np
-
     batch = BATCH[name]
     net = sym_net(mx, name)
     ex = net.simple_bind(mx.cpu(), data=(batch, *SHAPE[name]), grad_req="write")
@@ -144,24 +155,158 @@ def run_torch(name, steps):
     return out
 
 
-def worker(framework, workloads, steps):
+# --- time to 99% test accuracy on MNIST with LeNet (`time99`) --------------------------------
+# rmx.examples.mnist's defaults
+T99_BATCH, T99_LR, T99_MOMENTUM, T99_WD, T99_STEP_EPOCHS, T99_FACTOR = 64, 0.05, 0.9, 1e-4, (3,), 0.1
+T99_TARGET = 0.99
+LENET_PARAMS = [("conv1_weight", (20, 1, 5, 5)), ("conv1_bias", (20,)), ("conv2_weight", (50, 20, 5, 5)), ("conv2_bias", (50,)),
+                ("fc1_weight", (500, 800)), ("fc1_bias", (500,)), ("fc2_weight", (10, 500)), ("fc2_bias", (10,))]
+
+
+def mnist_arrays():
+    """(train images, train labels, test images, test labels): images (N, 1, 28, 28) float32 as
+    MNISTIter scales them (byte / 256), labels int64."""
+    import gzip
+
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mnist")
+
+    def idx(name, offset):
+        with gzip.open(os.path.join(root, name)) as f:
+            return np.frombuffer(f.read(), np.uint8, offset=offset)
+
+    images = lambda name: (idx(name, 16).reshape(-1, 1, 28, 28) / np.float32(256)).astype(np.float32)  # noqa: E731
+    labels = lambda name: idx(name, 8).astype(np.int64)  # noqa: E731
+    return (images("train-images-idx3-ubyte.gz"), labels("train-labels-idx1-ubyte.gz"),
+            images("t10k-images-idx3-ubyte.gz"), labels("t10k-labels-idx1-ubyte.gz"))
+
+
+def lenet_init():
+    """The initial LeNet weights, the same for every framework: MXNet's Xavier(factor_type='in',
+    magnitude=2.34) uniform, U(-s, s) with s = sqrt(2.34 / fan_in), drawn with NumPy; biases 0."""
+    rng = np.random.RandomState(42)
+    out = {}
+    for name, shape in LENET_PARAMS:
+        if name.endswith("_weight"):
+            s = np.sqrt(2.34 / np.prod(shape[1:]))
+            out[name] = rng.uniform(-s, s, size=shape).astype(np.float32)
+        else:
+            out[name] = np.zeros(shape, np.float32)
+    return out
+
+
+def epoch_batches(rng, n, batch):
+    """One epoch's batches of indices: a permutation, the last batch topped up from its start."""
+    perm = rng.permutation(n)
+    perm = np.concatenate([perm, perm[: (-n) % batch]]) if n % batch else perm
+    return perm.reshape(-1, batch)
+
+
+def time_to_target(train_epoch, test_accuracy, max_epochs):
+    """Runs epochs until the test accuracy reaches T99_TARGET; the seconds include scoring."""
+    accs = []
+    start = time.perf_counter()
+    for epoch in range(max_epochs):
+        train_epoch(epoch)
+        accs.append(float(test_accuracy()))
+        elapsed = time.perf_counter() - start
+        print(f"  epoch {epoch + 1}: test accuracy {accs[-1]:.4f} at {elapsed:.0f} s", file=sys.stderr, flush=True)
+        if accs[-1] >= T99_TARGET:
+            return {"seconds": elapsed, "epochs": epoch + 1, "accuracy": accs}
+    return {"seconds": None, "epochs": None, "accuracy": accs, "elapsed": time.perf_counter() - start}
+
+
+def run_time99_symbolic(mx, max_epochs):
+    x, y, xt, yt = mnist_arrays()
+    batch = T99_BATCH
+    mod = mx.mod.Module(sym_net(mx, "lenet"), context=mx.cpu())
+    mod.bind(data_shapes=[("data", (batch, 1, 28, 28))], label_shapes=[("softmax_label", (batch,))])
+    mod.init_params(arg_params={k: mx.nd.array(v) for k, v in lenet_init().items()}, aux_params={})
+    epoch_size = -(-len(x) // batch)
+    sched = mx.lr_scheduler.MultiFactorScheduler(step=[epoch_size * e for e in T99_STEP_EPOCHS], factor=T99_FACTOR, base_lr=T99_LR)
+    mod.init_optimizer(optimizer="sgd", optimizer_params={"learning_rate": T99_LR, "momentum": T99_MOMENTUM, "wd": T99_WD, "lr_scheduler": sched})
+    rng = np.random.RandomState(10)
+    yf = y.astype(np.float32)
+
+    def train_epoch(_):
+        for idx in epoch_batches(rng, len(x), batch):
+            mod.forward_backward(mx.io.DataBatch([mx.nd.array(x[idx])], [mx.nd.array(yf[idx])]))
+            mod.update()
+
+    def test_accuracy():
+        correct = 0
+        for i in range(0, len(xt), batch):
+            xb = xt[i:i + batch]
+            n = len(xb)
+            if n < batch:
+                xb = np.concatenate([xb, np.zeros((batch - n, *xb.shape[1:]), xb.dtype)])
+            mod.forward(mx.io.DataBatch([mx.nd.array(xb)], [mx.nd.zeros((batch,))]), is_train=False)
+            correct += int((mod.get_outputs()[0].asnumpy()[:n].argmax(axis=1) == yt[i:i + n]).sum())
+        return correct / len(xt)
+
+    return time_to_target(train_epoch, test_accuracy, max_epochs)
+
+
+def run_time99_torch(max_epochs):
+    import torch
+    from torch import nn
+
+    x, y, xt, yt = mnist_arrays()
+    net = nn.Sequential(nn.Conv2d(1, 20, 5), nn.Tanh(), nn.MaxPool2d(2, 2), nn.Conv2d(20, 50, 5), nn.Tanh(), nn.MaxPool2d(2, 2),
+                        nn.Flatten(), nn.Linear(800, 500), nn.Tanh(), nn.Linear(500, 10))
+    init = lenet_init()
+    params = list(net.parameters())
+    with torch.no_grad():
+        for p, (name, _) in zip(params, LENET_PARAMS):
+            p.copy_(torch.from_numpy(init[name]))
+    # MXNet's default: weight decay on weights only (Module names the parameters).
+    groups = [{"params": [p for p, (n, _) in zip(params, LENET_PARAMS) if n.endswith("_weight")], "weight_decay": T99_WD},
+              {"params": [p for p, (n, _) in zip(params, LENET_PARAMS) if not n.endswith("_weight")], "weight_decay": 0.0}]
+    opt = torch.optim.SGD(groups, lr=T99_LR, momentum=T99_MOMENTUM)
+    loss_fn = nn.CrossEntropyLoss()
+    rng = np.random.RandomState(10)
+    xs, ys, xts = torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(xt)
+
+    def train_epoch(epoch):
+        for group in opt.param_groups:
+            group["lr"] = T99_LR * T99_FACTOR ** sum(epoch >= e for e in T99_STEP_EPOCHS)
+        net.train()
+        for idx in epoch_batches(rng, len(x), T99_BATCH):
+            idx = torch.from_numpy(idx)
+            opt.zero_grad()
+            loss_fn(net(xs[idx]), ys[idx]).backward()
+            opt.step()
+
+    def test_accuracy():
+        net.eval()
+        with torch.no_grad():
+            pred = torch.cat([net(xts[i:i + 1000]).argmax(dim=1) for i in range(0, len(xt), 1000)])
+        return float((pred.numpy() == yt).mean())
+
+    return time_to_target(train_epoch, test_accuracy, max_epochs)
+
+
+def worker(framework, workloads, steps, max_epochs):
     results = {}
     for name in workloads:
         if framework == "torch":
-            results[name] = run_torch(name, steps)
+            results[name] = run_time99_torch(max_epochs) if name == "time99" else run_torch(name, steps)
         else:
             mx = __import__("mxnet" if framework == "mxnet" else "rmx")
-            results[name] = run_symbolic(mx, name, steps)
+            results[name] = run_time99_symbolic(mx, max_epochs) if name == "time99" else run_symbolic(mx, name, steps)
     print(json.dumps(results))
 
 
-def spawn(python, framework, workloads, steps):
+def spawn(python, framework, workloads, steps, max_epochs):
     if not python or not os.path.exists(python):
         return None
-    cmd = [python, os.path.abspath(__file__), "--worker", framework, "--workloads", ",".join(workloads), "--steps", str(steps)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    cmd = [python, os.path.abspath(__file__), "--worker", framework, "--workloads", ",".join(workloads), "--steps", str(steps),
+           "--max-epochs", str(max_epochs)]
+    if "time99" in workloads:
+        print(f"{framework}: time99", file=sys.stderr, flush=True)
+    # stderr passes through: time99's per-epoch progress, and any failure's traceback
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
     if r.returncode != 0:
-        print(f"{framework} failed:\n{r.stderr[-2000:]}", file=sys.stderr)
+        print(f"{framework} failed (exit status {r.returncode})", file=sys.stderr)
         return None
     return json.loads(r.stdout.strip().splitlines()[-1])
 
@@ -170,17 +315,22 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workloads", default="mlp,lenet,cifar")
     p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--frameworks", default="rmx,pytorch,mxnet")
+    p.add_argument("--max-epochs", type=int, default=10, help="time99: give up after this many epochs")
     p.add_argument("--worker")
     a = p.parse_args()
     workloads = a.workloads.split(",")
     if a.worker:
-        return worker(a.worker, workloads, a.steps)
-    res = {
-        "rmx": spawn(sys.executable, "rmx", workloads, a.steps),
-        "pytorch": spawn(os.environ.get("TORCH_PYTHON", "/work/torch-venv/bin/python"), "torch", workloads, a.steps),
-        "mxnet": spawn(os.environ.get("MXNET_PYTHON", os.path.expanduser("~/.cache/mxnet-1.9.1/bin/python")), "mxnet", workloads, a.steps),
+        return worker(a.worker, workloads, a.steps, a.max_epochs)
+    pythons = {
+        "rmx": (sys.executable, "rmx"),
+        "pytorch": (os.environ.get("TORCH_PYTHON", "/work/torch-venv/bin/python"), "torch"),
+        "mxnet": (os.environ.get("MXNET_PYTHON", os.path.expanduser("~/.cache/mxnet-1.9.1/bin/python")), "mxnet"),
     }
-    print(f"{'workload':<18}{'rmx ms':>10}{'PyTorch ms':>12}{'MXNet ms':>10}{'rmx/PyTorch':>13}{'rmx/MXNet':>11}")
+    chosen = a.frameworks.split(",")
+    res = {f: spawn(*pythons[f], workloads, a.steps, a.max_epochs) if f in chosen else None for f in pythons}
+    if any(w != "time99" for w in workloads):
+        print(f"{'workload':<18}{'rmx ms':>10}{'PyTorch ms':>12}{'MXNet ms':>10}{'rmx/PyTorch':>13}{'rmx/MXNet':>11}")
     for name in workloads:
         for key in ("step_ms", "infer_ms"):
             vals = {f: (r or {}).get(name, {}).get(key) for f, r in res.items()}
@@ -190,6 +340,15 @@ def main():
             ratio = lambda o: f"{vals['rmx'] / o:.2f}x" if o else "-"  # noqa: E731
             label = f"{name} {'step' if key == 'step_ms' else 'inference'}"
             print(f"{label:<18}{fmt(vals['rmx']):>10}{fmt(vals['pytorch']):>12}{fmt(vals['mxnet']):>10}{ratio(vals['pytorch']):>13}{ratio(vals['mxnet']):>11}")
+    if "time99" in workloads:
+        print(f"\ntime to {T99_TARGET:.0%} test accuracy, MNIST LeNet (cap {a.max_epochs} epochs)")
+        print(f"{'framework':<12}{'seconds':>9}{'epochs':>8}  test accuracy after each epoch")
+        for f, r in res.items():
+            t = (r or {}).get("time99")
+            if t is None:
+                continue
+            secs = f"{t['seconds']:.0f}" if t["seconds"] is not None else f"> {t['elapsed']:.0f}"
+            print(f"{f:<12}{secs:>9}{t['epochs'] or '-':>8}  {' '.join(f'{v:.4f}' for v in t['accuracy'])}")
 
 
 if __name__ == "__main__":
