@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use pyo3::prelude::*;
 
-use rmx_graph::executor::{Executor, GradReq};
+use rmx_graph::executor::{plan_memory, Executor, GradReq, MemoryStrategy};
 use rmx_graph::symbol::{self, IndexedGraph, Symbol};
-use rmx_graph::{Attrs, GraphError, NDArray};
+use rmx_graph::{Attrs, GraphError, NDArray, TensorDesc};
 use rmx_kernels::Shape;
 
 use crate::errors::{graph_error, guard};
@@ -161,8 +161,10 @@ impl PySymbol {
         Ok((pick(&g.args), g.heads.iter().map(|&e| dt(e)).collect(), pick(&g.aux)))
     }
 
-    /// Binds to arrays; see `Executor::bind`.
+    /// Binds to arrays; see `Executor::bind`. `strategy`: the memory strategy's name, or
+    /// `None` for `RMX_MEMORY_STRATEGY` (default `both`).
     #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (dev_type, dev_id, args, grads, reqs, aux, strategy=None))]
     fn bind(
         &self,
         py: Python<'_>,
@@ -172,6 +174,7 @@ impl PySymbol {
         grads: Vec<Option<PyRef<'_, PyNDArray>>>,
         reqs: Vec<String>,
         aux: Vec<PyRef<'_, PyNDArray>>,
+        strategy: Option<&str>,
     ) -> PyResult<PyExecutor> {
         let ctx = context(py, dev_type, dev_id)?;
         let args: Vec<NDArray> = args.iter().map(|a| a.0.clone()).collect();
@@ -179,9 +182,49 @@ impl PySymbol {
         let aux: Vec<NDArray> = aux.iter().map(|a| a.0.clone()).collect();
         guard(py, "bind", || {
             let reqs = reqs.iter().map(|r| GradReq::parse(r)).collect::<Result<Vec<_>, _>>().map_err(|e| graph_error(py, e))?;
-            Executor::bind(&self.0, ctx, args, grads, reqs, aux).map(PyExecutor).map_err(|e| graph_error(py, e))
+            let strategy = memory_strategy(strategy).map_err(|e| graph_error(py, e))?;
+            Executor::bind(&self.0, ctx, args, grads, reqs, aux, strategy).map(PyExecutor).map_err(|e| graph_error(py, e))
         })
     }
+
+    /// The memory a bind would allocate, planned without allocating: arguments and aux states
+    /// as `(shape, dtype name)` in `list_arguments`/`list_auxiliary_states` order. Returns the
+    /// strategy's name and a dict of byte totals and counts.
+    #[pyo3(signature = (args, aux, reqs, strategy=None))]
+    fn plan_memory(&self, py: Python<'_>, args: Vec<(Vec<usize>, String)>, aux: Vec<(Vec<usize>, String)>, reqs: Vec<String>, strategy: Option<&str>) -> PyResult<(&'static str, HashMap<&'static str, usize>)> {
+        let descs = |v: Vec<(Vec<usize>, String)>| -> PyResult<Vec<TensorDesc>> {
+            v.into_iter()
+                .map(|(s, d)| {
+                    let dt = rmx_kernels::DType::from_name(&d).ok_or_else(|| crate::errors::raise(py, "DTypeError", format!("unsupported dtype {d:?}")))?;
+                    Ok(TensorDesc::new(&s, dt))
+                })
+                .collect()
+        };
+        let (args, aux) = (descs(args)?, descs(aux)?);
+        let r = guard(py, "plan_memory", || {
+            let plan = || {
+                let reqs = reqs.iter().map(|r| GradReq::parse(r)).collect::<Result<Vec<_>, _>>()?;
+                plan_memory(&self.0, &args, &aux, &reqs, memory_strategy(strategy)?)
+            };
+            plan().map_err(|e| graph_error(py, e))
+        })?;
+        let counts = HashMap::from([
+            ("internal_bytes", r.plan.total_bytes()),
+            ("unshared_bytes", r.unshared_bytes),
+            ("num_buffers", r.plan.block_bytes.len()),
+            ("num_entries", r.plan.block_of.iter().flatten().count()),
+            ("arg_bytes", r.arg_bytes),
+            ("grad_bytes", r.grad_bytes),
+            ("aux_bytes", r.aux_bytes),
+            ("forward_nodes", r.forward_nodes),
+            ("backward_nodes", r.backward_nodes),
+        ]);
+        Ok((r.plan.strategy.name(), counts))
+    }
+}
+
+fn memory_strategy(name: Option<&str>) -> Result<MemoryStrategy, GraphError> {
+    name.map_or_else(MemoryStrategy::from_env, MemoryStrategy::parse)
 }
 
 impl PySymbol {

@@ -53,7 +53,7 @@ def _arrays(given, names, what, allow_missing=False):
     return given
 
 
-def bind(symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None):
+def bind(symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None, memory_strategy=None):
     ctx = _ctx(ctx)
     arg_names, aux_names = symbol.list_arguments(), symbol.list_auxiliary_states()
     args = _arrays(args, arg_names, "args")
@@ -67,22 +67,30 @@ def bind(symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None):
             raise TypeError(f"bind: the array for '{n}' must be an NDArray, got {type(a).__name__}")
     handle = symbol.handle.bind(ctx.device_typeid, ctx.device_id, [a.handle for a in args],
                                 [g.handle if (g is not None and r != "null") else None for g, r in zip(grads, reqs)],
-                                reqs, [a.handle for a in aux])
+                                reqs, [a.handle for a in aux], memory_strategy)
     grads = [g if r != "null" else None for g, r in zip(grads, reqs)]
-    return Executor(handle, symbol, ctx, dict(zip(arg_names, reqs)), args, grads, aux)
+    ex = Executor(handle, symbol, ctx, dict(zip(arg_names, reqs)), args, grads, aux)
+    ex._memory_strategy = memory_strategy
+    return ex
 
 
-def simple_bind(symbol, ctx, grad_req, type_dict, shared_exec, shapes):
-    ctx = _ctx(ctx)
+def _infer_all(symbol, what, shapes, type_dict):
+    """Every argument's and aux state's shape and dtype (float32 where nothing decides)."""
     arg_shapes, _, aux_shapes = symbol.infer_shape(**shapes)
     if arg_shapes is None:
         symbol.infer_shape_partial(**shapes)
-        raise InvalidArgumentError(f"simple_bind: the shapes {shapes} do not determine every argument's shape")
+        raise InvalidArgumentError(f"{what}: the shapes {shapes} do not determine every argument's shape")
     arg_types, _, aux_types = symbol.infer_type(**(type_dict or {}))
     if arg_types is None:
         arg_types, _, aux_types = symbol.infer_type_partial(**(type_dict or {}))
         arg_types = [t or np.float32 for t in arg_types]
         aux_types = [t or np.float32 for t in aux_types]
+    return arg_shapes, arg_types, aux_shapes, aux_types
+
+
+def simple_bind(symbol, ctx, grad_req, type_dict, shared_exec, shapes, memory_strategy=None):
+    ctx = _ctx(ctx)
+    arg_shapes, arg_types, aux_shapes, aux_types = _infer_all(symbol, "simple_bind", shapes, type_dict)
     arg_names = symbol.list_arguments()
     reqs = _grad_reqs(grad_req, arg_names)
     shared = shared_exec.arg_dict if shared_exec is not None else {}
@@ -97,7 +105,17 @@ def simple_bind(symbol, ctx, grad_req, type_dict, shared_exec, shapes):
             g = _nd.zeros(s, ctx=ctx, dtype=t)
         grads.append(g if r != "null" else None)
     aux = [_nd.zeros(s, ctx=ctx, dtype=t) for s, t in zip(aux_shapes, aux_types)]
-    return bind(symbol, ctx, args, grads, reqs, aux)
+    return bind(symbol, ctx, args, grads, reqs, aux, memory_strategy)
+
+
+def plan_memory(symbol, strategy, grad_req, type_dict, shapes):
+    """``Symbol.plan_memory``: what binding would allocate, planned without allocating."""
+    arg_shapes, arg_types, aux_shapes, aux_types = _infer_all(symbol, "plan_memory", shapes, type_dict)
+    reqs = _grad_reqs(grad_req, symbol.list_arguments())
+    name = lambda t: np.dtype(t).name  # noqa: E731
+    used, counts = symbol.handle.plan_memory([(list(s), name(t)) for s, t in zip(arg_shapes, arg_types)],
+                                             [(list(s), name(t)) for s, t in zip(aux_shapes, aux_types)], reqs, strategy)
+    return {"strategy": used, **counts}
 
 
 class Executor:
@@ -115,6 +133,7 @@ class Executor:
         self.aux_arrays = list(aux)
         self.outputs = [_wrap(h) for h in handle.outputs()]
         self._monitor = None
+        self._memory_strategy = None
 
     @property
     def arg_dict(self):
@@ -199,7 +218,7 @@ class Executor:
             grads.append(None if grad is None else _nd.zeros(shape, ctx=self._ctx, dtype=arr.dtype))
         aux = [a if a.shape == tuple(s) else _nd.zeros(s, ctx=self._ctx, dtype=a.dtype) for a, s in zip(self.aux_arrays, aux_shapes)]
         reqs = [self._grad_req.get(n, "null") for n in names]
-        return bind(self._symbol, self._ctx, args, grads, reqs, aux)
+        return bind(self._symbol, self._ctx, args, grads, reqs, aux, self._memory_strategy)
 
     def set_monitor_callback(self, callback, monitor_all=False):
         """Calls ``callback(name, array)`` for each output after every forward."""

@@ -4,6 +4,8 @@ count, previous layer) and ``plot_network`` (a ``graphviz.Digraph`` of the graph
 import json
 import warnings
 
+import numpy as np
+
 __all__ = ["print_summary", "plot_network"]
 
 # Inputs that are parameters rather than data, hidden by plot_network(hide_weights=True).
@@ -43,11 +45,37 @@ def _layer_params(node, pre_filter, shape_dict):
     return 0
 
 
-def print_summary(symbol, shape=None, line_length=120, positions=(0.44, 0.64, 0.74, 1.0)):
+def _output_bytes(symbol, shape):
+    """Bytes of each internal output (batch axis included) for ``show_memory``."""
+    internals = symbol.get_internals()
+    _, out_shapes, _ = internals.infer_shape(**shape)
+    _, out_types, _ = internals.infer_type_partial()
+    sizes = {}
+    for name, s, t in zip(internals.list_outputs(), out_shapes, out_types):
+        sizes[name] = int(np.prod(s)) * np.dtype(t or np.float32).itemsize
+    return sizes
+
+
+def _mb(n):
+    return f"{n / 2**20:.2f} MB"
+
+
+def print_summary(symbol, shape=None, line_length=120, positions=(0.44, 0.64, 0.74, 1.0), show_memory=False,
+                  memory_strategy=None):
     """Prints each layer's type, output shape (without the batch axis), parameter count and
-    inputs, then the total parameter count. ``shape`` maps input names to shapes."""
+    inputs, then the total parameter count. ``shape`` maps input names to shapes.
+
+    ``show_memory=True`` (needs ``shape``) adds each layer's output memory and ends with what
+    the memory planner allocates for prediction and for training under ``memory_strategy``
+    (default ``RMX_MEMORY_STRATEGY``, else ``both``) beside one buffer per entry (``none``),
+    all planned without allocating (``Symbol.plan_memory``)."""
     show_shape = shape is not None
+    if show_memory and not show_shape:
+        raise ValueError("print_summary: show_memory=True needs the input shapes (shape=...)")
     shape_dict = _shape_dict(symbol, shape) if show_shape else {}
+    out_bytes = _output_bytes(symbol, shape) if show_memory else {}
+    if show_memory and len(positions) == 4:
+        positions = (0.36, 0.54, 0.64, 0.76, 1.0)
     conf = json.loads(symbol.tojson())
     nodes = conf["nodes"]
     heads = set(conf["heads"][0])
@@ -63,7 +91,7 @@ def print_summary(symbol, shape=None, line_length=120, positions=(0.44, 0.64, 0.
         print(line)
 
     print("_" * line_length)
-    row(["Layer (type)", "Output Shape", "Param #", "Previous Layer"])
+    row(["Layer (type)", "Output Shape", "Param #"] + (["Output Memory"] if show_memory else []) + ["Previous Layer"])
     print("=" * line_length)
     total = 0
     for i, node in enumerate(nodes):
@@ -85,13 +113,23 @@ def print_summary(symbol, shape=None, line_length=120, positions=(0.44, 0.64, 0.
                         if key in shape_dict:
                             pre_filter += int(shape_dict[key][1])
         params = _layer_params(node, pre_filter, shape_dict)
-        row([f"{node['name']}({op})", "x".join(str(x) for x in out_shape), params, pre_nodes[0] if pre_nodes else ""])
+        memory = []
+        if show_memory:
+            key = node["name"] + "_output" if op != "null" else node["name"]
+            memory = [_mb(sum(v for k, v in out_bytes.items() if k == key or k.startswith(node["name"] + "_output")))]
+        row([f"{node['name']}({op})", "x".join(str(x) for x in out_shape), params] + memory + [pre_nodes[0] if pre_nodes else ""])
         for extra in pre_nodes[1:]:
-            row(["", "", "", extra])
+            row(["", "", ""] + ([""] if show_memory else []) + [extra])
         total += params
         print("=" * line_length if i == len(nodes) - 1 else "_" * line_length)
     print(f"Total params: {total}")
     print("_" * line_length)
+    if show_memory:
+        for mode, req in (("prediction", "null"), ("training", "write")):
+            plan = symbol.plan_memory(strategy=memory_strategy, grad_req=req, **shape)
+            print(f"Internal memory, {mode} (strategy {plan['strategy']}): {_mb(plan['internal_bytes'])} "
+                  f"in {plan['num_buffers']} buffers (one buffer per entry: {_mb(plan['unshared_bytes'])})")
+        print("_" * line_length)
 
 
 # Fill colours by operator kind (MXNet's palette).

@@ -87,12 +87,17 @@ pub fn push_compute(op: Arc<dyn Operator>, name: OprName, inputs: Vec<NDArray>, 
     }
     let body = Box::new(move |_: &rmx_engine::RunContext| {
         let mut scratch: Vec<Storage> = Vec::new();
+        // Per output, the one input allowed to be its very buffer (an in-place pair).
+        let over: Vec<Option<usize>> = outputs
+            .iter()
+            .enumerate()
+            .map(|(k, o)| inputs.iter().enumerate().position(|(i, a)| inplace.contains(&(i, k)) && same_dense(a, o)))
+            .collect();
         let ins: Vec<Tensor> = inputs
             .iter()
             .enumerate()
             .map(|(i, a)| {
-                let shared = |(k, o): (usize, &NDArray)| o.same_chunk(a) && !(inplace.contains(&(i, k)) && same_dense(a, o));
-                let aliased = outputs.iter().enumerate().any(shared);
+                let aliased = outputs.iter().enumerate().any(|(k, o)| o.same_chunk(a) && over[k] != Some(i));
                 dense_tensor(a, aliased, &mut scratch, true)
             })
             .collect();
@@ -110,9 +115,10 @@ pub fn push_compute(op: Arc<dyn Operator>, name: OprName, inputs: Vec<NDArray>, 
     Ok(())
 }
 
-/// `a` and `b` are the same dense array (same first element, shape and dtype).
+/// `a` and `b` are the same dense elements (same first element, count and dtype; the shapes
+/// may differ, as a reshape's input and output do).
 fn same_dense(a: &NDArray, b: &NDArray) -> bool {
-    a.is_contiguous() && b.is_contiguous() && a.data_ptr() == b.data_ptr() && a.shape() == b.shape() && a.dtype() == b.dtype()
+    a.is_contiguous() && b.is_contiguous() && a.data_ptr() == b.data_ptr() && a.numel() == b.numel() && a.dtype() == b.dtype()
 }
 
 /// A dense tensor for `a`: its own memory when it is dense (and not aliased), else scratch

@@ -16,6 +16,14 @@ pub struct Chunk {
     pub var: Var,
 }
 
+impl Chunk {
+    /// `bytes` of zeroed storage with a fresh variable.
+    pub fn new(bytes: usize, ctx: Context) -> Result<Arc<Chunk>> {
+        check_device("empty", ctx)?;
+        Ok(Arc::new(Chunk { storage: Storage::zeroed(bytes, ctx), var: engine().new_var() }))
+    }
+}
+
 #[derive(Clone)]
 pub struct NDArray {
     chunk: Arc<Chunk>,
@@ -37,10 +45,15 @@ pub fn check_device(op: &str, ctx: Context) -> Result<()> {
 impl NDArray {
     /// A new dense array, zero-filled, with a fresh variable.
     pub fn zeros(shape: &[usize], dtype: DType, ctx: Context) -> Result<Self> {
-        check_device("empty", ctx)?;
-        let storage = Storage::zeroed(numel(shape) * dtype.size(), ctx);
-        let chunk = Arc::new(Chunk { storage, var: engine().new_var() });
+        let chunk = Chunk::new(numel(shape) * dtype.size(), ctx)?;
         Ok(NDArray { chunk, layout: Layout::contiguous(shape), dtype })
+    }
+
+    /// A dense array of `shape` and `dtype` at the start of `chunk`, which must be large enough
+    /// (the executor's planned buffers: entries that never live at once share one chunk).
+    pub fn view_of(chunk: &Arc<Chunk>, shape: &[usize], dtype: DType) -> Self {
+        assert!(numel(shape) * dtype.size() <= chunk.storage.bytes(), "a view past the end of its chunk");
+        NDArray { chunk: chunk.clone(), layout: Layout::contiguous(shape), dtype }
     }
 
     /// A new dense array holding `bytes` (row-major, `dtype`'s native layout).

@@ -2,6 +2,8 @@
 //! called, documents it, names its inputs and parameters, and creates a typed instance from
 //! MXNet's string attributes; the instance infers output shapes and dtypes and computes.
 
+use std::sync::Arc;
+
 use rmx_engine::BoxError;
 use rmx_kernels::{DType, Element, Shape};
 
@@ -59,6 +61,12 @@ impl Tensor {
         unsafe { std::slice::from_raw_parts_mut(self.ptr as *mut T, self.numel()) }
     }
 
+    /// The elements, or `None` when this input is `out` itself: the memory planner gave the
+    /// output this input's buffer (an `inplace_option` pair), and the kernel must run in place.
+    pub fn data_unless_in<T: Element>(&self, out: &Tensor) -> Option<&[T]> {
+        (self.ptr != out.ptr).then(|| self.data::<T>())
+    }
+
     /// Writable elements of an input the operator lists in [`Operator::mutated_inputs`]
     /// (BatchNorm's moving statistics): the push holds that input's variable as a write.
     #[allow(clippy::mut_from_ref)]
@@ -67,6 +75,15 @@ impl Tensor {
         // SAFETY: the input is in the push's write set, so no one else touches it meanwhile.
         unsafe { std::slice::from_raw_parts_mut(self.ptr as *mut T, self.numel()) }
     }
+}
+
+/// An elementwise operator's arithmetic as kernels over blocks of its equal-shape inputs,
+/// `y[j] = f(x0[j], x1[j], ...)`, for the fusion pass (`executor/fuse`). They must be the very
+/// arithmetic of the operator's own kernel, so fused and unfused graphs agree bitwise.
+#[derive(Clone)]
+pub struct BlockKernel {
+    pub f32: Arc<dyn Fn(&[&[f32]], &mut [f32]) + Send + Sync>,
+    pub f64: Arc<dyn Fn(&[&[f64]], &mut [f64]) + Send + Sync>,
 }
 
 /// What a forward computation may depend on besides its inputs.
@@ -126,11 +143,18 @@ pub trait Operator: Send + Sync {
 
     /// `(input, output)` pairs that may share memory (MXNet's `FInplaceOption`): the kernel
     /// reads element `j` of the input before writing element `j` of the output, and never
-    /// borrows both as slices when `inputs[i].ptr() == outputs[o].ptr()`. When a call passes
-    /// the same dense array as both (an optimizer update's `out=weight`), the kernel then gets
-    /// that one buffer instead of a scratch copy of the input.
+    /// borrows both as slices when `inputs[i].ptr() == outputs[o].ptr()` (see
+    /// [`Tensor::data_unless_in`]). When a call passes the same dense array as both (an
+    /// optimizer update's `out=weight`, or the memory planner's in-place choice), the kernel then
+    /// gets that one buffer instead of a scratch copy of the input; at most one input per output.
     fn inplace_option(&self) -> Vec<(usize, usize)> {
         Vec::new()
+    }
+
+    /// For one-output elementwise operators on equal shapes, their arithmetic as block kernels
+    /// (float32 and float64), which lets the fusion pass chain them into one pass over memory.
+    fn block_kernel(&self) -> Option<BlockKernel> {
+        None
     }
 
     /// Fills unknown input shapes from known ones (a weight from the data's shape, a label

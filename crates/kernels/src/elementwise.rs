@@ -193,12 +193,17 @@ pub fn map3_broadcast<T: Element, F: Fn(T, T, T) -> T + Sync>(
 /// `y = f(...f(f(x0, x1), x2)..., xn)` elementwise over same-length inputs (`add_n`), in one pass
 /// over memory: the output is made in blocks small enough that each block of every input is
 /// read while the block of `y` stays in L1.
-pub fn fold_n<T: Element, F: BinaryFn>(inputs: &[&[T]], y: &mut [T]) {
+///
+/// `inputs[0] == None` means `y` already holds the first input (the sum is made in place over it,
+/// in the same order, so the result is bitwise the same).
+pub fn fold_n<T: Element, F: BinaryFn>(inputs: &[Option<&[T]>], y: &mut [T]) {
     const BLOCK: usize = 1024;
     let block = |start: usize, out: &mut [T]| {
         let end = start + out.len();
-        out.copy_from_slice(&inputs[0][start..end]);
-        for x in &inputs[1..] {
+        if let Some(first) = inputs[0] {
+            out.copy_from_slice(&first[start..end]);
+        }
+        for x in inputs[1..].iter().flatten() {
             for (o, &v) in out.iter_mut().zip(&x[start..end]) {
                 *o = T::binary::<F>(*o, v);
             }
@@ -213,6 +218,45 @@ pub fn fold_n<T: Element, F: BinaryFn>(inputs: &[&[T]], y: &mut [T]) {
         run(0, y);
     } else {
         y.par_chunks_mut(PARALLEL_GRAIN).enumerate().for_each(|(i, c)| run(i * PARALLEL_GRAIN, c));
+    }
+}
+
+/// `y[i] = f(y[i])`: a one-input kernel run in place, where the memory planner gave the output
+/// its input's buffer (one mutable slice, so no aliasing borrows).
+pub fn update<T: Element, F: Fn(T) -> T + Sync>(y: &mut [T], f: &F) {
+    if y.len() <= PARALLEL_GRAIN {
+        for v in y.iter_mut() {
+            *v = f(*v);
+        }
+        return;
+    }
+    y.par_chunks_mut(PARALLEL_GRAIN).for_each(|c| update(c, f));
+}
+
+/// `y[i] = f(y[i], x[i])`: a two-input kernel run in place over one of its inputs.
+pub fn update_with<T: Element, F: Fn(T, T) -> T + Sync>(y: &mut [T], x: &[T], f: &F) {
+    if y.len() <= PARALLEL_GRAIN {
+        for (v, &o) in y.iter_mut().zip(x) {
+            *v = f(*v, o);
+        }
+        return;
+    }
+    y.par_chunks_mut(PARALLEL_GRAIN).zip(x.par_chunks(PARALLEL_GRAIN)).for_each(|(c, o)| update_with(c, o, f));
+}
+
+/// [`map`], or in place when `x` is `None` (`y` holds the input).
+pub fn map_or_update<T: Element, F: UnaryFn>(x: Option<&[T]>, y: &mut [T]) {
+    match x {
+        Some(x) => map::<T, F>(x, y),
+        None => update(y, &|v| T::unary::<F>(v)),
+    }
+}
+
+/// [`zip`], or in place when `a` is `None` (`y` holds the left input).
+pub fn zip_or_update<T: Element, F: BinaryFn>(a: Option<&[T]>, b: &[T], y: &mut [T]) {
+    match a {
+        Some(a) => zip::<T, F>(a, b, y),
+        None => update_with(y, b, &|v, o| T::binary::<F>(v, o)),
     }
 }
 
@@ -239,6 +283,16 @@ pub fn cast<S: Element, D: Element>(x: &[S], y: &mut [D]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Neg;
+    impl UnaryFn for Neg {
+        fn f32(x: f32) -> f32 {
+            -x
+        }
+        fn f64(x: f64) -> f64 {
+            -x
+        }
+    }
 
     struct Sub;
     impl BinaryFn for Sub {
@@ -309,7 +363,7 @@ mod tests {
     fn fold_n_sums_every_input_across_blocks() {
         let n = PARALLEL_GRAIN * 2 + 1500;
         let xs: Vec<Vec<i64>> = (0..3).map(|k| (0..n as i64).map(|v| v * (k + 1)).collect()).collect();
-        let refs: Vec<&[i64]> = xs.iter().map(|v| &v[..]).collect();
+        let refs: Vec<Option<&[i64]>> = xs.iter().map(|v| Some(&v[..])).collect();
         let mut y = vec![0i64; n];
         struct Plus;
         impl BinaryFn for Plus {
@@ -319,6 +373,24 @@ mod tests {
         }
         fold_n::<i64, Plus>(&refs, &mut y);
         assert!(y.iter().enumerate().all(|(i, &v)| v == 6 * i as i64));
+        // In place over the first input: the same sums.
+        let mut first = xs[0].clone();
+        fold_n::<i64, Plus>(&[None, refs[1], refs[2]], &mut first);
+        assert_eq!(first, y);
+    }
+
+    #[test]
+    fn in_place_kernels_match_the_out_of_place_ones() {
+        let x: Vec<f32> = (0..PARALLEL_GRAIN * 2 + 9).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = x.iter().map(|v| v * 3.0 - 1.0).collect();
+        let (mut want, mut got) = (vec![0f32; x.len()], x.clone());
+        map::<f32, Neg>(&x, &mut want);
+        map_or_update::<f32, Neg>(None, &mut got);
+        assert_eq!(got, want);
+        zip::<f32, Sub>(&x, &b, &mut want);
+        got.copy_from_slice(&x);
+        zip_or_update::<f32, Sub>(None, &b, &mut got);
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -239,16 +239,39 @@ class Symbol:
     # --- binding --------------------------------------------------------------------------
     def simple_bind(self, ctx=None, grad_req="write", type_dict=None, stype_dict=None, group2ctx=None,
                     shared_arg_names=None, shared_exec=None, shared_buffer=None, **kwargs):
-        """Allocates every argument, gradient and auxiliary array from the input shapes and binds."""
+        """Allocates every argument, gradient and auxiliary array from the input shapes and binds.
+        ``memory_strategy='none'|'inplace'|'coshare'|'both'`` (keyword, default from
+        ``RMX_MEMORY_STRATEGY``, else ``both``) picks how internal buffers are shared."""
         from ..executor import simple_bind
 
-        return simple_bind(self, ctx, grad_req, type_dict, shared_exec, kwargs)
+        strategy = kwargs.pop("memory_strategy", None)
+        return simple_bind(self, ctx, grad_req, type_dict, shared_exec, kwargs, strategy)
 
-    def bind(self, ctx, args, args_grad=None, grad_req="write", aux_states=None, group2ctx=None, shared_exec=None):
+    def bind(self, ctx, args, args_grad=None, grad_req="write", aux_states=None, group2ctx=None, shared_exec=None,
+             memory_strategy=None):
         """Binds to given arrays (lists in ``list_arguments`` order, or dicts by name)."""
         from ..executor import bind
 
-        return bind(self, ctx, args, args_grad, grad_req, aux_states)
+        return bind(self, ctx, args, args_grad, grad_req, aux_states, memory_strategy)
+
+    def plan_memory(self, strategy=None, grad_req="write", type_dict=None, **shapes):
+        """Plans the memory a bind with these input shapes would allocate, without allocating.
+
+        Returns a dict of byte totals: ``internal_bytes`` (the planned buffers: everything but
+        arguments, their gradients and aux states), ``unshared_bytes`` (the same entries with one
+        buffer each, strategy ``none``), ``arg_bytes``, ``grad_bytes``, ``aux_bytes``, and the
+        counts ``num_buffers``, ``num_entries``, ``forward_nodes``, ``backward_nodes``.
+        ``grad_req='null'`` plans prediction (no backward graph).
+
+        >>> import rmx as mx
+        >>> net = mx.sym.Activation(mx.sym.FullyConnected(mx.sym.var('data'), num_hidden=8), act_type='relu')
+        >>> p = net.plan_memory(strategy='both', grad_req='null', data=(4, 16))
+        >>> p['internal_bytes'], p['unshared_bytes']
+        (128, 256)
+        """
+        from ..executor import plan_memory
+
+        return plan_memory(self, strategy, grad_req, type_dict, shapes)
 
     def eval(self, ctx=None, **kwargs):
         """Binds the given arrays, runs forward and returns the outputs."""

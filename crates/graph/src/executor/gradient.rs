@@ -39,16 +39,26 @@ impl Builder<'_> {
     }
 
     fn push(&mut self, name: &str, attrs: &Attrs, inputs: &[usize], outputs: Option<Vec<usize>>) -> Result<Vec<usize>> {
-        let def = lookup(name)?;
-        let op: Arc<dyn Operator> = Arc::from(def.instantiate(&attrs.op_params())?);
-        let in_descs: Vec<TensorDesc> = inputs.iter().map(|&e| self.descs[e].clone()).collect();
-        let out_descs = op.infer(&in_descs).map_err(|e| GraphError::Invalid(format!("gradient of '{}': {e}", self.current)))?;
+        let (op, out_descs) = self.instantiate(name, attrs, inputs)?;
         let outputs = match outputs {
             Some(o) => o,
             None => out_descs.into_iter().map(|d| self.new_entry(d)).collect(),
         };
-        self.nodes.push(ExecNode { op, op_name: def.name, name: format!("{}_backward", self.current), inputs: inputs.to_vec(), outputs: outputs.clone() });
+        self.nodes.push(ExecNode { op, op_name: lookup(name)?.name, name: format!("{}_backward", self.current), inputs: inputs.to_vec(), outputs: outputs.clone() });
         Ok(outputs)
+    }
+
+    /// A node writing entries that exist already (to insert rather than append).
+    fn node(&mut self, name: &str, attrs: &Attrs, inputs: &[usize], outputs: Vec<usize>) -> Result<ExecNode> {
+        let (op, _) = self.instantiate(name, attrs, inputs)?;
+        Ok(ExecNode { op, op_name: lookup(name)?.name, name: format!("{}_backward", self.current), inputs: inputs.to_vec(), outputs })
+    }
+
+    fn instantiate(&self, name: &str, attrs: &Attrs, inputs: &[usize]) -> Result<(Arc<dyn Operator>, Vec<TensorDesc>)> {
+        let op: Arc<dyn Operator> = Arc::from(lookup(name)?.instantiate(&attrs.op_params())?);
+        let in_descs: Vec<TensorDesc> = inputs.iter().map(|&e| self.descs[e].clone()).collect();
+        let out_descs = op.infer(&in_descs).map_err(|e| GraphError::Invalid(format!("gradient of '{}': {e}", self.current)))?;
+        Ok((op, out_descs))
     }
 
     /// The sum of `parts` as one entry.
@@ -108,13 +118,22 @@ pub(crate) fn build(g: &IndexedGraph, forward: &[ExecNode], mut descs: Vec<Tenso
         }
         b.current = node.name.clone();
         let mut out_grads = Vec::with_capacity(node.outputs.len());
+        // Outputs no gradient reaches (hidden ones: LRN's norms, Dropout's mask) get zeros only
+        // if the operator's gradient reads them; most never do, and a zero array as large as
+        // the output would cost memory for nothing.
+        let mut zeros = Vec::new();
         for &o in &node.outputs {
             let v = match contributions.remove(&o) {
                 Some(parts) => b.sum(&parts)?,
-                None => b.push("zeros_like", &Attrs::new(), &[o], None)?[0],
+                None => {
+                    let e = b.new_entry(b.descs[o].clone());
+                    zeros.push((e, o));
+                    e
+                }
             };
             out_grads.push(Value(v));
         }
+        let first = b.nodes.len();
         let attrs = &fwd_attrs[&node.outputs[0]];
         let inputs: Vec<Value> = node.inputs.iter().map(|&e| Value(e)).collect();
         let outputs: Vec<Value> = node.outputs.iter().map(|&e| Value(e)).collect();
@@ -125,6 +144,13 @@ pub(crate) fn build(g: &IndexedGraph, forward: &[ExecNode], mut descs: Vec<Tenso
         })?;
         if grads.len() != node.inputs.len() {
             return Err(GraphError::Invalid(format!("node '{}': {} gave {} gradients for {} inputs", node.name, node.op_name, grads.len(), node.inputs.len())));
+        }
+        for (e, o) in zeros {
+            let read = b.nodes[first..].iter().any(|n| n.inputs.contains(&e)) || grads.iter().flatten().any(|v| v.0 == e);
+            if read {
+                let zero = b.node("zeros_like", &Attrs::new(), &[o], vec![e])?;
+                b.nodes.insert(first, zero);
+            }
         }
         for (&e, grad) in node.inputs.iter().zip(grads) {
             if let (true, Some(v)) = (needs[e], grad) {

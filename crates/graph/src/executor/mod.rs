@@ -3,7 +3,9 @@
 //! node's kernel to the engine exactly as the imperative path does (`push_compute`), so both
 //! paths share kernels, asynchrony and error behaviour.
 
+pub mod fuse;
 mod gradient;
+pub mod memory;
 
 use std::sync::Arc;
 
@@ -11,7 +13,8 @@ use rmx_engine::Context;
 
 use crate::error::{GraphError, Result};
 use crate::invoke::{invoke, push_compute};
-use crate::ndarray::NDArray;
+use crate::ndarray::{Chunk, NDArray};
+pub use memory::{MemoryPlan, MemoryStrategy, Step};
 use crate::operator::{OpCtx, Operator, TensorDesc};
 use crate::symbol::{infer, IndexedGraph, Symbol};
 use crate::Attrs;
@@ -36,6 +39,7 @@ impl GradReq {
 }
 
 /// One operator call of the bound graph, on entry ids.
+#[derive(Clone)]
 pub(crate) struct ExecNode {
     pub op: Arc<dyn Operator>,
     pub op_name: &'static str,
@@ -62,6 +66,7 @@ pub struct Executor {
     head_grads: Vec<usize>,
     /// Bytes of the buffers the executor allocated itself (not arguments, gradients, aux).
     internal_bytes: usize,
+    strategy: MemoryStrategy,
 }
 
 fn mismatch(kind: &str, name: &str, given: &TensorDesc, inferred: &TensorDesc) -> GraphError {
@@ -71,25 +76,33 @@ fn mismatch(kind: &str, name: &str, given: &TensorDesc, inferred: &TensorDesc) -
     )
 }
 
-impl Executor {
-    /// Binds `sym` to argument arrays (in `list_arguments` order), gradient arrays (`None`
-    /// where `grad_reqs` is `Null`) and auxiliary arrays.
-    pub fn bind(sym: &Symbol, ctx: Context, args: Vec<NDArray>, grads: Vec<Option<NDArray>>, grad_reqs: Vec<GradReq>, aux: Vec<NDArray>) -> Result<Executor> {
+/// A graph ready to allocate: every entry's shape and dtype, the forward and backward nodes.
+struct Prepared {
+    g: IndexedGraph,
+    forward_nodes: Vec<ExecNode>,
+    grad: gradient::Plan,
+}
+
+impl Prepared {
+    /// Infers every entry from the arguments' and auxiliary states' descriptions, then builds
+    /// the backward graph for `grad_reqs`.
+    fn new(sym: &Symbol, args: &[TensorDesc], aux: &[TensorDesc], grad_reqs: &[GradReq]) -> Result<Prepared> {
         let g = IndexedGraph::new(sym);
-        let arg_names: Vec<String> = g.args.iter().map(|&n| g.nodes[n].name.clone()).collect();
-        let aux_names: Vec<String> = g.aux.iter().map(|&n| g.nodes[n].name.clone()).collect();
-        if args.len() != arg_names.len() || grads.len() != arg_names.len() || grad_reqs.len() != arg_names.len() {
-            return Err(GraphError::Invalid(format!("bind: the symbol has {} arguments ({}), got {} arrays, {} gradients, {} grad_req", arg_names.len(), arg_names.join(", "), args.len(), grads.len(), grad_reqs.len())));
+        let name = |n: &usize| g.nodes[*n].name.clone();
+        if args.len() != g.args.len() || grad_reqs.len() != g.args.len() {
+            let names: Vec<String> = g.args.iter().map(name).collect();
+            return Err(GraphError::Invalid(format!("bind: the symbol has {} arguments ({}), got {} arrays and {} grad_req", names.len(), names.join(", "), args.len(), grad_reqs.len())));
         }
-        if aux.len() != aux_names.len() {
-            return Err(GraphError::Invalid(format!("bind: the symbol has {} auxiliary states ({}), got {} arrays", aux_names.len(), aux_names.join(", "), aux.len())));
+        if aux.len() != g.aux.len() {
+            let names: Vec<String> = g.aux.iter().map(name).collect();
+            return Err(GraphError::Invalid(format!("bind: the symbol has {} auxiliary states ({}), got {} arrays", names.len(), names.join(", "), aux.len())));
         }
         let n_entries = g.num_entries();
         let mut shapes = vec![None; n_entries];
         let mut dtypes = vec![None; n_entries];
-        for (&n, a) in g.args.iter().zip(&args).chain(g.aux.iter().zip(&aux)) {
-            shapes[g.entry(n, 0)] = Some(a.shape().into());
-            dtypes[g.entry(n, 0)] = Some(a.dtype());
+        for (&n, a) in g.args.iter().zip(args).chain(g.aux.iter().zip(aux)) {
+            shapes[g.entry(n, 0)] = Some(a.shape.clone());
+            dtypes[g.entry(n, 0)] = Some(a.dtype);
         }
         let inf = infer(&g, shapes, dtypes)?;
         let mut descs = Vec::with_capacity(n_entries);
@@ -102,18 +115,9 @@ impl Executor {
                 }
             }
         }
-        for (i, (&n, a)) in g.args.iter().zip(&args).enumerate() {
-            let d = TensorDesc::new(a.shape(), a.dtype());
-            if d != descs[g.entry(n, 0)] {
-                return Err(mismatch("argument", &arg_names[i], &d, &descs[g.entry(n, 0)]));
-            }
-            if let Some(gr) = &grads[i] {
-                let gd = TensorDesc::new(gr.shape(), gr.dtype());
-                if gd != d {
-                    return Err(mismatch("gradient of", &arg_names[i], &gd, &d));
-                }
-            } else if grad_reqs[i] != GradReq::Null {
-                return Err(GraphError::Invalid(format!("bind: argument '{}' has grad_req {:?} but no gradient array", arg_names[i], grad_reqs[i])));
+        for (&n, a) in g.args.iter().zip(args) {
+            if *a != descs[g.entry(n, 0)] {
+                return Err(mismatch("argument", &g.nodes[n].name, a, &descs[g.entry(n, 0)]));
             }
         }
         let forward_nodes: Vec<ExecNode> = g
@@ -130,7 +134,94 @@ impl Executor {
                 })
             })
             .collect();
-        let plan = gradient::build(&g, &forward_nodes, descs, &grad_reqs)?;
+        let grad = gradient::build(&g, &forward_nodes, descs, grad_reqs)?;
+        let forward_nodes = if fuse::enabled() { fuse::fuse(forward_nodes, &grad.nodes, &grad.descs, &g.heads) } else { forward_nodes };
+        Ok(Prepared { g, forward_nodes, grad })
+    }
+
+    /// Plans the buffers of every entry not bound to a user's array, over the execution order:
+    /// forward, then `backward` filling the head gradients, then the backward nodes.
+    fn plan(&self, strategy: MemoryStrategy) -> MemoryPlan {
+        let (g, descs) = (&self.g, &self.grad.descs);
+        let mut external = vec![false; descs.len()];
+        for &n in g.args.iter().chain(&g.aux) {
+            external[g.entry(n, 0)] = true;
+        }
+        for &e in self.grad.grad_entries.iter().flatten() {
+            external[e] = true;
+        }
+        let mut keep = vec![false; descs.len()];
+        for &h in &g.heads {
+            keep[h] = true;
+        }
+        fn step(n: &ExecNode) -> Step<'_> {
+            Step { inputs: &n.inputs, outputs: &n.outputs, inplace: n.op.inplace_option() }
+        }
+        let heads = Step { inputs: &[], outputs: &self.grad.head_grads, inplace: Vec::new() };
+        let steps: Vec<Step> = self.forward_nodes.iter().map(step).chain(std::iter::once(heads)).chain(self.grad.nodes.iter().map(step)).collect();
+        memory::plan(&steps, descs, &external, &keep, strategy)
+    }
+}
+
+/// What a bind would allocate, without allocating (`Symbol.plan_memory`).
+#[derive(Clone, Debug)]
+pub struct MemoryReport {
+    pub plan: MemoryPlan,
+    /// Bytes of the internal entries if none shared a buffer.
+    pub unshared_bytes: usize,
+    pub arg_bytes: usize,
+    pub grad_bytes: usize,
+    pub aux_bytes: usize,
+    pub forward_nodes: usize,
+    pub backward_nodes: usize,
+}
+
+fn nbytes(d: &TensorDesc) -> usize {
+    d.shape.iter().product::<usize>() * d.dtype.size()
+}
+
+/// Plans the memory of binding `sym` with arguments and auxiliary states of these shapes and
+/// dtypes, and the gradients `grad_reqs` asks for.
+pub fn plan_memory(sym: &Symbol, args: &[TensorDesc], aux: &[TensorDesc], grad_reqs: &[GradReq], strategy: MemoryStrategy) -> Result<MemoryReport> {
+    let p = Prepared::new(sym, args, aux, grad_reqs)?;
+    let plan = p.plan(strategy);
+    let descs = &p.grad.descs;
+    let unshared_bytes = plan.block_of.iter().zip(descs).filter(|(b, _)| b.is_some()).map(|(_, d)| nbytes(d)).sum();
+    let grad_bytes = p.grad.grad_entries.iter().flatten().map(|&e| nbytes(&descs[e])).sum();
+    Ok(MemoryReport {
+        plan,
+        unshared_bytes,
+        arg_bytes: args.iter().map(nbytes).sum(),
+        grad_bytes,
+        aux_bytes: aux.iter().map(nbytes).sum(),
+        forward_nodes: p.forward_nodes.len(),
+        backward_nodes: p.grad.nodes.len(),
+    })
+}
+
+impl Executor {
+    /// Binds `sym` to argument arrays (in `list_arguments` order), gradient arrays (`None`
+    /// where `grad_reqs` is `Null`) and auxiliary arrays, sharing internal buffers as
+    /// `strategy` says.
+    pub fn bind(sym: &Symbol, ctx: Context, args: Vec<NDArray>, grads: Vec<Option<NDArray>>, grad_reqs: Vec<GradReq>, aux: Vec<NDArray>, strategy: MemoryStrategy) -> Result<Executor> {
+        let desc = |a: &NDArray| TensorDesc::new(a.shape(), a.dtype());
+        if grads.len() != args.len() {
+            return Err(GraphError::Invalid(format!("bind: {} gradient arrays for {} arguments", grads.len(), args.len())));
+        }
+        let p = Prepared::new(sym, &args.iter().map(desc).collect::<Vec<_>>(), &aux.iter().map(desc).collect::<Vec<_>>(), &grad_reqs)?;
+        let g = &p.g;
+        let arg_names: Vec<String> = g.args.iter().map(|&n| g.nodes[n].name.clone()).collect();
+        let aux_names: Vec<String> = g.aux.iter().map(|&n| g.nodes[n].name.clone()).collect();
+        for (i, a) in args.iter().enumerate() {
+            if let Some(gr) = &grads[i] {
+                if desc(gr) != desc(a) {
+                    return Err(mismatch("gradient of", &arg_names[i], &desc(gr), &desc(a)));
+                }
+            } else if grad_reqs[i] != GradReq::Null {
+                return Err(GraphError::Invalid(format!("bind: argument '{}' has grad_req {:?} but no gradient array", arg_names[i], grad_reqs[i])));
+            }
+        }
+        let plan = p.plan(strategy);
         let mut exec = Executor {
             symbol: sym.clone(),
             ctx,
@@ -141,21 +232,27 @@ impl Executor {
             grad_reqs,
             aux_arrays: aux,
             outputs: Vec::new(),
-            forward_nodes,
-            backward_nodes: plan.nodes,
-            descs: plan.descs,
+            forward_nodes: Vec::new(),
+            backward_nodes: Vec::new(),
+            descs: Vec::new(),
             arrays: Vec::new(),
-            head_grads: plan.head_grads,
-            internal_bytes: 0,
+            head_grads: Vec::new(),
+            internal_bytes: plan.total_bytes(),
+            strategy,
         };
-        exec.allocate(&g, &plan.grad_entries)?;
+        let Prepared { g, forward_nodes, grad } = p;
+        exec.descs = grad.descs;
+        exec.allocate(&g, &grad.grad_entries, &plan)?;
+        exec.forward_nodes = forward_nodes;
+        exec.backward_nodes = grad.nodes;
+        exec.head_grads = grad.head_grads;
         exec.outputs = g.heads.iter().map(|&e| exec.arrays[e].clone()).collect();
         Ok(exec)
     }
 
-    /// One buffer per entry: arguments, gradients and aux states are the user's arrays; every
-    /// other entry gets its own (the memory-planning pass makes them share).
-    fn allocate(&mut self, g: &IndexedGraph, grad_entries: &[Option<usize>]) -> Result<()> {
+    /// Arguments, gradients and aux states are the user's arrays; every other entry is a view
+    /// of its planned buffer.
+    fn allocate(&mut self, g: &IndexedGraph, grad_entries: &[Option<usize>], plan: &MemoryPlan) -> Result<()> {
         let mut bound: Vec<Option<NDArray>> = vec![None; self.descs.len()];
         for (&n, a) in g.args.iter().zip(&self.arg_arrays).chain(g.aux.iter().zip(&self.aux_arrays)) {
             bound[g.entry(n, 0)] = Some(a.clone());
@@ -165,19 +262,17 @@ impl Executor {
                 bound[*e] = Some(gr.clone());
             }
         }
-        let mut internal = 0;
+        let blocks: Vec<Arc<Chunk>> = plan.block_bytes.iter().map(|&b| Chunk::new(b, self.ctx)).collect::<Result<_>>()?;
         self.arrays = bound
             .into_iter()
-            .zip(&self.descs)
-            .map(|(b, d)| match b {
-                Some(a) => Ok(a),
-                None => {
-                    internal += d.shape.iter().product::<usize>() * d.dtype.size();
-                    NDArray::zeros(&d.shape, d.dtype, self.ctx)
-                }
+            .enumerate()
+            .map(|(e, b)| match (b, plan.block_of[e]) {
+                (Some(a), _) => Ok(a),
+                (None, Some(k)) => Ok(NDArray::view_of(&blocks[k], &self.descs[e].shape, self.descs[e].dtype)),
+                // Fused away: no node makes or reads it.
+                (None, None) => NDArray::zeros(&[0], self.descs[e].dtype, self.ctx),
             })
             .collect::<Result<_>>()?;
-        self.internal_bytes = internal;
         Ok(())
     }
 
@@ -239,6 +334,7 @@ impl Executor {
                 }
             }
         }
+        s += &format!("Memory strategy: {}\n", self.strategy.name());
         s += &format!("Total {} MB allocated\n", self.internal_bytes >> 20);
         s
     }

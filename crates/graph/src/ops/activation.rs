@@ -4,8 +4,10 @@
 //! forward output (the derivative follows from it: `y > 0`, `y(1 - y)`, `1 - y²`, `1 - e^-y`),
 //! except for softsign, whose derivative `1 / (1 + |x|)²` needs the input.
 
+use std::sync::Arc;
+
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::{map, zip};
+use rmx_kernels::elementwise::{map_or_update, zip_or_update};
 use rmx_kernels::{BinaryFn, Element, UnaryFn};
 
 use super::float::{float_dtype, with_float};
@@ -13,7 +15,7 @@ use super::unary_math::{Relu, Sigmoid, Softsign, Tanh};
 use crate::attrs::Attrs;
 use crate::error::{shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{BlockKernel, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Act {
@@ -62,23 +64,25 @@ struct Activation {
     backward: bool,
 }
 
-fn apply<T: Element>(act: Act, x: &[T], y: &mut [T]) {
+/// `x: None`: in place over `y`.
+fn apply<T: Element>(act: Act, x: Option<&[T]>, y: &mut [T]) {
     match act {
-        Act::Relu => map::<T, Relu>(x, y),
-        Act::Sigmoid => map::<T, Sigmoid>(x, y),
-        Act::Tanh => map::<T, Tanh>(x, y),
-        Act::SoftRelu => map::<T, SoftRelu>(x, y),
-        Act::Softsign => map::<T, Softsign>(x, y),
+        Act::Relu => map_or_update::<T, Relu>(x, y),
+        Act::Sigmoid => map_or_update::<T, Sigmoid>(x, y),
+        Act::Tanh => map_or_update::<T, Tanh>(x, y),
+        Act::SoftRelu => map_or_update::<T, SoftRelu>(x, y),
+        Act::Softsign => map_or_update::<T, Softsign>(x, y),
     }
 }
 
-fn apply_grad<T: Element>(act: Act, g: &[T], v: &[T], dx: &mut [T]) {
+/// `g: None`: in place over `dx`, which holds the output gradient.
+fn apply_grad<T: Element>(act: Act, g: Option<&[T]>, v: &[T], dx: &mut [T]) {
     match act {
-        Act::Relu => zip::<T, ReluGrad>(g, v, dx),
-        Act::Sigmoid => zip::<T, SigmoidGrad>(g, v, dx),
-        Act::Tanh => zip::<T, TanhGrad>(g, v, dx),
-        Act::SoftRelu => zip::<T, SoftReluGrad>(g, v, dx),
-        Act::Softsign => zip::<T, SoftsignGrad>(g, v, dx),
+        Act::Relu => zip_or_update::<T, ReluGrad>(g, v, dx),
+        Act::Sigmoid => zip_or_update::<T, SigmoidGrad>(g, v, dx),
+        Act::Tanh => zip_or_update::<T, TanhGrad>(g, v, dx),
+        Act::SoftRelu => zip_or_update::<T, SoftReluGrad>(g, v, dx),
+        Act::Softsign => zip_or_update::<T, SoftsignGrad>(g, v, dx),
     }
 }
 
@@ -95,12 +99,27 @@ impl Operator for Activation {
         let out = &mut outputs[0];
         with_float!(out.dtype, T => {
             if self.backward {
-                apply_grad::<T>(self.act, inputs[0].data::<T>(), inputs[1].data::<T>(), out.data_mut::<T>());
+                apply_grad::<T>(self.act, inputs[0].data_unless_in::<T>(out), inputs[1].data::<T>(), out.data_mut::<T>());
             } else {
-                apply::<T>(self.act, inputs[0].data::<T>(), out.data_mut::<T>());
+                apply::<T>(self.act, inputs[0].data_unless_in::<T>(out), out.data_mut::<T>());
             }
         });
         Ok(())
+    }
+
+    /// Forward over its input, backward over the output gradient.
+    fn inplace_option(&self) -> Vec<(usize, usize)> {
+        vec![(0, 0)]
+    }
+
+    fn block_kernel(&self) -> Option<BlockKernel> {
+        let act = self.act;
+        let (f32, f64): (Arc<dyn Fn(&[&[f32]], &mut [f32]) + Send + Sync>, Arc<dyn Fn(&[&[f64]], &mut [f64]) + Send + Sync>) = if self.backward {
+            (Arc::new(move |x, y| apply_grad::<f32>(act, Some(x[0]), x[1], y)), Arc::new(move |x, y| apply_grad::<f64>(act, Some(x[0]), x[1], y)))
+        } else {
+            (Arc::new(move |x, y| apply::<f32>(act, Some(x[0]), y)), Arc::new(move |x, y| apply::<f64>(act, Some(x[0]), y)))
+        };
+        Some(BlockKernel { f32, f64 })
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {

@@ -38,10 +38,15 @@ impl Operator for AddN {
     fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         with_dtype!(out.dtype, T => {
-            let xs: Vec<&[T]> = inputs.iter().map(|t| t.data::<T>()).collect();
+            let xs: Vec<Option<&[T]>> = inputs.iter().map(|t| t.data_unless_in::<T>(out)).collect();
             fold_n::<T, Add>(&xs, out.data_mut::<T>());
         });
         Ok(())
+    }
+
+    /// The sum may be made over the first input (the gradient pass's accumulations).
+    fn inplace_option(&self) -> Vec<(usize, usize)> {
+        vec![(0, 0)]
     }
 
     /// Every input gets the output's gradient itself.

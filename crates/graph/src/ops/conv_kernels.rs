@@ -156,22 +156,22 @@ pub fn backward_weight<T: Float>(p: &ConvPlan, dy: &[T], x: &[T], dw: &mut [T]) 
     let col_len = p.col_len();
     dw.fill(T::ZERO);
     if p.parallel_images() {
-        let total = (0..p.batch)
+        // Fixed runs of images, their sums added in order: the result does not depend on how
+        // the pool schedules the work (runs are reproducible bit for bit).
+        let parts = rayon::current_num_threads().min(p.batch);
+        let per = p.batch.div_ceil(parts);
+        let partial: Vec<Vec<T>> = (0..parts)
             .into_par_iter()
-            .fold(
-                || (vec![T::ZERO; dw.len()], vec![T::ZERO; col_len]),
-                |(mut acc, mut col), n| {
+            .map(|t| {
+                let (mut acc, mut col) = (vec![T::ZERO; dw.len()], vec![T::ZERO; col_len]);
+                for n in t * per..((t + 1) * per).min(p.batch) {
                     add(n, &mut acc, &mut col, true);
-                    (acc, col)
-                },
-            )
-            .map(|(acc, _)| acc)
-            .reduce_with(|mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(x, y)| *x += *y);
-                a
-            });
-        if let Some(total) = total {
-            dw.copy_from_slice(&total);
+                }
+                acc
+            })
+            .collect();
+        for part in &partial {
+            dw.iter_mut().zip(part).for_each(|(x, y)| *x += *y);
         }
     } else {
         let mut col = vec![T::ZERO; col_len];

@@ -8,9 +8,10 @@
 //! flows (`None`, which the gradient pass reads as zeros, MXNet's answer).
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::{map3_broadcast, map3_into2, zip, zip_broadcast};
+use rmx_kernels::elementwise::{map3_broadcast, map3_into2, update, update_with, zip, zip_broadcast};
 use rmx_kernels::{broadcast_shapes, contiguous_strides, with_dtype, DType, Element, Layout};
 
 use super::binary_math::*;
@@ -18,7 +19,7 @@ use super::sum_to_like::sum_to;
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{BlockKernel, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Elemwise<F> {
     name: &'static str,
@@ -50,7 +51,14 @@ impl<F: BinaryGrad> Operator for Elemwise<F> {
         let out = &mut outputs[0];
         with_dtype!(out.dtype, T => {
             if l.shape == r.shape {
-                zip::<T, F>(l.data::<T>(), r.data::<T>(), out.data_mut::<T>());
+                match (l.data_unless_in::<T>(out), r.data_unless_in::<T>(out)) {
+                    (Some(a), Some(b)) => zip::<T, F>(a, b, out.data_mut::<T>()),
+                    (None, Some(b)) => update_with(out.data_mut::<T>(), b, &|v, o| T::binary::<F>(v, o)),
+                    (Some(a), None) => update_with(out.data_mut::<T>(), a, &|v, o| T::binary::<F>(o, v)),
+                    (None, None) => update(out.data_mut::<T>(), &|v| T::binary::<F>(v, v)),
+                }
+            } else if l.ptr() == out.ptr() || r.ptr() == out.ptr() {
+                return Err(format!("{}: broadcasting in place is not supported", self.name).into());
             } else {
                 let shape = out.shape.clone();
                 let ls = Layout::contiguous(&l.shape).broadcast_strides(&shape);
@@ -59,6 +67,15 @@ impl<F: BinaryGrad> Operator for Elemwise<F> {
             }
         });
         Ok(())
+    }
+
+    /// Either input, when it has the output's shape (the planner checks the sizes).
+    fn inplace_option(&self) -> Vec<(usize, usize)> {
+        if self.broadcast { Vec::new() } else { vec![(0, 0), (1, 0)] }
+    }
+
+    fn block_kernel(&self) -> Option<BlockKernel> {
+        (!self.broadcast).then(|| BlockKernel { f32: Arc::new(|x, y| zip::<f32, F>(x[0], x[1], y)), f64: Arc::new(|x, y| zip::<f64, F>(x[0], x[1], y)) })
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {

@@ -25,6 +25,11 @@ impl Operator for Flatten {
         Ok(())
     }
 
+    /// The output may be the input's buffer: the elements do not change.
+    fn inplace_option(&self) -> Vec<(usize, usize)> {
+        vec![(0, 0)]
+    }
+
     /// Shape-only: the gradient is the output gradient in the input's shape.
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
         Ok(vec![Some(reshape_grad(g, args)?)])

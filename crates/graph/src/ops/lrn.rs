@@ -30,23 +30,25 @@ impl Lrn {
         c.saturating_sub(self.half)..(c + self.half + 1).min(channels)
     }
 
-    /// One image (`channels x inner`): `norm` and `y`.
-    fn forward_image<T: Float>(&self, x: &[T], norm: &mut [T], y: &mut [T], inner: usize) {
-        let channels = x.len() / inner;
+    /// One image (`channels x inner`): every channel's `norm` first, then `y` pointwise, so
+    /// that `y` may be written over `x` (`x: None`, the planner's in-place choice).
+    fn forward_image<T: Float>(&self, x: Option<&[T]>, norm: &mut [T], y: &mut [T], inner: usize) {
+        let channels = norm.len() / inner;
         let (k, s, nb) = (T::from_f64(self.knorm), T::from_f64(self.scale), T::from_f64(-self.beta));
+        let xs: &[T] = x.unwrap_or(y);
         for c in 0..channels {
             let nc = &mut norm[c * inner..][..inner];
             nc.fill(T::ZERO);
             for w in self.window(c, channels) {
-                for (n, &v) in nc.iter_mut().zip(&x[w * inner..][..inner]) {
+                for (n, &v) in nc.iter_mut().zip(&xs[w * inner..][..inner]) {
                     *n += v * v;
                 }
             }
-            let (xc, yc) = (&x[c * inner..][..inner], &mut y[c * inner..][..inner]);
-            for ((n, yv), &xv) in nc.iter_mut().zip(yc).zip(xc) {
-                *n = k + s * *n;
-                *yv = xv * n.powf(nb);
-            }
+            nc.iter_mut().for_each(|n| *n = k + s * *n);
+        }
+        match x {
+            Some(x) => y.iter_mut().zip(x).zip(norm.iter()).for_each(|((yv, &xv), &n)| *yv = xv * n.powf(nb)),
+            None => y.iter_mut().zip(norm.iter()).for_each(|(yv, &n)| *yv = *yv * n.powf(nb)),
         }
     }
 
@@ -92,10 +94,11 @@ impl Lrn {
                 },
             );
         } else {
-            let x = inputs[0].data::<T>();
+            let x = inputs[0].data_unless_in::<T>(&outputs[0]);
             let (y, norm) = outputs.split_at_mut(1);
             let (y, norm) = (y[0].data_mut::<T>(), norm[0].data_mut::<T>());
-            y.par_chunks_mut(image).zip(norm.par_chunks_mut(image)).zip(x.par_chunks(image)).for_each(|((y, n), x)| self.forward_image(x, n, y, inner));
+            let images = y.par_chunks_mut(image).zip(norm.par_chunks_mut(image)).enumerate();
+            images.for_each(|(b, (y, n))| self.forward_image(x.map(|x| &x[b * image..][..image]), n, y, inner));
         }
         Ok(())
     }
@@ -127,6 +130,11 @@ impl Operator for Lrn {
 
     fn num_outputs(&self) -> usize {
         if self.backward { 1 } else { 2 }
+    }
+
+    /// The output over the data (the norms are all made before any output element).
+    fn inplace_option(&self) -> Vec<(usize, usize)> {
+        if self.backward { Vec::new() } else { vec![(0, 0)] }
     }
 
     fn num_visible_outputs(&self) -> usize {

@@ -105,17 +105,26 @@ impl Operator for Reshape {
         Ok(())
     }
 
+    /// The output may be the input's buffer: the elements do not change.
+    fn inplace_option(&self) -> Vec<(usize, usize)> {
+        vec![(0, 0)]
+    }
+
     /// Shape-only: the gradient is the output gradient in the input's shape.
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
         Ok(vec![Some(reshape_grad(g, args)?)])
     }
 }
 
-/// Copies the elements unchanged (shape-only operators).
+/// Copies the elements unchanged (shape-only operators); nothing to do when the memory planner
+/// put the output over the input.
 pub fn copy_dense(input: &Tensor, out: &mut Tensor) {
+    if input.ptr() == out.ptr() {
+        return;
+    }
     let n = input.numel() * input.dtype.size();
     // SAFETY: both are dense with the same element count and dtype; they do not alias
-    // (`push_compute` gives aliased inputs their own scratch).
+    // (`push_compute` gives aliased inputs their own scratch, except an in-place pair, above).
     unsafe { std::ptr::copy_nonoverlapping(input.ptr(), out.ptr(), n) }
 }
 

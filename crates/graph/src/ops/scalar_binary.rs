@@ -6,16 +6,17 @@
 //! functions use `_backward_scalar`, one pass of `og * df/dx`. Comparisons and logic: none flows.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::{map3, zip_scalar};
+use rmx_kernels::elementwise::{map3, update, zip_scalar};
 use rmx_kernels::{with_dtype, DType, Element};
 
 use super::binary_math::*;
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{BlockKernel, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 struct ScalarOp<F> {
     name: &'static str,
@@ -34,8 +35,27 @@ impl<F: BinaryGrad> Operator for ScalarOp<F> {
 
     fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
-        with_dtype!(out.dtype, T => zip_scalar::<T, F>(inputs[0].data::<T>(), T::from_f64(self.scalar), self.reflected, out.data_mut::<T>()));
+        with_dtype!(out.dtype, T => {
+            let s = T::from_f64(self.scalar);
+            match inputs[0].data_unless_in::<T>(out) {
+                Some(x) => zip_scalar::<T, F>(x, s, self.reflected, out.data_mut::<T>()),
+                None if self.reflected => update(out.data_mut::<T>(), &|v| T::binary::<F>(s, v)),
+                None => update(out.data_mut::<T>(), &|v| T::binary::<F>(v, s)),
+            }
+        });
         Ok(())
+    }
+
+    fn inplace_option(&self) -> Vec<(usize, usize)> {
+        vec![(0, 0)]
+    }
+
+    fn block_kernel(&self) -> Option<BlockKernel> {
+        let (s, r) = (self.scalar, self.reflected);
+        Some(BlockKernel {
+            f32: Arc::new(move |x, y| zip_scalar::<f32, F>(x[0], f32::from_f64(s), r, y)),
+            f64: Arc::new(move |x, y| zip_scalar::<f64, F>(x[0], s, r, y)),
+        })
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {

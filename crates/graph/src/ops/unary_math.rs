@@ -7,15 +7,16 @@
 //! `logical_not` are piecewise constant: no gradient flows (`None`, read as zeros, MXNet's answer).
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::{map, map3};
+use rmx_kernels::elementwise::{map, map3, map_or_update};
 use rmx_kernels::{with_dtype, Class, DType, Element, UnaryFn};
 
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{BlockKernel, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 /// The derivative of a one-argument function, from its argument `x` and result `y` (whichever
 /// is cheaper: `exp' = y`, `sigmoid' = y (1 - y)`).
@@ -137,8 +138,16 @@ impl<F: UnaryGrad> Operator for Unary<F> {
 
     fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
-        with_dtype!(out.dtype, T => map::<T, F>(inputs[0].data::<T>(), out.data_mut::<T>()));
+        with_dtype!(out.dtype, T => map_or_update::<T, F>(inputs[0].data_unless_in::<T>(out), out.data_mut::<T>()));
         Ok(())
+    }
+
+    fn inplace_option(&self) -> Vec<(usize, usize)> {
+        vec![(0, 0)]
+    }
+
+    fn block_kernel(&self) -> Option<BlockKernel> {
+        Some(BlockKernel { f32: Arc::new(|x, y| map::<f32, F>(x[0], y)), f64: Arc::new(|x, y| map::<f64, F>(x[0], y)) })
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {

@@ -1,0 +1,180 @@
+//! Elementwise fusion (CPU): chains of elementwise nodes (`a * b + 1`, `relu(x + bias)`) become
+//! one `_FusedElemwise` node that runs every step over a cache-sized block before moving on, so
+//! the intermediate arrays are never written to memory and need no buffer.
+//!
+//! A node's output is folded into its reader when both operators have block kernels
+//! ([`Operator::block_kernel`]), the entry has that one reader (not a graph output, not read by
+//! the backward graph) and every entry of the chain has one shape and a float dtype. Each step
+//! runs the operator's own arithmetic, so the fused graph gives bitwise the unfused numbers.
+//! Off unless `RMX_FUSE_ELEMWISE=1`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use rmx_engine::BoxError;
+use rmx_kernels::elementwise::PARALLEL_GRAIN;
+use rmx_kernels::{DType, Element};
+
+use super::ExecNode;
+use crate::error::Result;
+use crate::operator::{BlockKernel, Operator, Tensor, TensorDesc};
+
+/// The switch.
+pub const FUSION_ENV: &str = "RMX_FUSE_ELEMWISE";
+
+pub fn enabled() -> bool {
+    std::env::var(FUSION_ENV).is_ok_and(|v| matches!(v.trim(), "1" | "true" | "on"))
+}
+
+/// Elements per block: every step's block stays in L1 together.
+const BLOCK: usize = 1024;
+
+#[derive(Clone, Copy)]
+enum Operand {
+    Input(usize),
+    Step(usize),
+}
+
+/// The fused chain: steps in order, each reading fused inputs or earlier steps; the last
+/// step's result is the output.
+struct FusedElemwise {
+    steps: Vec<(BlockKernel, Vec<Operand>)>,
+    out: TensorDesc,
+}
+
+impl FusedElemwise {
+    fn run<T: Element>(&self, inputs: &[Tensor], out: &mut Tensor, pick: fn(&BlockKernel) -> &(dyn Fn(&[&[T]], &mut [T]) + Send + Sync)) {
+        let ins: Vec<&[T]> = inputs.iter().map(|t| t.data::<T>()).collect();
+        let last = self.steps.len() - 1;
+        let chunk = |start: usize, yc: &mut [T]| {
+            let mut regs: Vec<Vec<T>> = vec![vec![T::from_f64(0.0); BLOCK]; last];
+            for (b, yb) in yc.chunks_mut(BLOCK).enumerate() {
+                let (lo, n) = (start + b * BLOCK, yb.len());
+                for (k, (kernel, args)) in self.steps.iter().enumerate() {
+                    let (done, rest) = regs.split_at_mut(k);
+                    let srcs: Vec<&[T]> = args
+                        .iter()
+                        .map(|a| match *a {
+                            Operand::Input(i) => &ins[i][lo..lo + n],
+                            Operand::Step(s) => &done[s][..n],
+                        })
+                        .collect();
+                    if k == last {
+                        pick(kernel)(&srcs, yb);
+                    } else {
+                        pick(kernel)(&srcs, &mut rest[0][..n]);
+                    }
+                }
+            }
+        };
+        let y = out.data_mut::<T>();
+        if y.len() <= PARALLEL_GRAIN {
+            chunk(0, y);
+        } else {
+            y.par_chunks_mut(PARALLEL_GRAIN).enumerate().for_each(|(i, c)| chunk(i * PARALLEL_GRAIN, c));
+        }
+    }
+}
+
+impl Operator for FusedElemwise {
+    fn infer(&self, _inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        Ok(vec![self.out.clone()])
+    }
+
+    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let out = &mut outputs[0];
+        match out.dtype {
+            DType::F32 => self.run::<f32>(inputs, out, |k| &*k.f32),
+            DType::F64 => self.run::<f64>(inputs, out, |k| &*k.f64),
+            d => return Err(format!("_FusedElemwise on {d}").into()),
+        }
+        Ok(())
+    }
+}
+
+/// The forward nodes with elementwise chains fused; `backward` and `heads` say which entries
+/// must stay.
+pub(crate) fn fuse(forward: Vec<ExecNode>, backward: &[ExecNode], descs: &[TensorDesc], heads: &[usize]) -> Vec<ExecNode> {
+    let mut readers = vec![0usize; descs.len()];
+    for n in forward.iter().chain(backward) {
+        for &e in &n.inputs {
+            readers[e] += 1;
+        }
+    }
+    for &h in heads {
+        readers[h] += 2;
+    }
+    let float = |e: usize| matches!(descs[e].dtype, DType::F32 | DType::F64);
+    let kernels: Vec<Option<BlockKernel>> = forward
+        .iter()
+        .map(|n| {
+            let out = *n.outputs.first()?;
+            let same = n.outputs.len() == 1 && float(out) && n.inputs.iter().all(|&e| descs[e] == descs[out]);
+            if same { n.op.block_kernel() } else { None }
+        })
+        .collect();
+    let producer: HashMap<usize, usize> = forward.iter().enumerate().flat_map(|(k, n)| n.outputs.iter().map(move |&e| (e, k))).collect();
+    // A node is absorbed into the one node reading its output.
+    let mut absorbed = vec![false; forward.len()];
+    for (k, n) in forward.iter().enumerate() {
+        if kernels[k].is_none() {
+            continue;
+        }
+        for &e in &n.inputs {
+            if let Some(&p) = producer.get(&e) {
+                absorbed[p] |= kernels[p].is_some() && readers[e] == 1;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(forward.len());
+    for k in 0..forward.len() {
+        if absorbed[k] {
+            continue;
+        }
+        let fused = kernels[k].is_some() && forward[k].inputs.iter().any(|e| producer.get(e).is_some_and(|&p| absorbed[p]));
+        if !fused {
+            out.push(forward[k].clone());
+            continue;
+        }
+        out.push(chain(&forward, &kernels, &producer, &absorbed, k, descs));
+    }
+    out
+}
+
+/// The `_FusedElemwise` node for the chain ending at node `root`.
+fn chain(forward: &[ExecNode], kernels: &[Option<BlockKernel>], producer: &HashMap<usize, usize>, absorbed: &[bool], root: usize, descs: &[TensorDesc]) -> ExecNode {
+    // The chain's nodes (a tree: each absorbed node has one reader), found without recursion.
+    let mut members = vec![root];
+    let mut stack = vec![root];
+    while let Some(k) = stack.pop() {
+        for e in &forward[k].inputs {
+            if let Some(&p) = producer.get(e).filter(|&&p| absorbed[p]) {
+                members.push(p);
+                stack.push(p);
+            }
+        }
+    }
+    members.sort_unstable();
+    let mut step_of: HashMap<usize, usize> = HashMap::new();
+    let mut inputs: Vec<usize> = Vec::new();
+    let mut steps = Vec::with_capacity(members.len());
+    for (s, &k) in members.iter().enumerate() {
+        let args = forward[k]
+            .inputs
+            .iter()
+            .map(|e| match producer.get(e).and_then(|p| step_of.get(p)) {
+                Some(&st) => Operand::Step(st),
+                None => Operand::Input(inputs.iter().position(|x| x == e).unwrap_or_else(|| {
+                    inputs.push(*e);
+                    inputs.len() - 1
+                })),
+            })
+            .collect();
+        steps.push((kernels[k].clone().expect("a fused node has a block kernel"), args));
+        step_of.insert(k, s);
+    }
+    let r = &forward[root];
+    let op: Arc<dyn Operator> = Arc::new(FusedElemwise { steps, out: descs[r.outputs[0]].clone() });
+    ExecNode { op, op_name: "_FusedElemwise", name: r.name.clone(), inputs, outputs: r.outputs.clone() }
+}
