@@ -43,14 +43,20 @@ MXNET_QUOTED = {("alexnet", 128, "prediction"): 416, ("alexnet", 128, "training"
                 ("vgg16", 1, "prediction"): 28, ("vgg16", 1, "training"): 75}
 MODES = (("prediction", "null"), ("training", "write"))
 
+# Runs rmx.models' builder files under MXNet (``rmx`` bound to mxnet while each file loads).
 MXNET_SCRIPT = r"""
-import json, re, sys
-sys.path.insert(0, sys.argv[1])
+import importlib.util, json, os, re, sys
 import mxnet as mx
-import models
+def builder(name):
+    sys.modules["rmx"] = mx
+    spec = importlib.util.spec_from_file_location("zoo_" + name, os.path.join(sys.argv[1], name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    del sys.modules["rmx"]
+    return module
 out = {}
-for name, builder, kwargs, batch, req in json.loads(sys.argv[2]):
-    sym = getattr(models, builder).get_symbol(num_classes=1000, **kwargs)
+for name, builder_name, kwargs, batch, req in json.loads(sys.argv[2]):
+    sym = builder(builder_name).get_symbol(num_classes=1000, **kwargs)
     ex = sym.simple_bind(mx.cpu(), grad_req=req, data=(batch, 3, 224, 224))
     out["%s/%d/%s" % (name, batch, req)] = int(re.search(r"Total (\d+) MB allocated", ex.debug_str()).group(1))
     del ex

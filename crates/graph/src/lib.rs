@@ -1,7 +1,8 @@
 //! What rmx computes. The nouns: [`OpDef`] and [`Operator`] (one file per operator under `ops/`,
 //! listed once in `ops::REGISTRY`), [`NDArray`] (a view of a storage chunk plus its engine
 //! variable), and [`invoke`] (the imperative path: infer now, compute later through the engine).
-//! The symbolic half (`Symbol`, passes, executor) lands with the Symbol issue.
+//! The symbolic half: [`symbol`] (graphs, inference, JSON) and [`executor`] (binding: the
+//! gradient pass, elementwise fusion, the memory planner, then forward/backward pushes).
 //!
 //! ```
 //! use rmx_graph::{invoke, Attrs, NDArray};
