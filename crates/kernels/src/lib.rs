@@ -25,6 +25,7 @@ mod layout;
 pub mod random;
 pub mod reduce;
 mod storage;
+pub mod vmath;
 
 pub use dtype::{Bool, BinaryFn, Class, DType, Element, UnaryFn};
 pub use half::f16;
@@ -32,3 +33,4 @@ pub use layout::{broadcast_shapes, collapse, contiguous_strides, numel, Layout, 
 pub use reduce::ReduceFn;
 pub use rmx_engine::Context;
 pub use storage::Storage;
+pub use vmath::VecMath;

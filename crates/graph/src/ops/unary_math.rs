@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use rmx_engine::BoxError;
 use rmx_kernels::elementwise::{map, map3, map_or_update};
-use rmx_kernels::{with_dtype, Class, DType, Element, UnaryFn};
+use rmx_kernels::{with_dtype, Class, DType, Element, UnaryFn, VecMath};
 
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
@@ -111,13 +111,13 @@ unary_fn!(Arccos, |x| x.acos(), grad "arccos": |x, _y| -1.0 / (1.0 - x * x).sqrt
 unary_fn!(Arctan, |x| x.atan(), grad "arctan": |x, _y| 1.0 / (1.0 + x * x));
 unary_fn!(Sinh, |x| x.sinh(), grad "sinh": |x, _y| x.cosh());
 unary_fn!(Cosh, |x| x.cosh(), grad "cosh": |x, _y| x.sinh());
-unary_fn!(Tanh, |x| x.tanh(), grad "tanh": |_x, y| 1.0 - y * y);
+unary_fn!(Tanh, |x| x.vtanh(), grad "tanh": |_x, y| 1.0 - y * y);
 unary_fn!(Arcsinh, |x| x.asinh(), grad "arcsinh": |x, _y| 1.0 / (x * x + 1.0).sqrt());
 unary_fn!(Arccosh, |x| x.acosh(), grad "arccosh": |x, _y| 1.0 / (x * x - 1.0).sqrt());
 unary_fn!(Arctanh, |x| x.atanh(), grad "arctanh": |x, _y| 1.0 / (1.0 - x * x));
 unary_fn!(Degrees, |x| x.to_degrees(), grad "degrees": |_x, _y| 180.0 / PI);
 unary_fn!(Radians, |x| x.to_radians(), grad "radians": |_x, _y| PI / 180.0);
-unary_fn!(Sigmoid, |x| 1.0 / (1.0 + (-x).exp()), grad "sigmoid": |_x, y| y * (1.0 - y));
+unary_fn!(Sigmoid, |x| 1.0 / (1.0 + (-x).vexp()), grad "sigmoid": |_x, y| y * (1.0 - y));
 unary_fn!(Relu, |x| if x > 0.0 { x } else { 0.0 }, int: |i| i.max(0), grad "relu": |x, _y| if x > 0.0 { 1.0 } else { 0.0 });
 unary_fn!(Softsign, |x| x / (1.0 + x.abs()), grad "softsign": |x, _y| { let d = 1.0 + x.abs(); 1.0 / (d * d) });
 unary_fn!(LogicalNot, |x| (x == 0.0) as u8 as _, int: |i| (i == 0) as i64);
