@@ -128,27 +128,24 @@ def test_prediction_builds_no_backward_graph():
 
 
 def test_binding_an_internal_output_runs_only_what_it_needs():
-    sym = models.lenet.get_symbol(num_classes=10)
-    internals = sym.get_internals()
-    conv1 = internals["convolution0_output"] if "convolution0_output" in internals.list_outputs() else internals[
-        [n for n in internals.list_outputs() if n.endswith("_output") and "conv" in n][0]]
-    plan = conv1.plan_memory(grad_req="null", data=(2, 1, 28, 28))
-    assert plan["forward_nodes"] == 1
-    assert conv1.list_arguments() == ["data", conv1.list_arguments()[1], conv1.list_arguments()[2]]
-    full = sym.simple_bind(mx.cpu(), grad_req="null", data=(2, 1, 28, 28))
-    part = conv1.simple_bind(mx.cpu(), grad_req="null", data=(2, 1, 28, 28))
-    for name, arr in part.arg_dict.items():
-        arr[:] = np.random.RandomState(1).uniform(-1, 1, size=arr.shape)
-        full.arg_dict[name][:] = arr
-    part.forward()
-    inside = sym.get_internals()
-    ex = inside.simple_bind(mx.cpu(), grad_req="null", data=(2, 1, 28, 28))
-    for name, arr in ex.arg_dict.items():
+    with mx.name.NameManager():  # fresh automatic names: convolution0, ...
+        sym = models.lenet.get_symbol(num_classes=10)
+    conv = sym.get_internals()["convolution0_output"]
+    assert conv.list_arguments() == ["data", "convolution0_weight", "convolution0_bias"]
+    plan = conv.plan_memory(grad_req="null", data=(2, 1, 28, 28))
+    assert plan["forward_nodes"] == 1 and plan["backward_nodes"] == 0
+    # Its value is the one the whole network computes at that node.
+    part = conv.simple_bind(mx.cpu(), grad_req="null", data=(2, 1, 28, 28))
+    whole = sym.get_internals().simple_bind(mx.cpu(), grad_req="null", data=(2, 1, 28, 28))
+    rng = np.random.RandomState(1)
+    for name, arr in whole.arg_dict.items():
+        arr[:] = rng.uniform(-1, 1, size=arr.shape)
         if name in part.arg_dict:
-            part.arg_dict[name].copyto(arr)
-    ex.forward()
-    k = inside.list_outputs().index(conv1.list_outputs()[0])
-    assert np.array_equal(part.outputs[0].asnumpy(), ex.outputs[k].asnumpy())
+            arr.copyto(part.arg_dict[name])
+    part.forward()
+    whole.forward()
+    k = sym.get_internals().list_outputs().index("convolution0_output")
+    assert np.array_equal(part.outputs[0].asnumpy(), whole.outputs[k].asnumpy())
 
 
 def test_environment_variable_picks_the_default(monkeypatch):

@@ -61,11 +61,11 @@ fn failure_mid_chain_reaches_dependents_only() {
         for (label, e) in all_engines() {
             let (a, b, c, d, x) = (e.new_var(), e.new_var(), e.new_var(), e.new_var(), e.new_var());
             let (ran_c, ran_d, ran_x) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
-            push(e.as_ref(), &[], &[a.clone()], "make_a", slow());
-            push(e.as_ref(), &[a.clone()], &[b.clone()], "bad_op", fail());
-            push(e.as_ref(), &[b.clone()], &[c.clone()], "use_b", flag(&ran_c));
+            push(e.as_ref(), &[], std::slice::from_ref(&a), "make_a", slow());
+            push(e.as_ref(), std::slice::from_ref(&a), std::slice::from_ref(&b), "bad_op", fail());
+            push(e.as_ref(), std::slice::from_ref(&b), std::slice::from_ref(&c), "use_b", flag(&ran_c));
             push(e.as_ref(), &[c.clone(), a.clone()], &[d.clone()], "use_c", flag(&ran_d));
-            push(e.as_ref(), &[a.clone()], &[x.clone()], "independent", flag(&ran_x));
+            push(e.as_ref(), std::slice::from_ref(&a), &[x.clone()], "independent", flag(&ran_x));
 
             assert!(e.wait_for_var(&x).is_ok(), "{label}: independent variable must not fail");
             assert!(e.wait_for_var(&a).is_ok(), "{label}: the failing op's input stays clean");
@@ -86,8 +86,8 @@ fn wait_all_raises_an_unreported_failure_once() {
     within(60, || {
         for (label, e) in all_engines() {
             let (a, b) = (e.new_var(), e.new_var());
-            push(e.as_ref(), &[], &[a.clone()], "first_bad", fail());
-            push(e.as_ref(), &[], &[b.clone()], "second_bad", fail());
+            push(e.as_ref(), &[], std::slice::from_ref(&a), "first_bad", fail());
+            push(e.as_ref(), &[], std::slice::from_ref(&b), "second_bad", fail());
             failed_at(e.wait_all(), "first_bad");
             assert!(e.wait_all().is_ok(), "{label}: wait_all reports each failure once");
             // The values are still failed: a wait on them still says so.
@@ -101,11 +101,11 @@ fn a_successful_write_clears_a_failure_but_read_modify_write_inherits_it() {
     within(60, || {
         for (label, e) in all_engines() {
             let (a, b) = (e.new_var(), e.new_var());
-            push(e.as_ref(), &[], &[a.clone()], "bad_a", fail());
-            push(e.as_ref(), &[], &[b.clone()], "bad_b", fail());
+            push(e.as_ref(), &[], std::slice::from_ref(&a), "bad_a", fail());
+            push(e.as_ref(), &[], std::slice::from_ref(&b), "bad_b", fail());
             let ran = Arc::new(AtomicBool::new(false));
-            push(e.as_ref(), &[a.clone()], &[a.clone()], "a_plus_1", flag(&ran)); // reads and writes a
-            push(e.as_ref(), &[], &[b.clone()], "reset_b", ok()); // writes b without reading it
+            push(e.as_ref(), std::slice::from_ref(&a), std::slice::from_ref(&a), "a_plus_1", flag(&ran)); // reads and writes a
+            push(e.as_ref(), &[], std::slice::from_ref(&b), "reset_b", ok()); // writes b without reading it
             failed_at(e.wait_for_var(&a), "bad_a");
             assert!(!ran.load(Ordering::SeqCst), "{label}: a read-modify-write of a failed variable must not run");
             assert!(e.wait_for_var(&b).is_ok(), "{label}: a fresh write clears the failure");

@@ -158,6 +158,11 @@ fn parse_ints(v: &str) -> Option<Vec<i64>> {
     t.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| if s == "None" { Some(0) } else { parse_int(s) }).collect()
 }
 
+/// A `__key__` attribute: kept on symbol nodes, ignored by operators.
+pub fn is_hidden_key(key: &str) -> bool {
+    key.len() > 4 && key.starts_with("__") && key.ends_with("__")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,9 +180,4 @@ mod tests {
         let bad = Attrs::from_pairs([("axis", "x")]);
         assert!(bad.int("sum", "axis", 0).unwrap_err().to_string().contains("sum: parameter 'axis'"));
     }
-}
-
-/// A `__key__` attribute: kept on symbol nodes, ignored by operators.
-pub fn is_hidden_key(key: &str) -> bool {
-    key.len() > 4 && key.starts_with("__") && key.ends_with("__")
 }

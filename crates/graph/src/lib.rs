@@ -36,5 +36,5 @@ pub use error::{GraphError, Result};
 pub use invoke::{invoke, invoke_with, push_compute};
 pub use ndarray::{check_device, Chunk, NDArray};
 pub use grad::{GradArgs, GradBuilder, Value};
-pub use operator::{Arity, BlockKernel, OpCtx, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+pub use operator::{Arity, BlockFn, BlockKernel, OpCtx, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 pub use registry::{all as all_ops, lookup};

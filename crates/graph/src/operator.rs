@@ -82,9 +82,12 @@ impl Tensor {
 /// arithmetic of the operator's own kernel, so fused and unfused graphs agree bitwise.
 #[derive(Clone)]
 pub struct BlockKernel {
-    pub f32: Arc<dyn Fn(&[&[f32]], &mut [f32]) + Send + Sync>,
-    pub f64: Arc<dyn Fn(&[&[f64]], &mut [f64]) + Send + Sync>,
+    pub f32: BlockFn<f32>,
+    pub f64: BlockFn<f64>,
 }
+
+/// One dtype's block kernel: `f(inputs' blocks, output block)`.
+pub type BlockFn<T> = Arc<dyn Fn(&[&[T]], &mut [T]) + Send + Sync>;
 
 /// What a forward computation may depend on besides its inputs.
 #[derive(Clone, Copy, Debug, Default)]

@@ -46,7 +46,7 @@ pub fn exp_f32(x: f32) -> f32 {
     let c = x.clamp(-87.5, 89.0);
     let n = (c * LOG2E + ROUND) - ROUND;
     let r = c - n * LN2_HI - n * LN2_LO;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1) * r + 5.000_000_1e-1;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1) * r + 5e-1;
     let e = p * r * r + r + 1.0;
     let ni = n as i32;
     let (n1, n2) = (ni >> 1, ni - (ni >> 1));
@@ -59,7 +59,7 @@ pub fn exp_f32(x: f32) -> f32 {
 #[inline(always)]
 pub fn tanh_f32(x: f32) -> f32 {
     let z = x * x;
-    let small = ((((-5.704_988_7e-3 * z + 2.063_908_9e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z - 3.333_328_2e-1) * z * x + x;
+    let small = ((((-5.704_988_7e-3 * z + 2.063_909e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z - 3.333_328e-1) * z * x + x;
     let a = x.abs().min(10.0);
     let big = (1.0 - 2.0 / (exp_f32(2.0 * a) + 1.0)).copysign(x);
     // Zero keeps its sign; NaN stays NaN.

@@ -18,7 +18,7 @@ use rmx_kernels::{DType, Element};
 
 use super::ExecNode;
 use crate::error::Result;
-use crate::operator::{BlockKernel, Operator, Tensor, TensorDesc};
+use crate::operator::{BlockFn, BlockKernel, Operator, Tensor, TensorDesc};
 
 /// The switch.
 pub const FUSION_ENV: &str = "RMX_FUSE_ELEMWISE";
@@ -44,7 +44,7 @@ struct FusedElemwise {
 }
 
 impl FusedElemwise {
-    fn run<T: Element>(&self, inputs: &[Tensor], out: &mut Tensor, pick: fn(&BlockKernel) -> &(dyn Fn(&[&[T]], &mut [T]) + Send + Sync)) {
+    fn run<T: Element>(&self, inputs: &[Tensor], out: &mut Tensor, pick: fn(&BlockKernel) -> &BlockFn<T>) {
         let ins: Vec<&[T]> = inputs.iter().map(|t| t.data::<T>()).collect();
         let last = self.steps.len() - 1;
         let chunk = |start: usize, yc: &mut [T]| {
@@ -85,8 +85,8 @@ impl Operator for FusedElemwise {
     fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         match out.dtype {
-            DType::F32 => self.run::<f32>(inputs, out, |k| &*k.f32),
-            DType::F64 => self.run::<f64>(inputs, out, |k| &*k.f64),
+            DType::F32 => self.run::<f32>(inputs, out, |k| &k.f32),
+            DType::F64 => self.run::<f64>(inputs, out, |k| &k.f64),
             d => return Err(format!("_FusedElemwise on {d}").into()),
         }
         Ok(())

@@ -15,7 +15,7 @@ use super::unary_math::{Relu, Sigmoid, Softsign, Tanh};
 use crate::attrs::Attrs;
 use crate::error::{shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{BlockKernel, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{BlockFn, BlockKernel, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Act {
@@ -114,7 +114,7 @@ impl Operator for Activation {
 
     fn block_kernel(&self) -> Option<BlockKernel> {
         let act = self.act;
-        let (f32, f64): (Arc<dyn Fn(&[&[f32]], &mut [f32]) + Send + Sync>, Arc<dyn Fn(&[&[f64]], &mut [f64]) + Send + Sync>) = if self.backward {
+        let (f32, f64): (BlockFn<f32>, BlockFn<f64>) = if self.backward {
             (Arc::new(move |x, y| apply_grad::<f32>(act, Some(x[0]), x[1], y)), Arc::new(move |x, y| apply_grad::<f64>(act, Some(x[0]), x[1], y)))
         } else {
             (Arc::new(move |x, y| apply::<f32>(act, Some(x[0]), y)), Arc::new(move |x, y| apply::<f64>(act, Some(x[0]), y)))

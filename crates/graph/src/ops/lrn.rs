@@ -48,7 +48,7 @@ impl Lrn {
         }
         match x {
             Some(x) => y.iter_mut().zip(x).zip(norm.iter()).for_each(|((yv, &xv), &n)| *yv = xv * n.powf(nb)),
-            None => y.iter_mut().zip(norm.iter()).for_each(|(yv, &n)| *yv = *yv * n.powf(nb)),
+            None => y.iter_mut().zip(norm.iter()).for_each(|(yv, &n)| *yv *= n.powf(nb)),
         }
     }
 

@@ -58,9 +58,9 @@ impl Graph {
                 dies[e] = dies[e].max(k);
             }
         }
-        for e in 0..n {
+        for (e, die) in dies.iter_mut().enumerate() {
             if self.keep[e] {
-                dies[e] = usize::MAX;
+                *die = usize::MAX;
             }
             match p.block_of[e] {
                 None => assert!(self.external[e], "entry {e} has no buffer"),
