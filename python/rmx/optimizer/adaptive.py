@@ -8,6 +8,11 @@ from ..ndarray import NDArray, zeros
 from .optimizer import Optimizer, register
 
 
+def _zero_states(weight, count):
+    """``count`` zero arrays shaped, placed and typed like ``weight``."""
+    return tuple(zeros(weight.shape, weight.context, dtype=weight.dtype) for _ in range(count))
+
+
 @register
 class Adam(Optimizer):
     """Adam (``adam_update``), the bias corrections folded into the learning rate as MXNet does:
@@ -22,8 +27,7 @@ class Adam(Optimizer):
         self.lazy_update = lazy_update
 
     def create_state(self, index, weight):
-        return (zeros(weight.shape, weight.context, dtype=weight.dtype),   # mean
-                zeros(weight.shape, weight.context, dtype=weight.dtype))   # variance
+        return _zero_states(weight, 2)  # mean, variance
 
     def update(self, index, weight, grad, state):
         assert isinstance(weight, NDArray)
@@ -54,8 +58,7 @@ class Adamax(Optimizer):
         self.beta2 = beta2
 
     def create_state(self, index, weight):
-        return (zeros(weight.shape, weight.context, dtype=weight.dtype),   # mean
-                zeros(weight.shape, weight.context, dtype=weight.dtype))   # infinity norm
+        return _zero_states(weight, 2)  # mean, infinity norm
 
     def update(self, index, weight, grad, state):
         assert isinstance(weight, NDArray)
@@ -90,8 +93,7 @@ class Nadam(Optimizer):
         self.m_schedule = 1.
 
     def create_state(self, index, weight):
-        return (zeros(weight.shape, weight.context, dtype=weight.dtype),   # mean
-                zeros(weight.shape, weight.context, dtype=weight.dtype))   # variance
+        return _zero_states(weight, 2)  # mean, variance
 
     def update(self, index, weight, grad, state):
         assert isinstance(weight, NDArray)
@@ -238,8 +240,7 @@ class FTML(Optimizer):
         self.epsilon = epsilon
 
     def create_state(self, index, weight):
-        return tuple(zeros(weight.shape, weight.context, dtype=weight.dtype)
-                     for _ in range(3))  # d, v, z
+        return _zero_states(weight, 3)  # d, v, z
 
     def update(self, index, weight, grad, state):
         assert isinstance(weight, NDArray)
