@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 
 use rmx_engine::{engine, set_engine_kind, Context, DeviceKind, EngineKind, FnProperty, Var};
 
-use crate::errors::{engine_error, invalid_argument};
+use crate::errors::{engine_error, guard, invalid_argument};
 
 /// An engine variable: a tag for one mutable resource.
 #[pyclass(name = "Var", module = "rmx.engine", frozen)]
@@ -57,38 +57,46 @@ fn push(
     dev_type: i32,
     dev_id: u32,
 ) -> PyResult<()> {
-    let prop = FnProperty::parse(prop).ok_or_else(|| {
-        invalid_argument(py, format!("engine.push: unknown prop {prop:?}; expected normal, copy_from_gpu, copy_to_gpu, cpu_prioritized, async, gpu_prioritized"))
-    })?;
-    let ctx = context(py, dev_type, dev_id)?;
-    let reads: Vec<Var> = reads.iter().map(|v| v.0.clone()).collect();
-    let writes: Vec<Var> = writes.iter().map(|v| v.0.clone()).collect();
-    let body = Box::new(move |_: &rmx_engine::RunContext| {
-        Python::attach(|py| {
-            let result = func.call0(py).map(drop);
-            drop(func);
-            result.map_err(|e| Box::new(e) as rmx_engine::BoxError)
-        })
-    });
-    engine().push(body, ctx, &reads, &writes, prop, priority, name.into()).map_err(|e| engine_error(py, e))
+    guard(py, "engine.push", || {
+        let prop = FnProperty::parse(prop).ok_or_else(|| {
+            invalid_argument(py, format!("engine.push: unknown prop {prop:?}; expected normal, copy_from_gpu, copy_to_gpu, cpu_prioritized, async, gpu_prioritized"))
+        })?;
+        let ctx = context(py, dev_type, dev_id)?;
+        let reads: Vec<Var> = reads.iter().map(|v| v.0.clone()).collect();
+        let writes: Vec<Var> = writes.iter().map(|v| v.0.clone()).collect();
+        let body = Box::new(move |_: &rmx_engine::RunContext| {
+            Python::attach(|py| {
+                let result = func.call0(py).map(drop);
+                drop(func);
+                result.map_err(|e| Box::new(e) as rmx_engine::BoxError)
+            })
+        });
+        engine().push(body, ctx, &reads, &writes, prop, priority, name.into()).map_err(|e| engine_error(py, e))
+    })
 }
 
 /// Blocks (without the GIL) until the variable's pending writes are done; raises its failure.
 #[pyfunction]
 fn wait_for_var(py: Python<'_>, var: PyRef<'_, PyVar>) -> PyResult<()> {
-    let var = var.0.clone();
-    py.detach(|| engine().wait_for_var(&var)).map_err(|e| engine_error(py, e))
+    guard(py, "wait_for_var", || {
+        let var = var.0.clone();
+        py.detach(|| engine().wait_for_var(&var)).map_err(|e| engine_error(py, e))
+    })
 }
 
 /// Blocks (without the GIL) until all pushed work is done; raises the oldest unreported failure.
 #[pyfunction]
 fn waitall(py: Python<'_>) -> PyResult<()> {
-    py.detach(|| engine().wait_all()).map_err(|e| engine_error(py, e))
+    guard(py, "waitall", || {
+        py.detach(|| engine().wait_all()).map_err(|e| engine_error(py, e))
+    })
 }
 
 #[pyfunction]
-fn delete_var(var: PyRef<'_, PyVar>) {
-    engine().delete_var(var.0.clone());
+fn delete_var(py: Python<'_>, var: PyRef<'_, PyVar>) -> PyResult<()> {
+    guard(py, "delete_var", || Ok({
+        engine().delete_var(var.0.clone());
+    }))
 }
 
 /// The running engine's name (`ThreadedEnginePerDevice` or `NaiveEngine`).
@@ -100,13 +108,31 @@ fn engine_type() -> &'static str {
 /// Switches engines after the current one has finished its work.
 #[pyfunction]
 fn set_engine_type(py: Python<'_>, name: &str) -> PyResult<()> {
-    let kind = EngineKind::parse(name).ok_or_else(|| {
-        invalid_argument(py, format!("set_engine_type: unknown engine {name:?}; expected ThreadedEnginePerDevice or NaiveEngine"))
-    })?;
-    py.detach(|| set_engine_kind(kind)).map_err(|e| engine_error(py, e))
+    guard(py, "set_engine_type", || {
+        let kind = EngineKind::parse(name).ok_or_else(|| {
+            invalid_argument(py, format!("set_engine_type: unknown engine {name:?}; expected ThreadedEnginePerDevice or NaiveEngine"))
+        })?;
+        py.detach(|| set_engine_kind(kind)).map_err(|e| engine_error(py, e))
+    })
+}
+
+/// GPUs the CUDA driver reports; 0 without a driver.
+#[pyfunction]
+fn num_gpus() -> usize {
+    rmx_kernels::cuda::device_count()
+}
+
+/// `(free, total)` bytes of GPU `dev_id`.
+#[pyfunction]
+fn gpu_memory_info(py: Python<'_>, dev_id: u32) -> PyResult<(usize, usize)> {
+    guard(py, "gpu_memory_info", || {
+        rmx_kernels::cuda::memory_info(rmx_engine::Context::gpu(dev_id)).map_err(|e| crate::errors::graph_error(py, e.into()))
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(num_gpus, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_memory_info, m)?)?;
     m.add_class::<PyVar>()?;
     m.add_function(wrap_pyfunction!(new_var, m)?)?;
     m.add_function(wrap_pyfunction!(push, m)?)?;

@@ -7,6 +7,7 @@ use pyo3::types::PyType;
 
 use rmx_engine::EngineError;
 use rmx_graph::GraphError;
+use rmx_kernels::KernelError;
 
 /// Builds an exception of class `rmx.base.<class>`; falls back to `RuntimeError` only if the
 /// Python package itself is broken.
@@ -31,6 +32,9 @@ pub fn engine_error(py: Python<'_>, error: EngineError) -> PyErr {
         // A kernel's own typed failure keeps its class (an index out of range stays an IndexError).
         if let Some(err) = cause.downcast_ref::<GraphError>() {
             return graph_class(py, err, format!("{error}"));
+        }
+        if let Some(err) = cause.downcast_ref::<KernelError>() {
+            return raise(py, kernel_class(err), format!("{error}"));
         }
     }
     // Every other engine failure (a Rust error, a caught panic, a deleted variable) is one class.
@@ -64,8 +68,18 @@ fn graph_class(py: Python<'_>, error: &GraphError, message: String) -> PyErr {
         GraphError::Index(_) => "IndexError",
         GraphError::Io { .. } => "FileError",
         GraphError::Engine(_) => "EngineError",
+        GraphError::Kernel(k) => kernel_class(k),
     };
     raise(py, class, message)
+}
+
+fn kernel_class(error: &KernelError) -> &'static str {
+    match error {
+        KernelError::SizeOverflow { .. } => "ShapeError",
+        KernelError::OutOfMemory { .. } => "OutOfMemoryError",
+        KernelError::Device { .. } | KernelError::Unsupported { .. } => "DeviceError",
+        KernelError::DType { .. } => "DTypeError",
+    }
 }
 
 /// Runs `f`, turning a Rust panic (a broken invariant in rmx) into `rmx.base.MXNetError` so that

@@ -76,67 +76,70 @@ impl PyNDArray {
 
     /// Waits (without the GIL) and copies the data into `buf`, a writable uint8 buffer.
     fn read_into(&self, py: Python<'_>, buf: &Bound<'_, PyAny>) -> PyResult<()> {
-        let buf = byte_buffer(py, buf, true)?;
-        let len = buf.item_count();
-        let ptr = buf.buf_ptr() as *mut u8;
-        let array = self.0.clone();
-        // SAFETY: the buffer stays alive (held by `buf`) and unaliased by Rust while we write it.
-        let dst = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
-        py.detach(|| array.read_into(dst)).map_err(|e| graph_error(py, e))
+        guard(py, "asnumpy", || {
+            let buf = byte_buffer(py, buf, true)?;
+            let len = buf.item_count();
+            let ptr = buf.buf_ptr() as *mut u8;
+            let array = self.0.clone();
+            // SAFETY: the buffer stays alive (held by `buf`) and unaliased by Rust while we write it.
+            let dst = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
+            py.detach(|| array.read_into(dst)).map_err(|e| graph_error(py, e))
+        })
     }
 
     /// Pushes a write of `buf` (row-major bytes of this dtype) into this array or view.
     fn write_from(&self, py: Python<'_>, buf: &Bound<'_, PyAny>) -> PyResult<()> {
-        let bytes = byte_buffer(py, buf, false)?.to_vec(py)?;
-        self.0.write_bytes(bytes).map_err(|e| graph_error(py, e))
+        guard(py, "__setitem__", || {
+            let bytes = byte_buffer(py, buf, false)?.to_vec(py)?;
+            self.0.write_bytes(bytes).map_err(|e| graph_error(py, e))
+        })
     }
 
     fn wait_to_read(&self, py: Python<'_>) -> PyResult<()> {
-        let array = self.0.clone();
-        py.detach(|| array.wait_to_read()).map_err(|e| graph_error(py, e))
+        guard(py, "wait_to_read", || {
+            let array = self.0.clone();
+            py.detach(|| array.wait_to_read()).map_err(|e| graph_error(py, e))
+        })
     }
 
-    /// A view with the given geometry (elements, relative to the chunk start).
+    /// A view with the given geometry (elements, relative to the chunk start); refused when
+    /// it would reach outside the chunk.
     fn view(&self, py: Python<'_>, shape: Vec<usize>, strides: Vec<isize>, offset: usize) -> PyResult<PyNDArray> {
-        let layout = Layout { shape: shape.as_slice().into(), strides: strides.as_slice().into(), offset };
-        let capacity = self.0.chunk().storage.bytes() / self.0.dtype().size();
-        let (mut lo, mut hi) = (offset as isize, offset as isize);
-        for (&n, &s) in shape.iter().zip(&strides) {
-            if n == 0 {
-                return Ok(PyNDArray(self.0.with_layout(layout)));
-            }
-            let reach = (n as isize - 1) * s;
-            if reach < 0 { lo += reach } else { hi += reach }
-        }
-        if shape.len() != strides.len() || lo < 0 || hi as usize >= capacity.max(1) {
-            return Err(invalid_argument(py, format!("view out of bounds: shape {shape:?}, strides {strides:?}, offset {offset}")));
-        }
-        Ok(PyNDArray(self.0.with_layout(layout)))
+        guard(py, "view", || {
+            let layout = Layout { shape: shape.as_slice().into(), strides: strides.as_slice().into(), offset };
+            self.0.with_layout(layout).map(PyNDArray).map_err(|e| graph_error(py, e))
+        })
     }
 
     /// A view in another shape, or None if this array is not dense.
-    fn reshape_view(&self, shape: Vec<usize>) -> Option<PyNDArray> {
-        self.0.reshape_view(&shape).map(PyNDArray)
+    fn reshape_view(&self, py: Python<'_>, shape: Vec<usize>) -> PyResult<Option<PyNDArray>> {
+        guard(py, "reshape", || Ok({
+            self.0.reshape_view(&shape).map(PyNDArray)
+        }))
     }
 }
 
 /// A new array holding `buf`'s bytes.
 #[pyfunction]
 fn nd_from_buffer(py: Python<'_>, buf: &Bound<'_, PyAny>, shape: Vec<usize>, dtype_name: &str, dev_type: i32, dev_id: u32) -> PyResult<PyNDArray> {
-    let d = dtype(py, dtype_name)?;
-    let ctx = context(py, dev_type, dev_id)?;
-    let buf = byte_buffer(py, buf, false)?;
-    // SAFETY: the buffer is alive and contiguous for `item_count` bytes while `buf` is held.
-    let bytes = unsafe { std::slice::from_raw_parts(buf.buf_ptr() as *const u8, buf.item_count()) };
-    NDArray::from_bytes(&shape, d, ctx, bytes).map(PyNDArray).map_err(|e| graph_error(py, e))
+    guard(py, "array", || {
+        let d = dtype(py, dtype_name)?;
+        let ctx = context(py, dev_type, dev_id)?;
+        let buf = byte_buffer(py, buf, false)?;
+        // SAFETY: the buffer is alive and contiguous for `item_count` bytes while `buf` is held.
+        let bytes = unsafe { std::slice::from_raw_parts(buf.buf_ptr() as *const u8, buf.item_count()) };
+        NDArray::from_bytes(&shape, d, ctx, bytes).map(PyNDArray).map_err(|e| graph_error(py, e))
+    })
 }
 
 /// A new zero-filled array (MXNet's `empty` is zero-filled here: fresh pages cost nothing more).
 #[pyfunction]
 fn nd_zeros(py: Python<'_>, shape: Vec<usize>, dtype_name: &str, dev_type: i32, dev_id: u32) -> PyResult<PyNDArray> {
-    let d = dtype(py, dtype_name)?;
-    let ctx = context(py, dev_type, dev_id)?;
-    NDArray::zeros(&shape, d, ctx).map(PyNDArray).map_err(|e| graph_error(py, e))
+    guard(py, "zeros", || {
+        let d = dtype(py, dtype_name)?;
+        let ctx = context(py, dev_type, dev_id)?;
+        NDArray::zeros(&shape, d, ctx).map(PyNDArray).map_err(|e| graph_error(py, e))
+    })
 }
 
 /// Runs a registered operator: the one generic entry point behind every `mx.nd.*` function.
@@ -195,29 +198,37 @@ fn op_list() -> Vec<(&'static str, Vec<&'static str>, &'static str, Vec<&'static
 /// array without the GIL.
 #[pyfunction]
 fn nd_save_bytes<'py>(py: Python<'py>, arrays: Vec<PyRef<'py, PyNDArray>>, names: Vec<String>) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
-    let arrays: Vec<NDArray> = arrays.iter().map(|h| h.0.clone()).collect();
-    let bytes = py.detach(|| rmx_graph::ndarray_file::save_to_bytes(&arrays, &names)).map_err(|e| graph_error(py, e))?;
-    Ok(pyo3::types::PyBytes::new(py, &bytes))
+    guard(py, "save", || {
+        let arrays: Vec<NDArray> = arrays.iter().map(|h| h.0.clone()).collect();
+        let bytes = py.detach(|| rmx_graph::ndarray_file::save_to_bytes(&arrays, &names)).map_err(|e| graph_error(py, e))?;
+        Ok(pyo3::types::PyBytes::new(py, &bytes))
+    })
 }
 
 /// Arrays and names (empty for a list) from MXNet's NDArray file bytes.
 #[pyfunction]
 fn nd_load_bytes(py: Python<'_>, data: &[u8]) -> PyResult<(Vec<PyNDArray>, Vec<String>)> {
-    let (arrays, names) = rmx_graph::ndarray_file::load_from_bytes(data).map_err(|e| graph_error(py, e))?;
-    Ok((arrays.into_iter().map(PyNDArray).collect(), names))
+    guard(py, "load", || {
+        let (arrays, names) = rmx_graph::ndarray_file::load_from_bytes(data).map_err(|e| graph_error(py, e))?;
+        Ok((arrays.into_iter().map(PyNDArray).collect(), names))
+    })
 }
 
 /// The shape `NDArray.reshape` gives: MXNet's special values resolved.
 #[pyfunction]
 #[pyo3(signature = (shape, spec, reverse=false))]
 fn infer_reshape(py: Python<'_>, shape: Vec<usize>, spec: Vec<i64>, reverse: bool) -> PyResult<Vec<usize>> {
-    rmx_graph::ops::reshape::reshape_target("reshape", &shape, &spec, reverse).map(|s| s.to_vec()).map_err(|e| graph_error(py, e))
+    guard(py, "reshape", || {
+        rmx_graph::ops::reshape::reshape_target("reshape", &shape, &spec, reverse).map(|s| s.to_vec()).map_err(|e| graph_error(py, e))
+    })
 }
 
 /// Reseeds the random stream after every random operation pushed so far.
 #[pyfunction]
-fn random_seed(seed: u64) {
-    rmx_graph::rng::seed(seed);
+fn random_seed(py: Python<'_>, seed: u64) -> PyResult<()> {
+    guard(py, "seed", || Ok({
+        rmx_graph::rng::seed(seed);
+    }))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -27,8 +27,10 @@ type Inferred<T> = (Vec<Option<T>>, Vec<Option<T>>, Vec<Option<T>>);
 #[pymethods]
 impl PySymbol {
     #[staticmethod]
-    fn variable(name: &str, attrs: Vec<(String, String)>) -> PySymbol {
-        PySymbol(Symbol::variable(name, Attrs::from_pairs(attrs)))
+    fn variable(py: Python<'_>, name: &str, attrs: Vec<(String, String)>) -> PyResult<PySymbol> {
+        guard(py, "variable", || Ok({
+            PySymbol(Symbol::variable(name, Attrs::from_pairs(attrs)))
+        }))
     }
 
     #[staticmethod]
@@ -39,9 +41,11 @@ impl PySymbol {
     }
 
     #[staticmethod]
-    fn group(symbols: Vec<PyRef<'_, PySymbol>>) -> PySymbol {
-        let syms: Vec<Symbol> = symbols.iter().map(|s| s.0.clone()).collect();
-        PySymbol(Symbol::group(&syms))
+    fn group(py: Python<'_>, symbols: Vec<PyRef<'_, PySymbol>>) -> PyResult<PySymbol> {
+        guard(py, "group", || Ok({
+            let syms: Vec<Symbol> = symbols.iter().map(|s| s.0.clone()).collect();
+            PySymbol(Symbol::group(&syms))
+        }))
     }
 
     #[staticmethod]
@@ -55,24 +59,34 @@ impl PySymbol {
         sym_result(py, "compose", || symbol::compose(&self.0, &args, &kwargs))
     }
 
-    fn tojson(&self) -> String {
-        symbol::to_json(&self.0)
+    fn tojson(&self, py: Python<'_>) -> PyResult<String> {
+        guard(py, "tojson", || Ok({
+            symbol::to_json(&self.0)
+        }))
     }
 
-    fn list_arguments(&self) -> Vec<String> {
-        self.0.list_arguments()
+    fn list_arguments(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        guard(py, "list_arguments", || Ok({
+            self.0.list_arguments()
+        }))
     }
 
-    fn list_outputs(&self) -> Vec<String> {
-        self.0.list_outputs()
+    fn list_outputs(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        guard(py, "list_outputs", || Ok({
+            self.0.list_outputs()
+        }))
     }
 
-    fn list_auxiliary_states(&self) -> Vec<String> {
-        self.0.list_auxiliary_states()
+    fn list_auxiliary_states(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        guard(py, "list_auxiliary_states", || Ok({
+            self.0.list_auxiliary_states()
+        }))
     }
 
-    fn list_inputs(&self) -> Vec<String> {
-        self.0.list_inputs()
+    fn list_inputs(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        guard(py, "list_inputs", || Ok({
+            self.0.list_inputs()
+        }))
     }
 
     fn num_outputs(&self) -> usize {
@@ -83,12 +97,16 @@ impl PySymbol {
         sym_result(py, "__getitem__", || self.0.output(index))
     }
 
-    fn internals(&self) -> PySymbol {
-        PySymbol(self.0.internals())
+    fn internals(&self, py: Python<'_>) -> PyResult<PySymbol> {
+        guard(py, "internals", || Ok({
+            PySymbol(self.0.internals())
+        }))
     }
 
-    fn children(&self) -> Option<PySymbol> {
-        self.0.children().map(PySymbol)
+    fn children(&self, py: Python<'_>) -> PyResult<Option<PySymbol>> {
+        guard(py, "children", || Ok({
+            self.0.children().map(PySymbol)
+        }))
     }
 
     /// The single output node's name, `None` for a group.
@@ -102,38 +120,46 @@ impl PySymbol {
     }
 
     /// The attributes of the single output node.
-    fn attrs(&self) -> Vec<(String, String)> {
-        match self.0.outputs.as_slice() {
-            [e] => e.node.attrs().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            _ => Vec::new(),
-        }
+    fn attrs(&self, py: Python<'_>) -> PyResult<Vec<(String, String)>> {
+        guard(py, "attrs", || Ok({
+            match self.0.outputs.as_slice() {
+                [e] => e.node.attrs().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                _ => Vec::new(),
+            }
+        }))
     }
 
-    fn set_attr(&self, key: &str, value: &str) {
-        for e in &self.0.outputs {
-            e.node.attrs.write().unwrap().set(key, value);
-        }
+    fn set_attr(&self, py: Python<'_>, key: &str, value: &str) -> PyResult<()> {
+        guard(py, "set_attr", || Ok({
+            for e in &self.0.outputs {
+                e.node.attrs.write().unwrap().set(key, value);
+            }
+        }))
     }
 
     /// Every node's attributes: `[(node name, [(key, value)])]`, nodes with attributes only.
-    fn attr_dict(&self) -> Vec<(String, Vec<(String, String)>)> {
-        self.0.attr_dict().into_iter().map(|(n, a)| (n, a.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())).collect()
+    fn attr_dict(&self, py: Python<'_>) -> PyResult<Vec<(String, Vec<(String, String)>)>> {
+        guard(py, "attr_dict", || Ok({
+            self.0.attr_dict().into_iter().map(|(n, a)| (n, a.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())).collect()
+        }))
     }
 
     /// Every node in topological order: `(op, name, [(input node index, output index)],
     /// attrs)`, for visualization and summaries.
     #[allow(clippy::type_complexity)]
-    fn nodes(&self) -> Vec<(String, String, Vec<(usize, usize)>, Vec<(String, String)>)> {
-        let g = IndexedGraph::new(&self.0);
-        g.nodes
-            .iter()
-            .enumerate()
-            .map(|(n, node)| {
-                let ins = g.inputs[n].iter().map(|&e| (g.producer(e), e - g.row_ptr[g.producer(e)])).collect();
-                let op = node.op.as_ref().map_or("null", |o| o.def.name).to_string();
-                (op, node.name.clone(), ins, node.attrs().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-            })
-            .collect()
+    fn nodes(&self, py: Python<'_>) -> PyResult<Vec<(String, String, Vec<(usize, usize)>, Vec<(String, String)>)>> {
+        guard(py, "nodes", || Ok({
+            let g = IndexedGraph::new(&self.0);
+            g.nodes
+                .iter()
+                .enumerate()
+                .map(|(n, node)| {
+                    let ins = g.inputs[n].iter().map(|&e| (g.producer(e), e - g.row_ptr[g.producer(e)])).collect();
+                    let op = node.op.as_ref().map_or("null", |o| o.def.name).to_string();
+                    (op, node.name.clone(), ins, node.attrs().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+                })
+                .collect()
+        }))
     }
 
     /// Shape inference from known shapes by input name. Returns per-argument, per-output and
@@ -262,28 +288,40 @@ impl PyExecutor {
         guard(py, "backward", || self.0.backward(&grads).map_err(|e| graph_error(py, e)))
     }
 
-    fn outputs(&self) -> Vec<PyNDArray> {
-        self.0.outputs.iter().cloned().map(PyNDArray).collect()
+    fn outputs(&self, py: Python<'_>) -> PyResult<Vec<PyNDArray>> {
+        guard(py, "outputs", || Ok({
+            self.0.outputs.iter().cloned().map(PyNDArray).collect()
+        }))
     }
 
-    fn arg_arrays(&self) -> Vec<PyNDArray> {
-        self.0.arg_arrays.iter().cloned().map(PyNDArray).collect()
+    fn arg_arrays(&self, py: Python<'_>) -> PyResult<Vec<PyNDArray>> {
+        guard(py, "arg_arrays", || Ok({
+            self.0.arg_arrays.iter().cloned().map(PyNDArray).collect()
+        }))
     }
 
-    fn grad_arrays(&self) -> Vec<Option<PyNDArray>> {
-        self.0.grad_arrays.iter().map(|g| g.clone().map(PyNDArray)).collect()
+    fn grad_arrays(&self, py: Python<'_>) -> PyResult<Vec<Option<PyNDArray>>> {
+        guard(py, "grad_arrays", || Ok({
+            self.0.grad_arrays.iter().map(|g| g.clone().map(PyNDArray)).collect()
+        }))
     }
 
-    fn aux_arrays(&self) -> Vec<PyNDArray> {
-        self.0.aux_arrays.iter().cloned().map(PyNDArray).collect()
+    fn aux_arrays(&self, py: Python<'_>) -> PyResult<Vec<PyNDArray>> {
+        guard(py, "aux_arrays", || Ok({
+            self.0.aux_arrays.iter().cloned().map(PyNDArray).collect()
+        }))
     }
 
-    fn debug_str(&self) -> String {
-        self.0.debug_str()
+    fn debug_str(&self, py: Python<'_>) -> PyResult<String> {
+        guard(py, "debug_str", || Ok({
+            self.0.debug_str()
+        }))
     }
 
-    fn internal_bytes(&self) -> usize {
-        self.0.internal_bytes()
+    fn internal_bytes(&self, py: Python<'_>) -> PyResult<usize> {
+        guard(py, "internal_bytes", || Ok({
+            self.0.internal_bytes()
+        }))
     }
 }
 

@@ -56,7 +56,11 @@ class FileError(MXNetError, OSError):
     """A file cannot be read or written, or is not in the expected format."""
 
 
-__all__ += ["ParameterError", "IndexError", "FileError"]
+class OutOfMemoryError(MXNetError, MemoryError):
+    """A device refused an allocation (the message names the device and the size)."""
+
+
+__all__ += ["ParameterError", "IndexError", "FileError", "OutOfMemoryError"]
 
 
 class NotImplementedForSymbol(MXNetError):

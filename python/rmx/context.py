@@ -10,7 +10,7 @@
 
 import threading
 
-__all__ = ["Context", "cpu", "gpu", "cpu_pinned", "current_context"]
+__all__ = ["Context", "cpu", "gpu", "cpu_pinned", "current_context", "num_gpus", "gpu_memory_info"]
 
 
 class Context:
@@ -72,6 +72,20 @@ def cpu(device_id=0):
 def gpu(device_id=0):
     """The GPU device ``device_id``."""
     return Context("gpu", device_id)
+
+
+def num_gpus():
+    """The number of GPUs the CUDA driver reports (0 on a machine without one)."""
+    from . import _rmx
+
+    return _rmx.num_gpus()
+
+
+def gpu_memory_info(device_id=0):
+    """``(free, total)`` bytes of memory on GPU ``device_id``, as MXNet's."""
+    from . import _rmx
+
+    return _rmx.gpu_memory_info(device_id)
 
 
 def cpu_pinned(device_id=0):

@@ -12,10 +12,21 @@ use crate::error::{BoxError, EngineError, OprName};
 use crate::property::FnProperty;
 use crate::var::Var;
 
-/// What a pushed function sees when it runs.
+/// What a pushed function sees when it runs: the device, and for a GPU which of the device's
+/// streams the running worker owns (each GPU worker gets its own, so kernels it launches order
+/// among themselves without waiting on other workers). Scratch memory comes from the device's
+/// allocator (`rmx_kernels::Storage`) on `ctx`.
 #[derive(Clone, Copy, Debug)]
 pub struct RunContext {
     pub ctx: Context,
+    /// The worker's stream on a GPU; 0 on the CPU, where there are none.
+    pub stream: usize,
+}
+
+impl Default for RunContext {
+    fn default() -> Self {
+        RunContext { ctx: Context::cpu(0), stream: 0 }
+    }
 }
 
 /// A pushed function. It reports failure by returning an error; a panic is caught as well.
@@ -140,7 +151,7 @@ pub(crate) fn run_user(f: OprFn, name: &OprName, ctx: Context, inherits: &[Var])
     if let Some(error) = inherits.iter().find_map(Var::stored_error) {
         return Outcome { error: Some(error), fresh: false };
     }
-    let rctx = RunContext { ctx };
+    let rctx = RunContext { ctx, stream: 0 };
     let error = match catch_unwind(AssertUnwindSafe(|| f(&rctx))) {
         Ok(Ok(())) => return Outcome { error: None, fresh: false },
         Ok(Err(cause)) => EngineError::OpFailed { op: name.clone(), cause: Arc::from(cause) },

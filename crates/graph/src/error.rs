@@ -27,6 +27,9 @@ pub enum GraphError {
     /// An index outside its axis (raised by kernels at the next wait when found at run time).
     #[error("{0}")]
     Index(String),
+    /// A buffer that could not be sized or allocated, or a device or kernel that is unavailable.
+    #[error(transparent)]
+    Kernel(#[from] rmx_kernels::KernelError),
     /// A failure carried from the engine, raised at a wait.
     #[error(transparent)]
     Engine(#[from] EngineError),

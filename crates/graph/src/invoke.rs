@@ -4,14 +4,14 @@
 
 use std::sync::Arc;
 
-use rmx_engine::{engine, Context, FnProperty, OprName, Var};
-use rmx_kernels::copy::copy_strided;
+use rmx_engine::{engine, BoxError, Context, FnProperty, OprName, RunContext, Var};
+use rmx_kernels::cpu::copy::copy_strided;
 use rmx_kernels::{contiguous_strides, Storage};
 
 use crate::attrs::Attrs;
-use crate::error::{GraphError, Result};
+use crate::error::{shape_err, GraphError, Result};
 use crate::ndarray::{check_device, NDArray};
-use crate::operator::{OpCtx, Operator, Tensor, TensorDesc};
+use crate::operator::{Arity, OpCtx, OpDef, Operator, Tensor, TensorDesc};
 use crate::registry::lookup;
 use crate::rng::rng_var;
 
@@ -26,6 +26,7 @@ pub fn invoke(name: &str, inputs: &[NDArray], attrs: &Attrs, out: Option<Vec<NDA
 pub fn invoke_with(name: &str, inputs: &[NDArray], attrs: &Attrs, out: Option<Vec<NDArray>>, ctx: Context, opctx: OpCtx) -> Result<Vec<NDArray>> {
     let def = lookup(name)?;
     let op: Arc<dyn Operator> = Arc::from(def.instantiate(attrs)?);
+    check_input_count(def, op.as_ref(), inputs.len())?;
     let ctx = inputs.first().map_or(ctx, NDArray::ctx);
     check_device(def.name, ctx)?;
     if let Some(other) = inputs.iter().find(|a| a.ctx() != ctx) {
@@ -44,13 +45,28 @@ pub fn invoke_with(name: &str, inputs: &[NDArray], attrs: &Attrs, out: Option<Ve
     Ok(outputs)
 }
 
+/// Operators index their inputs by position; a call with another count is refused here, naming
+/// what the operator takes, before anything indexes past the end.
+fn check_input_count(def: &OpDef, op: &dyn Operator, given: usize) -> Result<()> {
+    let names: Vec<&str> = match (op.input_names(), def.inputs) {
+        (Some(n), _) => n,
+        (None, Arity::Fixed(n)) => n.to_vec(),
+        (None, Arity::Variadic(_)) if given == 0 => return Err(shape_err(def.name, "takes one or more inputs, got none")),
+        (None, Arity::Variadic(_)) => return Ok(()),
+    };
+    if names.len() != given {
+        return Err(shape_err(def.name, format!("takes {} input(s) ({}), got {given}", names.len(), names.join(", "))));
+    }
+    Ok(())
+}
+
 fn check_out(op: &str, outs: Vec<NDArray>, wanted: &[TensorDesc]) -> Result<Vec<NDArray>> {
     if outs.len() != wanted.len() {
         return Err(GraphError::Invalid(format!("{op}: out= has {} arrays, the operator has {} outputs", outs.len(), wanted.len())));
     }
     for (o, w) in outs.iter().zip(wanted) {
         if o.shape() != w.shape.as_slice() {
-            return Err(crate::error::shape_err(op, format!("out= has shape {:?}, the result has shape {:?}", o.shape(), w.shape.as_slice())));
+            return Err(shape_err(op, format!("out= has shape {:?}, the result has shape {:?}", o.shape(), w.shape.as_slice())));
         }
         if o.dtype() != w.dtype {
             return Err(crate::error::dtype_err(op, format!("out= has dtype {}, the result has dtype {}", o.dtype(), w.dtype)));
@@ -64,11 +80,14 @@ fn check_out(op: &str, outs: Vec<NDArray>, wanted: &[TensorDesc]) -> Result<Vec<
 /// small to a worker costs more than running it (tiny-op workload, benches/RESULTS.md).
 const INLINE_ELEMENTS: usize = 4096;
 
-/// Pushes one computation of `op`. Inputs that are strided views, or that share storage with an
-/// output, are first gathered into dense scratch; outputs that are strided views are computed
-/// densely and scattered. The kernel thus always sees dense, non-aliasing tensors, except that an
-/// input passed again as the very same dense output, where the operator's `inplace_option`
-/// allows, is given as that output's buffer.
+/// Pushes one computation of `op`. The kernel sees dense tensors that never overlap, with one
+/// exception: an input passed again as the very same dense output, where the operator's
+/// `inplace_option` allows, is given as that output's buffer. To get there, inputs that are
+/// strided views or share a chunk with something the push writes are gathered into dense
+/// scratch; outputs that are strided views are computed densely and scattered; and mutated
+/// inputs (BatchNorm's moving statistics, optimizer states) that are strided or share a chunk
+/// with another tensor get scratch that is written back to them after the kernel, in input
+/// order, so a write through a view reaches its base and one array given twice is defined.
 pub fn push_compute(op: Arc<dyn Operator>, name: OprName, inputs: Vec<NDArray>, outputs: Vec<NDArray>, opctx: OpCtx) -> Result<()> {
     let ctx = outputs.first().or(inputs.first()).map_or(Context::cpu(0), NDArray::ctx);
     let touched: usize = inputs.iter().chain(&outputs).map(NDArray::numel).sum();
@@ -85,34 +104,52 @@ pub fn push_compute(op: Arc<dyn Operator>, name: OprName, inputs: Vec<NDArray>, 
     if op.uses_rng() {
         writes.push(rng_var());
     }
-    let body = Box::new(move |_: &rmx_engine::RunContext| {
-        let mut scratch: Vec<Storage> = Vec::new();
-        // Per output, the one input allowed to be its very buffer (an in-place pair).
-        let over: Vec<Option<usize>> = outputs
-            .iter()
-            .enumerate()
-            .map(|(k, o)| inputs.iter().enumerate().position(|(i, a)| inplace.contains(&(i, k)) && same_dense(a, o)))
-            .collect();
-        let ins: Vec<Tensor> = inputs
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let aliased = outputs.iter().enumerate().any(|(k, o)| o.same_chunk(a) && over[k] != Some(i));
-                dense_tensor(a, aliased, &mut scratch, true)
-            })
-            .collect();
-        let mut outs: Vec<Tensor> = outputs.iter().map(|a| dense_tensor(a, false, &mut scratch, false)).collect();
-        op.forward(&opctx, &ins, &mut outs)?;
-        for (o, t) in outputs.iter().zip(&outs) {
-            if !o.is_contiguous() {
-                // SAFETY: this push writes `o`'s variable; `t` is its dense scratch.
-                unsafe { copy_strided(o.dtype().size(), o.shape(), t.ptr(), &contiguous_strides(o.shape()), o.data_ptr(), &o.layout().strides) };
-            }
-        }
-        Ok(())
-    });
+    let body = Box::new(move |rc: &RunContext| run_compute(op.as_ref(), &inputs, &outputs, &mutated, &inplace, OpCtx { run: *rc, ..opctx }));
     engine().push(body, ctx, &reads, &writes, prop, 0, name)?;
     Ok(())
+}
+
+/// The body of [`push_compute`], run by the engine once the push's dependencies are met.
+fn run_compute(op: &dyn Operator, inputs: &[NDArray], outputs: &[NDArray], mutated: &[usize], inplace: &[(usize, usize)], ctx: OpCtx) -> std::result::Result<(), BoxError> {
+    let mut scratch: Vec<Storage> = Vec::new();
+    // Per output, the one input allowed to be its very buffer (an in-place pair).
+    let over: Vec<Option<usize>> = outputs
+        .iter()
+        .enumerate()
+        .map(|(k, o)| inputs.iter().enumerate().position(|(i, a)| inplace.contains(&(i, k)) && !mutated.contains(&i) && same_dense(a, o)))
+        .collect();
+    let is_mutated = |i: usize| mutated.contains(&i);
+    // A chunk some other tensor of this push writes (an output, or another mutated input).
+    let written_elsewhere = |i: usize, a: &NDArray| {
+        outputs.iter().enumerate().any(|(k, o)| o.same_chunk(a) && over[k] != Some(i))
+            || inputs.iter().enumerate().any(|(j, b)| j != i && is_mutated(j) && b.same_chunk(a))
+    };
+    let mut copy_back: Vec<usize> = Vec::new();
+    let mut ins: Vec<Tensor> = Vec::with_capacity(inputs.len());
+    for (i, a) in inputs.iter().enumerate() {
+        let shared = if is_mutated(i) { inputs.iter().enumerate().any(|(j, b)| j != i && b.same_chunk(a)) || outputs.iter().any(|o| o.same_chunk(a)) } else { written_elsewhere(i, a) };
+        if is_mutated(i) && (shared || !a.is_contiguous()) {
+            copy_back.push(i);
+        }
+        ins.push(dense_tensor(a, shared, &mut scratch, true)?);
+    }
+    let mut outs: Vec<Tensor> = outputs.iter().map(|a| dense_tensor(a, false, &mut scratch, false)).collect::<std::result::Result<_, _>>()?;
+    op.compute(&ctx, &ins, &mut outs)?;
+    for (o, t) in outputs.iter().zip(&outs) {
+        if !o.is_contiguous() {
+            scatter(t, o);
+        }
+    }
+    for &i in &copy_back {
+        scatter(&ins[i], &inputs[i]);
+    }
+    Ok(())
+}
+
+/// Copies dense `t` into the (strided) elements of `a`.
+fn scatter(t: &Tensor, a: &NDArray) {
+    // SAFETY: this push writes `a`'s variable; `t` is its dense scratch, of `a`'s shape.
+    unsafe { copy_strided(a.dtype().size(), a.shape(), t.ptr(), &contiguous_strides(a.shape()), a.data_ptr(), &a.layout().strides) };
 }
 
 /// `a` and `b` are the same dense elements (same first element, count and dtype; the shapes
@@ -123,18 +160,19 @@ fn same_dense(a: &NDArray, b: &NDArray) -> bool {
 
 /// A dense tensor for `a`: its own memory when it is dense (and not aliased), else scratch
 /// (filled from `a` when it is an input).
-fn dense_tensor(a: &NDArray, aliased: bool, scratch: &mut Vec<Storage>, fill: bool) -> Tensor {
+fn dense_tensor(a: &NDArray, aliased: bool, scratch: &mut Vec<Storage>, fill: bool) -> std::result::Result<Tensor, BoxError> {
     if a.is_contiguous() && !aliased {
-        // SAFETY: `a` is dense from `data_ptr`, and its variable is in this push's sets.
-        return unsafe { Tensor::new(a.data_ptr(), a.shape().into(), a.dtype()) };
+        // SAFETY: `a` is dense from `data_ptr` (its layout lies inside its chunk), and its
+        // variable is in this push's sets.
+        return Ok(unsafe { Tensor::new(a.data_ptr(), a.shape().into(), a.dtype(), a.ctx()) });
     }
-    let buf = Storage::zeroed(a.nbytes(), a.ctx());
+    let buf = Storage::zeroed(a.nbytes(), a.ctx())?;
     if fill {
-        // SAFETY: `a` is an input of this push; `buf` is fresh.
-        unsafe { copy_strided(a.dtype().size(), a.shape(), a.data_ptr(), &a.layout().strides, buf.as_ptr(), &contiguous_strides(a.shape())) };
+        // SAFETY: `a` is an input of this push; `buf` is fresh and holds `a.nbytes()` bytes.
+        unsafe { copy_strided(a.dtype().size(), a.shape(), a.data_ptr(), &a.layout().strides, buf.base(), &contiguous_strides(a.shape())) };
     }
     // SAFETY: `buf` holds `a.numel()` elements and lives in `scratch` until the push ends.
-    let t = unsafe { Tensor::new(buf.as_ptr(), a.shape().into(), a.dtype()) };
+    let t = unsafe { Tensor::new(buf.base(), a.shape().into(), a.dtype(), a.ctx()) };
     scratch.push(buf);
-    t
+    Ok(t)
 }

@@ -1,12 +1,15 @@
 //! `NDArray`: a handle to (part of) a storage chunk with the chunk's engine variable, and its
 //! shape, strides, dtype. Views (slices, reshapes) share the chunk and so the variable: a write
 //! through a view orders with every read of the base. Only reading into the host blocks.
+//!
+//! Every layout an `NDArray` holds lies inside its chunk: constructors check it, so the raw
+//! addresses handed to kernels never reach outside a buffer.
 
 use std::sync::Arc;
 
 use rmx_engine::{engine, Context, DeviceKind, FnProperty, Var};
-use rmx_kernels::copy::copy_strided;
-use rmx_kernels::{contiguous_strides, numel, DType, Layout, Shape, Storage};
+use rmx_kernels::cpu::copy::copy_strided;
+use rmx_kernels::{checked_bytes, contiguous_strides, cuda, numel, DType, Layout, Shape, Storage};
 
 use crate::error::{GraphError, Result};
 
@@ -19,8 +22,7 @@ pub struct Chunk {
 impl Chunk {
     /// `bytes` of zeroed storage with a fresh variable.
     pub fn new(bytes: usize, ctx: Context) -> Result<Arc<Chunk>> {
-        check_device("empty", ctx)?;
-        Ok(Arc::new(Chunk { storage: Storage::zeroed(bytes, ctx), var: engine().new_var() }))
+        Ok(Arc::new(Chunk { storage: Storage::zeroed(bytes, ctx)?, var: engine().new_var() }))
     }
 }
 
@@ -31,29 +33,31 @@ pub struct NDArray {
     dtype: DType,
 }
 
-/// Refuses devices this build cannot compute on.
+/// Refuses devices operator `op` cannot compute on: a GPU without a driver (or past the
+/// driver's count), and for now every GPU, whose kernels land with the CUDA issue (arrays can
+/// already live there and be copied to and from the host).
 pub fn check_device(op: &str, ctx: Context) -> Result<()> {
-    match ctx.kind {
-        DeviceKind::Gpu => Err(GraphError::Device {
-            op: op.to_string(),
-            message: format!("{ctx} is not available: this build of rmx has no CUDA support yet (the GPU path lands with the CUDA issue)"),
-        }),
-        _ => Ok(()),
+    if ctx.kind != DeviceKind::Gpu {
+        return Ok(());
     }
+    let message = match cuda::check(ctx) {
+        Err(e) => e.to_string(),
+        Ok(()) => format!("{op} has no kernel for {ctx} yet: rmx computes on the CPU only until its CUDA kernels land"),
+    };
+    Err(GraphError::Device { op: op.to_string(), message })
 }
 
 impl NDArray {
     /// A new dense array, zero-filled, with a fresh variable.
     pub fn zeros(shape: &[usize], dtype: DType, ctx: Context) -> Result<Self> {
-        let chunk = Chunk::new(numel(shape) * dtype.size(), ctx)?;
+        let chunk = Chunk::new(checked_bytes(shape, dtype)?, ctx)?;
         Ok(NDArray { chunk, layout: Layout::contiguous(shape), dtype })
     }
 
     /// A dense array of `shape` and `dtype` at the start of `chunk`, which must be large enough
     /// (the executor's planned buffers: entries that never live at once share one chunk).
-    pub fn view_of(chunk: &Arc<Chunk>, shape: &[usize], dtype: DType) -> Self {
-        assert!(numel(shape) * dtype.size() <= chunk.storage.bytes(), "a view past the end of its chunk");
-        NDArray { chunk: chunk.clone(), layout: Layout::contiguous(shape), dtype }
+    pub fn view_of(chunk: &Arc<Chunk>, shape: &[usize], dtype: DType) -> Result<Self> {
+        NDArray { chunk: chunk.clone(), layout: Layout::contiguous(&[0]), dtype }.with_layout(Layout::contiguous(shape))
     }
 
     /// A new dense array holding `bytes` (row-major, `dtype`'s native layout).
@@ -62,8 +66,11 @@ impl NDArray {
         if bytes.len() != a.nbytes() {
             return Err(GraphError::Invalid(format!("array: {} bytes given for shape {shape:?} of {dtype} ({} expected)", bytes.len(), a.nbytes())));
         }
-        // SAFETY: the array is new; nothing else can reach its storage yet.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), a.chunk.storage.as_ptr(), bytes.len()) };
+        match &a.chunk.storage {
+            // SAFETY: the array is new; nothing else can reach its storage yet.
+            Storage::Host(h) => unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), h.as_ptr(), bytes.len()) },
+            Storage::Cuda(d) => d.write(0, bytes)?,
+        }
         Ok(a)
     }
 
@@ -107,15 +114,18 @@ impl NDArray {
         Arc::ptr_eq(&self.chunk, &other.chunk)
     }
 
-    /// Address of the first element.
+    /// Address of the first element in the device's address space.
     pub fn data_ptr(&self) -> *mut u8 {
-        // SAFETY: the offset lies inside the storage by construction of every layout.
-        unsafe { self.chunk.storage.as_ptr().add(self.layout.offset * self.dtype.size()) }
+        // The offset lies inside the storage (every layout is checked); wrapping arithmetic
+        // because a device address is no host allocation.
+        self.chunk.storage.base().wrapping_add(self.layout.offset * self.dtype.size())
     }
 
-    /// Another view of the same chunk. The caller keeps `layout` inside the chunk.
-    pub fn with_layout(&self, layout: Layout) -> NDArray {
-        NDArray { chunk: self.chunk.clone(), layout, dtype: self.dtype }
+    /// Another view of the same chunk, refused unless every element it can address lies
+    /// inside the chunk.
+    pub fn with_layout(&self, layout: Layout) -> Result<NDArray> {
+        check_inside(&layout, self.dtype, self.chunk.storage.bytes())?;
+        Ok(NDArray { chunk: self.chunk.clone(), layout, dtype: self.dtype })
     }
 
     /// A view of the same elements in another shape; only dense arrays have one.
@@ -124,7 +134,7 @@ impl NDArray {
             return None;
         }
         let layout = Layout { shape: Shape::from(shape), strides: contiguous_strides(shape), offset: self.layout.offset };
-        Some(self.with_layout(layout))
+        Some(NDArray { chunk: self.chunk.clone(), layout, dtype: self.dtype })
     }
 
     /// Waits for pending writes, then copies the elements into `dst` row-major.
@@ -133,6 +143,9 @@ impl NDArray {
             return Err(GraphError::Invalid(format!("asnumpy: buffer of {} bytes for {} bytes of data", dst.len(), self.nbytes())));
         }
         engine().wait_for_var(&self.chunk.var)?;
+        if let Storage::Cuda(d) = &self.chunk.storage {
+            return Ok(d.read(self.dense_byte_offset("asnumpy")?, dst)?);
+        }
         // SAFETY: the wait above completed every write; reads beside us do not conflict, and a
         // write pushed after the wait is ordered after this call returns only by the caller
         // (as in MXNet, reading an array while pushing writes to it is the caller's race).
@@ -151,6 +164,15 @@ impl NDArray {
             });
         }
         let target = self.clone();
+        if let Storage::Cuda(_) = &self.chunk.storage {
+            let offset = self.dense_byte_offset("__setitem__")?;
+            let body = Box::new(move |_: &rmx_engine::RunContext| match &target.chunk.storage {
+                Storage::Cuda(d) => d.write(offset, &bytes).map_err(Into::into),
+                Storage::Host(_) => unreachable!("checked above"),
+            });
+            engine().push(body, self.ctx(), &[], &[self.var().clone()], FnProperty::Normal, 0, "_set_value".into())?;
+            return Ok(());
+        }
         let body = Box::new(move |_: &rmx_engine::RunContext| {
             let strides = contiguous_strides(target.shape());
             // SAFETY: this push writes the target's variable.
@@ -161,8 +183,40 @@ impl NDArray {
         Ok(())
     }
 
+    /// The byte offset of a dense array (device copies move dense ranges only, for now).
+    fn dense_byte_offset(&self, op: &str) -> Result<usize> {
+        if !self.is_contiguous() {
+            return Err(GraphError::Device { op: op.into(), message: format!("strided views of {} arrays cannot be copied yet", self.ctx()) });
+        }
+        Ok(self.layout.offset * self.dtype.size())
+    }
+
     /// Blocks until pending writes are done; returns the failure they carry, if any.
     pub fn wait_to_read(&self) -> Result<()> {
         Ok(engine().wait_for_var(&self.chunk.var)?)
     }
+}
+
+/// Refuses a layout that could address a byte outside `bytes`: from its offset, the furthest
+/// steps back and forward along each axis (strides may be negative: `x[::-1]`) must stay inside.
+/// Wide arithmetic, so no shape or stride a caller passes can wrap the check.
+fn check_inside(layout: &Layout, dtype: DType, bytes: usize) -> Result<()> {
+    let bad = || GraphError::Invalid(format!("a view {:?} (strides {:?}, offset {}) of {dtype} reaches outside its buffer of {bytes} bytes", layout.shape.as_slice(), layout.strides.as_slice(), layout.offset));
+    if layout.strides.len() != layout.shape.len() {
+        return Err(bad());
+    }
+    let (mut lo, mut hi) = (layout.offset as i128, layout.offset as i128);
+    if layout.shape.contains(&0) {
+        hi -= 1; // no element: only the offset must be in range
+    } else {
+        for (&n, &st) in layout.shape.iter().zip(&layout.strides) {
+            let reach = (n as i128 - 1).checked_mul(st as i128).ok_or_else(bad)?;
+            if reach < 0 { lo = lo.checked_add(reach).ok_or_else(bad)? } else { hi = hi.checked_add(reach).ok_or_else(bad)? }
+        }
+    }
+    let end = (hi + 1).checked_mul(dtype.size() as i128).ok_or_else(bad)?;
+    if lo < 0 || end > bytes as i128 {
+        return Err(bad());
+    }
+    Ok(())
 }

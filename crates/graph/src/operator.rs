@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use rmx_engine::BoxError;
-use rmx_kernels::{DType, Element, Shape};
+use rmx_engine::{BoxError, RunContext};
+pub use rmx_kernels::Tensor;
+use rmx_kernels::{DType, Shape};
 
 use crate::attrs::Attrs;
 use crate::error::{GraphError, Result};
@@ -24,59 +25,6 @@ impl TensorDesc {
     }
 }
 
-/// A dense row-major array as a kernel sees it. Valid for the duration of one `compute`, during
-/// which the engine guarantees exclusive access to outputs and no writer beside inputs.
-pub struct Tensor {
-    ptr: *mut u8,
-    pub shape: Shape,
-    pub dtype: DType,
-}
-
-impl Tensor {
-    /// # Safety
-    /// `ptr` must address `numel(shape)` elements of `dtype`, accessible as the module doc says.
-    pub unsafe fn new(ptr: *mut u8, shape: Shape, dtype: DType) -> Self {
-        Tensor { ptr, shape, dtype }
-    }
-
-    pub fn numel(&self) -> usize {
-        self.shape.iter().product()
-    }
-
-    pub fn ptr(&self) -> *mut u8 {
-        self.ptr
-    }
-
-    /// The elements, typed. Panics (a broken invariant: inference chose the dtype) if `T` is
-    /// not the tensor's dtype.
-    pub fn data<T: Element>(&self) -> &[T] {
-        assert_eq!(T::DTYPE, self.dtype, "kernel read a tensor as the wrong dtype");
-        // SAFETY: see the struct doc.
-        unsafe { std::slice::from_raw_parts(self.ptr as *const T, self.numel()) }
-    }
-
-    pub fn data_mut<T: Element>(&mut self) -> &mut [T] {
-        assert_eq!(T::DTYPE, self.dtype, "kernel wrote a tensor as the wrong dtype");
-        // SAFETY: see the struct doc; `&mut self` makes the borrow unique within the kernel.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr as *mut T, self.numel()) }
-    }
-
-    /// The elements, or `None` when this input is `out` itself: the memory planner gave the
-    /// output this input's buffer (an `inplace_option` pair), and the kernel must run in place.
-    pub fn data_unless_in<T: Element>(&self, out: &Tensor) -> Option<&[T]> {
-        (self.ptr != out.ptr).then(|| self.data::<T>())
-    }
-
-    /// Writable elements of an input the operator lists in [`Operator::mutated_inputs`]
-    /// (BatchNorm's moving statistics): the push holds that input's variable as a write.
-    #[allow(clippy::mut_from_ref)]
-    pub fn mutated<T: Element>(&self) -> &mut [T] {
-        assert_eq!(T::DTYPE, self.dtype, "kernel wrote a tensor as the wrong dtype");
-        // SAFETY: the input is in the push's write set, so no one else touches it meanwhile.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr as *mut T, self.numel()) }
-    }
-}
-
 /// An elementwise operator's arithmetic as kernels over blocks of its equal-shape inputs,
 /// `y[j] = f(x0[j], x1[j], ...)`, for the fusion pass (`executor/fuse`). They must be the very
 /// arithmetic of the operator's own kernel, so fused and unfused graphs agree bitwise.
@@ -89,11 +37,13 @@ pub struct BlockKernel {
 /// One dtype's block kernel: `f(inputs' blocks, output block)`.
 pub type BlockFn<T> = Arc<dyn Fn(&[&[T]], &mut [T]) + Send + Sync>;
 
-/// What a forward computation may depend on besides its inputs.
+/// What a computation may depend on besides its inputs: the mode, and where it runs.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OpCtx {
     /// Training mode: Dropout drops, BatchNorm uses batch statistics and updates its moving ones.
     pub is_train: bool,
+    /// The device and (for a GPU) the stream of the engine worker running the computation.
+    pub run: RunContext,
 }
 
 /// A typed operator instance: parameters parsed, ready to infer and compute.
@@ -101,14 +51,11 @@ pub trait Operator: Send + Sync {
     /// Output shapes and dtypes from the inputs'; shape errors name the operator and shapes.
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>>;
 
-    /// Computes the outputs from the inputs (dense, shapes and dtypes as inferred). An error
-    /// returned here is raised at the next wait on the outputs.
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError>;
-
-    /// Computes with the training flag; only operators whose result depends on it override this.
-    fn forward(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        self.compute(inputs, outputs)
-    }
+    /// Computes the outputs from the inputs (dense, shapes and dtypes as inferred, all on
+    /// `ctx.run`'s device), through the device-dispatching primitives of `rmx-kernels`; the
+    /// training flag is `ctx.is_train`. An error returned here is raised at the next wait on the
+    /// outputs.
+    fn compute(&self, ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError>;
 
     /// Draws from the process's random stream (so its pushes write the stream's variable).
     fn uses_rng(&self) -> bool {
@@ -136,6 +83,13 @@ pub trait Operator: Send + Sync {
     /// Input names when they depend on parameters (`no_bias` drops `bias`); `None` uses the
     /// registry entry's.
     fn input_names(&self) -> Option<Vec<&'static str>> {
+        None
+    }
+
+    /// The initializer (MXNet's `__init__` attribute, JSON) the operator stamps on the variable
+    /// it creates for input `name` when composed without it (MXNet's
+    /// FSetInputVarAttrOnCompose): BatchNorm's moving statistics, PReLU's slope.
+    fn input_init(&self, _name: &str) -> Option<&'static str> {
         None
     }
 

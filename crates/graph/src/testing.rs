@@ -34,7 +34,7 @@ pub fn uniform(n: usize, lo: f64, hi: f64, seed: u64) -> Vec<f64> {
 }
 
 fn forward(op: &str, attrs: &Attrs, inputs: &[NDArray], is_train: bool) -> Vec<NDArray> {
-    invoke_with(op, inputs, attrs, None, Context::cpu(0), OpCtx { is_train }).unwrap_or_else(|e| panic!("{op} forward: {e}"))
+    invoke_with(op, inputs, attrs, None, Context::cpu(0), OpCtx { is_train, ..Default::default() }).unwrap_or_else(|e| panic!("{op} forward: {e}"))
 }
 
 /// The gradients `op`'s `gradient` gives for `inputs` when its outputs' gradients are

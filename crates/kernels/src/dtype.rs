@@ -82,7 +82,12 @@ pub enum Class {
 
 /// A scalar function of one argument, in each computing class. Zero-sized implementors let the
 /// kernels inline and vectorize it.
+///
+/// `CUDA` is the same function as a CUDA C++ expression of `x`, of the computing type `T`
+/// (`float` or `double`; CUDA's math functions are overloaded for both), from which the CUDA
+/// path compiles its elementwise and fused kernels with NVRTC: one definition per function.
 pub trait UnaryFn: Send + Sync + 'static {
+    const CUDA: &'static str;
     fn f32(x: f32) -> f32;
     fn f64(x: f64) -> f64;
     /// Integers compute through `f64` unless the operator knows better (e.g. `abs`).
@@ -92,8 +97,10 @@ pub trait UnaryFn: Send + Sync + 'static {
     }
 }
 
-/// A scalar function of two arguments, in each computing class.
+/// A scalar function of two arguments, in each computing class; `CUDA` is it as a CUDA C++
+/// expression of `a` and `b` of type `T` (see [`UnaryFn`]).
 pub trait BinaryFn: Send + Sync + 'static {
+    const CUDA: &'static str;
     fn f32(a: f32, b: f32) -> f32;
     fn f64(a: f64, b: f64) -> f64;
     fn int(a: i64, b: i64) -> i64 {

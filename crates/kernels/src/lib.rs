@@ -1,12 +1,16 @@
 //! How rmx computes: element types ([`DType`], [`Element`] and the one dtype match,
-//! [`with_dtype!`]), array geometry ([`Layout`]), device buffers ([`Storage`]) and the CPU
-//! kernels. Operators (in `rmx-graph`) own the math and pass it in as zero-sized [`UnaryFn`] /
-//! [`BinaryFn`] / [`ReduceFn`] types; this crate owns the loops, vectorization and threading.
+//! [`with_dtype!`]), array geometry ([`Layout`]), device buffers ([`Storage`], one variant per
+//! device), the kernel's view of one ([`Tensor`]), and the primitives, which dispatch on the
+//! tensors' device to a per-device module: [`cpu`] (the host's loops) or [`cuda`] (discovery and
+//! buffers now; its kernels come with the CUDA issue). Operators (in `rmx-graph`) own the math and
+//! pass it in as zero-sized [`UnaryFn`] / [`BinaryFn`] / [`ReduceFn`] types; this crate owns the
+//! loops, vectorization and threading.
 //!
 //! ```
-//! use rmx_kernels::{elementwise, BinaryFn};
+//! use rmx_kernels::{cpu::elementwise, BinaryFn};
 //! struct Add;
 //! impl BinaryFn for Add {
+//!     const CUDA: &'static str = "a + b";
 //!     fn f32(a: f32, b: f32) -> f32 { a + b }
 //!     fn f64(a: f64, b: f64) -> f64 { a + b }
 //! }
@@ -14,23 +18,27 @@
 //! elementwise::zip::<f32, Add>(&[1., 2., 3.], &[10., 20., 30.], &mut y);
 //! assert_eq!(y, [11., 22., 33.]);
 //! ```
-//!
-//! CUDA buffers and kernels arrive behind a `cuda` feature with the GPU issue.
 
-pub mod copy;
+mod dispatch;
 mod dtype;
-pub mod elementwise;
-pub mod gemm;
+mod error;
+mod float;
 mod layout;
-pub mod random;
-pub mod reduce;
 mod storage;
-pub mod vmath;
+mod tensor;
+
+pub mod conv;
+pub mod cpu;
+pub mod cuda;
+pub mod window;
 
 pub use dtype::{Bool, BinaryFn, Class, DType, Element, UnaryFn};
+pub use error::{KernelError, KernelResult};
+pub use float::Float;
 pub use half::f16;
 pub use layout::{broadcast_shapes, collapse, contiguous_strides, numel, Layout, Shape, Strides};
-pub use reduce::ReduceFn;
+pub use cpu::reduce::ReduceFn;
+pub use cpu::vmath::VecMath;
 pub use rmx_engine::Context;
-pub use storage::Storage;
-pub use vmath::VecMath;
+pub use storage::{checked_bytes, HostBuffer, Storage};
+pub use tensor::Tensor;

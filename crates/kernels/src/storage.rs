@@ -1,48 +1,106 @@
-//! `Storage`: a device buffer. CPU buffers of more than 256 bytes are 64-byte aligned so vector loads
-//! never split a cache line at the start. Access is unchecked: the engine guarantees that a write to a buffer
-//! never runs beside another access to it, which is the invariant every `unsafe` here relies on.
+//! `Storage`: one device buffer, per device: host memory or (from the CUDA issue on) GPU memory.
+//! Kernels never see a `Storage`; they see [`crate::Tensor`] views of one, and the primitives
+//! dispatch on the view's device. Access is unchecked: the engine guarantees that a write to a
+//! buffer never runs beside another access to it, which is the invariant every `unsafe` relies on.
+//!
+//! Sizes are checked here once ([`checked_bytes`]) so that no product of a user's shape can wrap,
+//! and allocations fail with [`KernelError::OutOfMemory`] rather than aborting the process.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout as AllocLayout};
 use std::ptr::NonNull;
 
-use rmx_engine::Context;
+use rmx_engine::{Context, DeviceKind};
+
+use crate::cuda::CudaBuffer;
+use crate::error::{KernelError, KernelResult};
+use crate::DType;
 
 /// Large buffers start on a cache line; small ones take the allocator's natural alignment, which
 /// its fast path serves (aligned allocation is a slower path in most allocators).
 const ALIGN: usize = 64;
 const SMALL: usize = 256;
 
-pub struct Storage {
+/// Bytes of a dense array of `shape` and `dtype`, or `SizeOverflow` when the element count or
+/// the byte size does not fit an `isize` (Rust's limit for one allocation).
+pub fn checked_bytes(shape: &[usize], dtype: DType) -> KernelResult<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .and_then(|n| n.checked_mul(dtype.size()))
+        .filter(|&b| b <= isize::MAX as usize - ALIGN)
+        .ok_or_else(|| KernelError::SizeOverflow { shape: shape.to_vec(), dtype })
+}
+
+/// A buffer on one device.
+pub enum Storage {
+    Host(HostBuffer),
+    Cuda(CudaBuffer),
+}
+
+impl Storage {
+    /// A zero-filled buffer of `bytes` bytes on `ctx`.
+    pub fn zeroed(bytes: usize, ctx: Context) -> KernelResult<Self> {
+        match ctx.kind {
+            DeviceKind::Gpu => Ok(Storage::Cuda(CudaBuffer::zeroed(bytes, ctx)?)),
+            _ => Ok(Storage::Host(HostBuffer::zeroed(bytes, ctx)?)),
+        }
+    }
+
+    pub fn bytes(&self) -> usize {
+        match self {
+            Storage::Host(b) => b.bytes,
+            Storage::Cuda(b) => b.bytes(),
+        }
+    }
+
+    pub fn ctx(&self) -> Context {
+        match self {
+            Storage::Host(b) => b.ctx,
+            Storage::Cuda(b) => b.ctx(),
+        }
+    }
+
+    /// The buffer's first byte in its device's address space (a host pointer for host memory, a
+    /// device address for GPU memory): what a [`crate::Tensor`] view is built from.
+    pub fn base(&self) -> *mut u8 {
+        match self {
+            Storage::Host(b) => b.ptr.as_ptr(),
+            Storage::Cuda(b) => b.device_address() as *mut u8,
+        }
+    }
+
+    /// The host buffer, or `None` for device memory.
+    pub fn host(&self) -> Option<&HostBuffer> {
+        match self {
+            Storage::Host(b) => Some(b),
+            Storage::Cuda(_) => None,
+        }
+    }
+}
+
+/// Host memory, zeroed at allocation (the OS hands out zeroed pages cheaply).
+pub struct HostBuffer {
     ptr: NonNull<u8>,
     bytes: usize,
     ctx: Context,
 }
 
 // SAFETY: the buffer is plain memory; concurrent access is ordered by the engine (module doc).
-unsafe impl Send for Storage {}
-unsafe impl Sync for Storage {}
+unsafe impl Send for HostBuffer {}
+unsafe impl Sync for HostBuffer {}
 
-impl Storage {
-    /// A zero-filled host buffer of `bytes` bytes (the OS hands out zeroed pages cheaply).
-    pub fn zeroed(bytes: usize, ctx: Context) -> Self {
-        let layout = Self::layout(bytes);
+impl HostBuffer {
+    fn zeroed(bytes: usize, ctx: Context) -> KernelResult<Self> {
+        let layout = Self::layout(bytes).ok_or(KernelError::OutOfMemory { ctx, bytes })?;
         // SAFETY: the layout has a non-zero size.
         let raw = unsafe { alloc_zeroed(layout) };
-        let ptr = NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
-        Storage { ptr, bytes, ctx }
+        let ptr = NonNull::new(raw).ok_or(KernelError::OutOfMemory { ctx, bytes })?;
+        Ok(HostBuffer { ptr, bytes, ctx })
     }
 
-    fn layout(bytes: usize) -> AllocLayout {
+    fn layout(bytes: usize) -> Option<AllocLayout> {
         let align = if bytes <= SMALL { 16 } else { ALIGN };
-        AllocLayout::from_size_align(bytes.max(1), align).expect("allocation size overflows")
-    }
-
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
-
-    pub fn ctx(&self) -> Context {
-        self.ctx
+        AllocLayout::from_size_align(bytes.max(1), align).ok()
     }
 
     pub fn as_ptr(&self) -> *mut u8 {
@@ -52,28 +110,36 @@ impl Storage {
     /// `len` elements of `T` from element `offset`.
     ///
     /// # Safety
-    /// No write to those elements may run meanwhile (the engine's read set guarantees it), and
-    /// they must lie inside the buffer.
+    /// No write to those elements may run meanwhile (the engine's read set guarantees it).
     pub unsafe fn slice<T>(&self, offset: usize, len: usize) -> &[T] {
-        debug_assert!((offset + len) * std::mem::size_of::<T>() <= self.bytes);
+        assert!(offset.checked_add(len).and_then(|e| e.checked_mul(std::mem::size_of::<T>())).is_some_and(|e| e <= self.bytes), "slice past the end of its buffer");
         std::slice::from_raw_parts((self.ptr.as_ptr() as *const T).add(offset), len)
-    }
-
-    /// `len` elements of `T` from element `offset`, writable.
-    ///
-    /// # Safety
-    /// No other access to those elements may run meanwhile (the engine's write set guarantees
-    /// it), and they must lie inside the buffer.
-    #[allow(clippy::mut_from_ref)]
-    pub unsafe fn slice_mut<T>(&self, offset: usize, len: usize) -> &mut [T] {
-        debug_assert!((offset + len) * std::mem::size_of::<T>() <= self.bytes);
-        std::slice::from_raw_parts_mut((self.ptr.as_ptr() as *mut T).add(offset), len)
     }
 }
 
-impl Drop for Storage {
+impl Drop for HostBuffer {
     fn drop(&mut self) {
-        // SAFETY: allocated in `zeroed` with the same layout.
-        unsafe { dealloc(self.ptr.as_ptr(), Self::layout(self.bytes)) }
+        // SAFETY: allocated in `zeroed` with the same layout, which was valid then.
+        unsafe { dealloc(self.ptr.as_ptr(), Self::layout(self.bytes).expect("valid at allocation")) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_checked_products() {
+        assert_eq!(checked_bytes(&[2, 3], DType::F64).unwrap(), 48);
+        assert!(checked_bytes(&[1 << 62], DType::F32).is_err());
+        assert!(checked_bytes(&[1 << 32, 1 << 32], DType::U8).is_err());
+        assert_eq!(checked_bytes(&[0, usize::MAX], DType::F32).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_refused_allocation_is_an_error() {
+        // 4 TiB: more than this machine's memory and swap, so the system refuses it.
+        let r = Storage::zeroed(1 << 42, Context::cpu(0));
+        assert!(matches!(r, Err(KernelError::OutOfMemory { .. })));
     }
 }

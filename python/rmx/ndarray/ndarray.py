@@ -135,8 +135,9 @@ class NDArray:
 
     @property
     def T(self):
-        if self.ndim > 2:
-            raise InvalidArgumentError("NDArray.T only supports 1-d and 2-d arrays; use transpose(axes)")
+        """The array with its axes reversed (MXNet's ``transpose(self)``); itself below 2-D."""
+        if self.ndim < 2:
+            return self
         return self.transpose()
 
     # --- moving data ------------------------------------------------------------------------

@@ -17,7 +17,9 @@ def seed(seed_state, ctx="all"):
 
 def _sample(op, params, shape, dtype, ctx, out):
     if out is not None:
+        # MXNet fills ``out`` in its own dtype unless one is given.
         shape = out.shape
+        dtype = out.dtype if dtype is None else dtype
     attrs = [(k, repr(float(v))) for k, v in params] + [("shape", str(_shape(shape if shape is not None else (1,))))]
     attrs.append(("dtype", dtype_name(dtype) if dtype is not None or op != "_random_randint" else "int32"))
     return invoke(op, [], attrs, out=out, ctx=ctx)[0]
@@ -36,6 +38,8 @@ def randn(*shape, loc=0, scale=1, dtype=None, ctx=None, **kwargs):
 
 
 def randint(low, high, shape=None, dtype=None, ctx=None, out=None, **kwargs):
+    if out is not None:
+        shape, dtype = out.shape, out.dtype if dtype is None else dtype
     attrs = [("low", str(int(low))), ("high", str(int(high))), ("shape", str(_shape(shape if shape is not None else (1,)))), ("dtype", dtype_name(dtype) if dtype else "int32")]
     return invoke("_random_randint", [], attrs, out=out, ctx=ctx)[0]
 

@@ -13,12 +13,12 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::PARALLEL_GRAIN;
+use rmx_kernels::cpu::elementwise::PARALLEL_GRAIN;
 use rmx_kernels::{DType, Element};
 
 use super::ExecNode;
 use crate::error::Result;
-use crate::operator::{BlockFn, BlockKernel, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, BlockFn, BlockKernel, Operator, Tensor, TensorDesc};
 
 /// The switch.
 pub const FUSION_ENV: &str = "RMX_FUSE_ELEMWISE";
@@ -82,7 +82,7 @@ impl Operator for FusedElemwise {
         Ok(vec![self.out.clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         match out.dtype {
             DType::F32 => self.run::<f32>(inputs, out, |k| &k.f32),

@@ -268,7 +268,7 @@ impl Executor {
             .enumerate()
             .map(|(e, b)| match (b, plan.block_of[e]) {
                 (Some(a), _) => Ok(a),
-                (None, Some(k)) => Ok(NDArray::view_of(&blocks[k], &self.descs[e].shape, self.descs[e].dtype)),
+                (None, Some(k)) => NDArray::view_of(&blocks[k], &self.descs[e].shape, self.descs[e].dtype),
                 // Fused away: no node makes or reads it.
                 (None, None) => NDArray::zeros(&[0], self.descs[e].dtype, self.ctx),
             })
@@ -277,7 +277,7 @@ impl Executor {
     }
 
     fn run(&self, nodes: &[ExecNode], is_train: bool) -> Result<()> {
-        let ctx = OpCtx { is_train };
+        let ctx = OpCtx { is_train, ..Default::default() };
         for node in nodes {
             let ins = node.inputs.iter().map(|&e| self.arrays[e].clone()).collect();
             let outs = node.outputs.iter().map(|&e| self.arrays[e].clone()).collect();

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::{map_or_update, zip_or_update};
+use rmx_kernels::cpu::elementwise::{map_or_update, zip_or_update};
 use rmx_kernels::{BinaryFn, Element, UnaryFn};
 
 use super::float::{float_dtype, with_float};
@@ -15,7 +15,7 @@ use super::unary_math::{Relu, Sigmoid, Softsign, Tanh};
 use crate::attrs::Attrs;
 use crate::error::{shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{BlockFn, BlockKernel, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{OpCtx, BlockFn, BlockKernel, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Act {
@@ -30,6 +30,7 @@ const ACT_TYPES: &[&str] = &["relu", "sigmoid", "tanh", "softrelu", "softsign"];
 
 struct SoftRelu;
 impl UnaryFn for SoftRelu {
+    const CUDA: &'static str = "(x > T(20)) ? x : log1p(exp(x))";
     #[inline(always)]
     fn f32(x: f32) -> f32 {
         if x > 20.0 { x } else { x.exp().ln_1p() }
@@ -42,9 +43,10 @@ impl UnaryFn for SoftRelu {
 
 /// The backward rules, as `f(out_grad, value)`.
 macro_rules! grad_fn {
-    ($name:ident, |$g:ident, $v:ident| $body:expr) => {
+    ($name:ident, cuda $cuda:literal, |$g:ident, $v:ident| $body:expr) => {
         struct $name;
         impl BinaryFn for $name {
+            const CUDA: &'static str = $cuda;
             #[inline(always)]
             fn f32($g: f32, $v: f32) -> f32 { $body }
             #[inline(always)]
@@ -52,11 +54,11 @@ macro_rules! grad_fn {
         }
     };
 }
-grad_fn!(ReluGrad, |g, y| if y > 0.0 { g } else { 0.0 });
-grad_fn!(SigmoidGrad, |g, y| g * y * (1.0 - y));
-grad_fn!(TanhGrad, |g, y| g * (1.0 - y * y));
-grad_fn!(SoftReluGrad, |g, y| -g * (-y).exp_m1());
-grad_fn!(SoftsignGrad, |g, x| g / ((1.0 + x.abs()) * (1.0 + x.abs())));
+grad_fn!(ReluGrad, cuda "(b > T(0)) ? a : T(0)", |g, y| if y > 0.0 { g } else { 0.0 });
+grad_fn!(SigmoidGrad, cuda "a * b * (T(1) - b)", |g, y| g * y * (1.0 - y));
+grad_fn!(TanhGrad, cuda "a * (T(1) - b * b)", |g, y| g * (1.0 - y * y));
+grad_fn!(SoftReluGrad, cuda "-a * expm1(-b)", |g, y| -g * (-y).exp_m1());
+grad_fn!(SoftsignGrad, cuda "a / ((T(1) + fabs(b)) * (T(1) + fabs(b)))", |g, x| g / ((1.0 + x.abs()) * (1.0 + x.abs())));
 
 struct Activation {
     name: &'static str,
@@ -95,7 +97,7 @@ impl Operator for Activation {
         Ok(vec![inputs[inputs.len() - 1].clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         with_float!(out.dtype, T => {
             if self.backward {

@@ -3,14 +3,14 @@
 //! (`elementwise::fold_n`: block by block, each block summing every input while it is in cache).
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::fold_n;
+use rmx_kernels::cpu::elementwise::fold_n;
 use rmx_kernels::{with_dtype, DType};
 
 use super::binary_math::Add;
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct AddN {
     num_args: Option<usize>,
@@ -35,7 +35,7 @@ impl Operator for AddN {
         Ok(vec![inputs[0].clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         with_dtype!(out.dtype, T => {
             let xs: Vec<Option<&[T]>> = inputs.iter().map(|t| t.data_unless_in::<T>(out)).collect();

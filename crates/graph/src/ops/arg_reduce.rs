@@ -3,14 +3,14 @@
 //! Indices are piecewise constant in the input: no gradient flows (MXNet gives zeros).
 
 use rmx_engine::BoxError;
-use rmx_kernels::reduce::arg_reduce;
+use rmx_kernels::cpu::reduce::arg_reduce;
 use rmx_kernels::{with_dtype, Shape};
 
 use super::axes::{axis, split_around};
 use crate::attrs::Attrs;
 use crate::error::Result;
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct ArgReduce {
     name: &'static str,
@@ -49,7 +49,7 @@ impl Operator for ArgReduce {
         Ok(vec![TensorDesc { shape, dtype: inputs[0].dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let ((outer, len, inner), _) = self.geometry(&inputs[0].shape)?;
         let out = &mut outputs[0];
         with_dtype!(out.dtype, T => arg_reduce::<T>(inputs[0].data::<T>(), outer, len, inner, self.want_max, out.data_mut::<T>()));

@@ -24,7 +24,7 @@
 
 use rayon::prelude::*;
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::PARALLEL_GRAIN;
+use rmx_kernels::cpu::elementwise::PARALLEL_GRAIN;
 use rmx_kernels::Shape;
 
 use super::axes::{axis, split_around};
@@ -153,7 +153,10 @@ impl BatchNorm {
         }
         if batch {
             let k = self.momentum;
-            for (moving, batch) in [(inputs[3].mutated::<T>(), &mean), (inputs[4].mutated::<T>(), &var)] {
+            // SAFETY: `push_compute` gives each mutated input a buffer no other tensor overlaps
+            // (one array passed as both statistics gets two, written back in input order).
+            let (moving_mean, moving_var) = unsafe { (inputs[3].mutated::<T>(), inputs[4].mutated::<T>()) };
+            for (moving, batch) in [(moving_mean, &mean), (moving_var, &var)] {
                 for (m, b) in moving.iter_mut().zip(batch) {
                     *m = T::from_f64(m.to_f64() * k + b * (1.0 - k));
                 }
@@ -207,11 +210,7 @@ impl Operator for BatchNorm {
         Ok(vec![data.clone(), channels.clone(), channels])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        self.forward(&OpCtx::default(), inputs, outputs)
-    }
-
-    fn forward(&self, ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         with_float!(outputs[0].dtype, T => {
             if self.backward {
                 self.backward_typed::<T>(inputs, outputs)?;
@@ -237,6 +236,14 @@ impl Operator for BatchNorm {
             (false, false) => &["output"],
         };
         names.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn input_init(&self, name: &str) -> Option<&'static str> {
+        match name {
+            "moving_mean" => Some("[\"zero\", {}]"),
+            "moving_var" => Some("[\"one\", {}]"),
+            _ => None,
+        }
     }
 
     fn mutated_inputs(&self) -> Vec<usize> {
@@ -355,7 +362,7 @@ mod tests {
                 let ins = inputs(&shape, c, 7);
                 let (xv, gv, bv, mmv, mvv) = (values(&ins[0]), values(&ins[1]), values(&ins[2]), values(&ins[3]), values(&ins[4]));
                 let attrs = Attrs::from_pairs([("axis", ax), ("fix_gamma", fix_gamma), ("output_mean_var", "True"), ("eps", "0.01"), ("momentum", "0.8")]);
-                let outs = invoke_with("BatchNorm", &ins, &attrs, None, Context::cpu(0), OpCtx { is_train: true }).unwrap();
+                let outs = invoke_with("BatchNorm", &ins, &attrs, None, Context::cpu(0), OpCtx { is_train: true, ..Default::default() }).unwrap();
                 let (mean, var) = stats(&xv, o, c, i);
                 let y = values(&outs[0]);
                 for (j, v) in y.iter().enumerate() {
@@ -382,7 +389,7 @@ mod tests {
         for (is_train, params) in [(false, vec![("fix_gamma", "False")]), (true, vec![("fix_gamma", "False"), ("use_global_stats", "True")])] {
             let ins = inputs(&[3, 2, 2], 2, 3);
             let (xv, gv, bv, mm, mv) = (values(&ins[0]), values(&ins[1]), values(&ins[2]), values(&ins[3]), values(&ins[4]));
-            let outs = invoke_with("BatchNorm", &ins, &Attrs::from_pairs(params.iter().copied()), None, Context::cpu(0), OpCtx { is_train }).unwrap();
+            let outs = invoke_with("BatchNorm", &ins, &Attrs::from_pairs(params.iter().copied()), None, Context::cpu(0), OpCtx { is_train, ..Default::default() }).unwrap();
             for (j, v) in values(&outs[0]).iter().enumerate() {
                 let c = (j / 2) % 2;
                 let want = (xv[j] - mm[c]) / (mv[c] + 1e-3).sqrt() * gv[c] + bv[c];
@@ -437,9 +444,9 @@ mod tests {
     #[test]
     fn fixed_gamma_is_ignored_and_gets_a_zero_gradient() {
         let mut ins = inputs(&[4, 2], 2, 9);
-        let y1 = values(&invoke_with("BatchNorm", &ins, &Attrs::new(), None, Context::cpu(0), OpCtx { is_train: true }).unwrap()[0]);
+        let y1 = values(&invoke_with("BatchNorm", &ins, &Attrs::new(), None, Context::cpu(0), OpCtx { is_train: true, ..Default::default() }).unwrap()[0]);
         ins[1] = array(&[2], &[5.0, -3.0]);
-        let y2 = values(&invoke_with("BatchNorm", &ins, &Attrs::new(), None, Context::cpu(0), OpCtx { is_train: true }).unwrap()[0]);
+        let y2 = values(&invoke_with("BatchNorm", &ins, &Attrs::new(), None, Context::cpu(0), OpCtx { is_train: true, ..Default::default() }).unwrap()[0]);
         assert_eq!(y1, y2);
         let og = [array(&[4, 2], &uniform(8, -1.0, 1.0, 1)), array(&[2], &[0.0; 2]), array(&[2], &[0.0; 2])];
         let g = analytic_grads("BatchNorm", &[], &ins, &og, true);

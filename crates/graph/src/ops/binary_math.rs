@@ -48,11 +48,12 @@ macro_rules! with_binary_grad {
 pub(crate) use with_binary_grad;
 
 macro_rules! binary_fn {
-    ($(#[$doc:meta])* $name:ident, |$a:ident, $b:ident| $float:expr, int: |$x:ident, $y:ident| $int:expr
+    ($(#[$doc:meta])* $name:ident, cuda $cuda:literal, |$a:ident, $b:ident| $float:expr, int: |$x:ident, $y:ident| $int:expr
      $(, grad $g:literal: |$ga:ident, $gb:ident| $grad:expr)?) => {
         $(#[$doc])*
         pub struct $name;
         impl BinaryFn for $name {
+            const CUDA: &'static str = $cuda;
             #[inline(always)]
             fn f32($a: f32, $b: f32) -> f32 { $float }
             #[inline(always)]
@@ -76,39 +77,39 @@ macro_rules! binary_fn {
     };
 }
 
-binary_fn!(Add, |a, b| a + b, int: |a, b| a.wrapping_add(b), grad "add": |_a, _b| (1.0, 1.0));
-binary_fn!(Sub, |a, b| a - b, int: |a, b| a.wrapping_sub(b), grad "sub": |_a, _b| (1.0, -1.0));
-binary_fn!(Mul, |a, b| a * b, int: |a, b| a.wrapping_mul(b), grad "mul": |a, b| (b, a));
-binary_fn!(Div, |a, b| a / b, int: |a, b| if b == 0 { 0 } else { a.wrapping_div(b) }, grad "div": |a, b| (1.0 / b, -a / (b * b)));
+binary_fn!(Add, cuda "a + b", |a, b| a + b, int: |a, b| a.wrapping_add(b), grad "add": |_a, _b| (1.0, 1.0));
+binary_fn!(Sub, cuda "a - b", |a, b| a - b, int: |a, b| a.wrapping_sub(b), grad "sub": |_a, _b| (1.0, -1.0));
+binary_fn!(Mul, cuda "a * b", |a, b| a * b, int: |a, b| a.wrapping_mul(b), grad "mul": |a, b| (b, a));
+binary_fn!(Div, cuda "a / b", |a, b| a / b, int: |a, b| if b == 0 { 0 } else { a.wrapping_div(b) }, grad "div": |a, b| (1.0 / b, -a / (b * b)));
 binary_fn!(
     /// Python's modulo: the result takes the divisor's sign, as MXNet's `mod` does; and as
     /// MXNet, modulo by zero gives 0 for every dtype (NumPy gives NaN for floats).
-    Mod, |a, b| { if b == 0.0 { return 0.0; } let r = a % b; if r != 0.0 && ((r < 0.0) != (b < 0.0)) { r + b } else { r } },
+    Mod, cuda "(b == T(0)) ? T(0) : ((fmod(a, b) != T(0) && ((fmod(a, b) < T(0)) != (b < T(0)))) ? fmod(a, b) + b : fmod(a, b))", |a, b| { if b == 0.0 { return 0.0; } let r = a % b; if r != 0.0 && ((r < 0.0) != (b < 0.0)) { r + b } else { r } },
     int: |a, b| if b == 0 { 0 } else { let r = a.wrapping_rem(b); if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r } },
     // As MXNet: d/db of a - b * floor(a / b) is -floor(a / b).
     grad "mod": |a, b| (1.0, -(a / b).floor())
 );
-binary_fn!(Power, |a, b| a.powf(b), int: |a, b| if b < 0 { 0 } else { a.wrapping_pow(b.min(u32::MAX as i64) as u32) },
+binary_fn!(Power, cuda "pow(a, b)", |a, b| a.powf(b), int: |a, b| if b < 0 { 0 } else { a.wrapping_pow(b.min(u32::MAX as i64) as u32) },
     // As MXNet: d/db is a**b * ln(a), NaN for a <= 0.
     grad "power": |a, b| (b * a.powf(b - 1.0), a.powf(b) * a.ln()));
 // Ties send the gradient to lhs, as MXNet (`a >= b` for maximum, `a <= b` for minimum).
-binary_fn!(Maximum, |a, b| if a >= b || a.is_nan() { a } else { b }, int: |a, b| a.max(b),
+binary_fn!(Maximum, cuda "(a >= b || isnan(a)) ? a : b", |a, b| if a >= b || a.is_nan() { a } else { b }, int: |a, b| a.max(b),
     grad "maximum": |a, b| if a >= b { (1.0, 0.0) } else { (0.0, 1.0) });
-binary_fn!(Minimum, |a, b| if a <= b || a.is_nan() { a } else { b }, int: |a, b| a.min(b),
+binary_fn!(Minimum, cuda "(a <= b || isnan(a)) ? a : b", |a, b| if a <= b || a.is_nan() { a } else { b }, int: |a, b| a.min(b),
     grad "minimum": |a, b| if a <= b { (1.0, 0.0) } else { (0.0, 1.0) });
-binary_fn!(Equal, |a, b| (a == b) as u8 as _, int: |a, b| (a == b) as i64);
-binary_fn!(NotEqual, |a, b| (a != b) as u8 as _, int: |a, b| (a != b) as i64);
-binary_fn!(Greater, |a, b| (a > b) as u8 as _, int: |a, b| (a > b) as i64);
-binary_fn!(GreaterEqual, |a, b| (a >= b) as u8 as _, int: |a, b| (a >= b) as i64);
-binary_fn!(Lesser, |a, b| (a < b) as u8 as _, int: |a, b| (a < b) as i64);
-binary_fn!(LesserEqual, |a, b| (a <= b) as u8 as _, int: |a, b| (a <= b) as i64);
-binary_fn!(LogicalAnd, |a, b| (a != 0.0 && b != 0.0) as u8 as _, int: |a, b| (a != 0 && b != 0) as i64);
-binary_fn!(LogicalOr, |a, b| (a != 0.0 || b != 0.0) as u8 as _, int: |a, b| (a != 0 || b != 0) as i64);
-binary_fn!(LogicalXor, |a, b| ((a != 0.0) != (b != 0.0)) as u8 as _, int: |a, b| ((a != 0) != (b != 0)) as i64);
-binary_fn!(Hypot, |a, b| a.hypot(b), int: |a, b| ((a as f64).hypot(b as f64)) as i64,
+binary_fn!(Equal, cuda "T(a == b)", |a, b| (a == b) as u8 as _, int: |a, b| (a == b) as i64);
+binary_fn!(NotEqual, cuda "T(a != b)", |a, b| (a != b) as u8 as _, int: |a, b| (a != b) as i64);
+binary_fn!(Greater, cuda "T(a > b)", |a, b| (a > b) as u8 as _, int: |a, b| (a > b) as i64);
+binary_fn!(GreaterEqual, cuda "T(a >= b)", |a, b| (a >= b) as u8 as _, int: |a, b| (a >= b) as i64);
+binary_fn!(Lesser, cuda "T(a < b)", |a, b| (a < b) as u8 as _, int: |a, b| (a < b) as i64);
+binary_fn!(LesserEqual, cuda "T(a <= b)", |a, b| (a <= b) as u8 as _, int: |a, b| (a <= b) as i64);
+binary_fn!(LogicalAnd, cuda "T(a != T(0) && b != T(0))", |a, b| (a != 0.0 && b != 0.0) as u8 as _, int: |a, b| (a != 0 && b != 0) as i64);
+binary_fn!(LogicalOr, cuda "T(a != T(0) || b != T(0))", |a, b| (a != 0.0 || b != 0.0) as u8 as _, int: |a, b| (a != 0 || b != 0) as i64);
+binary_fn!(LogicalXor, cuda "T((a != T(0)) != (b != T(0)))", |a, b| ((a != 0.0) != (b != 0.0)) as u8 as _, int: |a, b| ((a != 0) != (b != 0)) as i64);
+binary_fn!(Hypot, cuda "hypot(a, b)", |a, b| a.hypot(b), int: |a, b| ((a as f64).hypot(b as f64)) as i64,
     grad "hypot": |a, b| { let h = a.hypot(b); (a / h, b / h) });
 // `rhs` itself: the second argument, for selections.
-binary_fn!(Second, |_a, b| b, int: |_a, b| b);
+binary_fn!(Second, cuda "b", |_a, b| b, int: |_a, b| b);
 
 #[cfg(test)]
 mod tests {

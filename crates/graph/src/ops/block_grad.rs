@@ -7,7 +7,7 @@ use rmx_engine::BoxError;
 use crate::attrs::Attrs;
 use crate::error::Result;
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct BlockGrad;
 
@@ -16,7 +16,7 @@ impl Operator for BlockGrad {
         Ok(vec![inputs[0].clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let bytes = inputs[0].numel() * inputs[0].dtype.size();
         // SAFETY: dense tensors of one shape and dtype; the engine keeps outputs apart from inputs.
         unsafe { std::ptr::copy_nonoverlapping(inputs[0].ptr(), outputs[0].ptr(), bytes) };

@@ -11,7 +11,7 @@ use super::gather::read_as;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 enum Target {
     Shape(Vec<i64>),
@@ -74,7 +74,7 @@ impl Operator for BroadcastTo {
         Ok(vec![TensorDesc { shape: self.out_shape(inputs)?, dtype: inputs[0].dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let shape = outputs[0].shape.clone();
         let strides = Layout::contiguous(&inputs[0].shape).broadcast_strides(&shape);
         read_as(&inputs[0], &shape, &strides, 0, &mut outputs[0]);

@@ -3,13 +3,13 @@
 //! dtype (`_backward_Cast`, which takes the input for its dtype).
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::cast;
+use rmx_kernels::cpu::elementwise::cast;
 use rmx_kernels::{with_dtype, DType};
 
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Cast {
     dtype: DType,
@@ -20,7 +20,7 @@ impl Operator for Cast {
         Ok(vec![TensorDesc { shape: inputs[0].shape.clone(), dtype: self.dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let (x, out) = (&inputs[0], &mut outputs[0]);
         with_dtype!(x.dtype, S => with_dtype!(out.dtype, D => cast::<S, D>(x.data::<S>(), out.data_mut::<D>())));
         Ok(())
@@ -42,8 +42,8 @@ impl Operator for CastBackward {
         Ok(vec![inputs[1].clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        Cast { dtype: outputs[0].dtype }.compute(&inputs[..1], outputs)
+    fn compute(&self, ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        Cast { dtype: outputs[0].dtype }.compute(ctx, &inputs[..1], outputs)
     }
 }
 

@@ -2,13 +2,13 @@
 //! `a_min <= x <= a_max` (bounds included, as MXNet) and is 0 outside.
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::map3;
+use rmx_kernels::cpu::elementwise::map3;
 use rmx_kernels::{with_dtype, Element};
 
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Clip {
     backward: bool,
@@ -24,7 +24,7 @@ impl Operator for Clip {
         Ok(vec![inputs[0].clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         if self.backward {
             let (lo, hi) = (self.lo, self.hi);

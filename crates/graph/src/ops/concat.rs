@@ -10,7 +10,7 @@ use super::gather::{read_as, write_into};
 use crate::attrs::Attrs;
 use crate::error::{param_err, same_dtype, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Concat {
     name: &'static str,
@@ -55,7 +55,7 @@ impl Operator for Concat {
         Ok(vec![TensorDesc { shape, dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         let a = self.axis(inputs[0].shape.len())?;
         let out_strides = contiguous_strides(&out.shape);
@@ -94,7 +94,7 @@ impl Operator for ConcatBackward {
         Ok(data.iter().map(|d| TensorDesc { shape: d.shape.clone(), dtype: og.dtype }).collect())
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let og = &inputs[0];
         let a = self.0.axis(inputs[1].shape.len())?;
         let og_strides = contiguous_strides(&og.shape);

@@ -7,13 +7,15 @@
 use rmx_engine::BoxError;
 use rmx_kernels::Shape;
 
-use super::conv_kernels::{self, ConvPlan};
-use super::float::{float_dtype, with_float, Float};
-use super::im2col::{axis_tuple, dilated, kernel_tuple, three, Geometry};
+use rmx_kernels::conv::{self, ConvPlan};
+use rmx_kernels::window::{dilated, three, Geometry};
+
+use super::float::float_dtype;
+use super::window::{axis_tuple, kernel_tuple};
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 /// The parameters Convolution and Deconvolution share.
 #[derive(Clone, Debug)]
@@ -133,21 +135,20 @@ impl Conv {
         Ok(Shapes { plan: ConvPlan { batch: data[0], groups: p.groups, out_channels: p.num_filter, geom }, out, weight })
     }
 
-    fn run<T: Float>(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn run(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let data = if self.backward { &inputs[1] } else { &inputs[0] };
         let s = self.shapes(&data.shape)?;
         let spatial = s.plan.geom.output_size();
         if !self.backward {
-            let (x, w) = (inputs[0].data::<T>(), inputs[1].data::<T>());
-            let bias = (!self.p.no_bias).then(|| inputs[2].data::<T>());
-            conv_kernels::forward(&s.plan, x, w, bias, outputs[0].data_mut::<T>());
+            let bias = (!self.p.no_bias).then(|| &inputs[2]);
+            conv::forward(&s.plan, &inputs[0], &inputs[1], bias, &mut outputs[0])?;
             return Ok(());
         }
-        let (dy, x, w) = (inputs[0].data::<T>(), inputs[1].data::<T>(), inputs[2].data::<T>());
-        conv_kernels::backward_data(&s.plan, dy, w, outputs[0].data_mut::<T>());
-        conv_kernels::backward_weight(&s.plan, dy, x, outputs[1].data_mut::<T>());
+        let (dy, x, w) = (&inputs[0], &inputs[1], &inputs[2]);
+        conv::backward_data(&s.plan, dy, w, &mut outputs[0])?;
+        conv::backward_weight(&s.plan, dy, x, &mut outputs[1])?;
         if !self.p.no_bias {
-            conv_kernels::bias_grad(dy, outputs[2].data_mut::<T>(), spatial);
+            conv::bias_grad(dy, &mut outputs[2], spatial)?;
         }
         Ok(())
     }
@@ -177,8 +178,8 @@ impl Operator for Conv {
         Ok(vec![TensorDesc { shape: s.out, dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        with_float!(inputs[0].dtype, T => self.run::<T>(inputs, outputs))
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        self.run(inputs, outputs)
     }
 
     fn num_outputs(&self) -> usize {

@@ -10,14 +10,16 @@
 use rmx_engine::BoxError;
 use rmx_kernels::Shape;
 
-use super::conv_kernels::{self, ConvPlan};
+use rmx_kernels::conv::{self, ConvPlan};
+use rmx_kernels::window::dilated;
+
 use super::convolution::{expect_shape, ConvParams};
-use super::float::{float_dtype, with_float, Float};
-use super::im2col::{axis_tuple, dilated};
+use super::float::float_dtype;
+use super::window::axis_tuple;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 struct Deconv {
     name: &'static str,
@@ -68,24 +70,22 @@ impl Deconv {
         Ok(Shapes { plan: ConvPlan { batch: data[0], groups: p.groups, out_channels: c, geom }, out, weight })
     }
 
-    fn run<T: Float>(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn run(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let data = if self.backward { &inputs[1] } else { &inputs[0] };
         let s = self.shapes(&data.shape)?;
         let spatial = s.plan.geom.input_size();
         if !self.backward {
-            let (x, w) = (inputs[0].data::<T>(), inputs[1].data::<T>());
-            let y = outputs[0].data_mut::<T>();
-            conv_kernels::backward_data(&s.plan, x, w, y);
+            conv::backward_data(&s.plan, &inputs[0], &inputs[1], &mut outputs[0])?;
             if !self.p.no_bias {
-                conv_kernels::add_bias(y, inputs[2].data::<T>(), spatial);
+                conv::add_bias(&mut outputs[0], &inputs[2], spatial)?;
             }
             return Ok(());
         }
-        let (dy, x, w) = (inputs[0].data::<T>(), inputs[1].data::<T>(), inputs[2].data::<T>());
-        conv_kernels::forward(&s.plan, dy, w, None, outputs[0].data_mut::<T>());
-        conv_kernels::backward_weight(&s.plan, x, dy, outputs[1].data_mut::<T>());
+        let (dy, x, w) = (&inputs[0], &inputs[1], &inputs[2]);
+        conv::forward(&s.plan, dy, w, None, &mut outputs[0])?;
+        conv::backward_weight(&s.plan, x, dy, &mut outputs[1])?;
         if !self.p.no_bias {
-            conv_kernels::bias_grad(dy, outputs[2].data_mut::<T>(), spatial);
+            conv::bias_grad(dy, &mut outputs[2], spatial)?;
         }
         Ok(())
     }
@@ -115,8 +115,8 @@ impl Operator for Deconv {
         Ok(vec![TensorDesc { shape: s.out, dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        with_float!(inputs[0].dtype, T => self.run::<T>(inputs, outputs))
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        self.run(inputs, outputs)
     }
 
     fn num_outputs(&self) -> usize {

@@ -6,13 +6,13 @@
 //! every transpose flag and every rank, 1-d and N-d included, is one code path).
 
 use rmx_engine::BoxError;
-use rmx_kernels::gemm::{matmul, MatRef};
+use rmx_kernels::cpu::gemm::{matmul, MatRef};
 use rmx_kernels::{with_dtype, DType, Shape};
 
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, same_dtype, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Dot {
     name: &'static str,
@@ -49,6 +49,9 @@ impl Dot {
             return Err(err());
         }
         if a.len() == 1 && b.len() == 1 {
+            if self.ta || self.tb {
+                return Err(shape_err(self.name, format!("cannot transpose vectors (shapes {a:?} and {b:?}), as MXNet refuses")));
+            }
             if a[0] != b[0] {
                 return Err(err());
             }
@@ -89,7 +92,7 @@ impl Operator for Dot {
         1 + self.backward as usize
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         if self.backward {
             return self.compute_backward(inputs, outputs);
         }

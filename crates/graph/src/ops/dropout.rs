@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::PARALLEL_GRAIN;
+use rmx_kernels::cpu::elementwise::PARALLEL_GRAIN;
 use rmx_kernels::contiguous_strides;
 
 use super::axes::axis;
@@ -80,11 +80,7 @@ impl Operator for Dropout {
         Ok(vec![inputs[0].clone(), inputs[0].clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        self.forward(&OpCtx::default(), inputs, outputs)
-    }
-
-    fn forward(&self, ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let x = &inputs[0];
         let (y, mask) = outputs.split_at_mut(1);
         let dropping = (self.always || ctx.is_train) && self.p > 0.0;
@@ -158,7 +154,7 @@ mod tests {
     use rmx_engine::Context;
 
     fn run(params: &[(&str, &str)], x: &[f64], shape: &[usize], is_train: bool) -> (Vec<f64>, Vec<f64>) {
-        let outs = invoke_with("Dropout", &[array(shape, x)], &Attrs::from_pairs(params.iter().copied()), None, Context::cpu(0), OpCtx { is_train }).unwrap();
+        let outs = invoke_with("Dropout", &[array(shape, x)], &Attrs::from_pairs(params.iter().copied()), None, Context::cpu(0), OpCtx { is_train, ..Default::default() }).unwrap();
         (values(&outs[0]), values(&outs[1]))
     }
 

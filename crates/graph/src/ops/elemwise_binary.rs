@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::{map3_broadcast, map3_into2, update, update_with, zip, zip_broadcast};
+use rmx_kernels::cpu::elementwise::{map3_broadcast, map3_into2, update, update_with, zip, zip_broadcast};
 use rmx_kernels::{broadcast_shapes, contiguous_strides, with_dtype, DType, Element, Layout};
 
 use super::binary_math::*;
@@ -19,7 +19,7 @@ use super::sum_to_like::sum_to;
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{BlockKernel, param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, BlockKernel, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Elemwise<F> {
     name: &'static str,
@@ -46,7 +46,7 @@ impl<F: BinaryGrad> Operator for Elemwise<F> {
         Ok(vec![TensorDesc { shape, dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let (l, r) = (&inputs[0], &inputs[1]);
         let out = &mut outputs[0];
         with_dtype!(out.dtype, T => {
@@ -159,7 +159,7 @@ impl<F: BinaryGrad> Operator for BinaryBackward<F> {
         Ok(vec![l.clone(), r.clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let (og, l, r) = (&inputs[0], &inputs[1], &inputs[2]);
         let shape = og.shape.clone();
         let (first, second) = outputs.split_at_mut(1);

@@ -14,7 +14,7 @@ use super::binary_math::Add;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 struct Embedding {
     name: &'static str,
@@ -55,7 +55,7 @@ impl Operator for Embedding {
         Ok(vec![TensorDesc { shape: self.out_shape(&data.shape), dtype: w.dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let rows = self.rows(&inputs[self.backward as usize]);
         let d = self.output_dim;
         let out = &mut outputs[0];

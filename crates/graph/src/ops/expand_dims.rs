@@ -8,7 +8,7 @@ use super::reshape_like::reshape_grad;
 use crate::attrs::Attrs;
 use crate::error::{param_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct ExpandDims {
     name: &'static str,
@@ -27,7 +27,7 @@ impl Operator for ExpandDims {
         Ok(vec![TensorDesc { shape, dtype: inputs[0].dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         copy_dense(&inputs[0], &mut outputs[0]);
         Ok(())
     }

@@ -8,7 +8,7 @@ use super::reshape_like::reshape_grad;
 use crate::attrs::Attrs;
 use crate::error::Result;
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Flatten;
 
@@ -20,7 +20,7 @@ impl Operator for Flatten {
         Ok(vec![TensorDesc::new(&[first, rest], inputs[0].dtype)])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         copy_dense(&inputs[0], &mut outputs[0]);
         Ok(())
     }

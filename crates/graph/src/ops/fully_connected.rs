@@ -6,14 +6,14 @@
 //! `dX = dY·W`, `dW = dYᵀ·X`, `db = Σ_rows dY`.
 
 use rmx_engine::BoxError;
-use rmx_kernels::gemm::{matmul, MatRef};
+use rmx_kernels::cpu::gemm::{matmul, MatRef};
 use rmx_kernels::Shape;
 
 use super::float::{float_dtype, with_float, Float};
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 struct FullyConnected {
     name: &'static str,
@@ -134,7 +134,7 @@ impl Operator for FullyConnected {
         if self.backward { self.infer_backward(inputs) } else { self.infer_forward(inputs) }
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let nh = self.num_hidden;
         if !self.backward {
             let g = self.geometry(&inputs[0].shape)?;

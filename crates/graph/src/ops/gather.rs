@@ -3,7 +3,7 @@
 //! a larger output. Their files only compute the geometry.
 
 use rmx_kernels::contiguous_strides;
-use rmx_kernels::copy::copy_strided;
+use rmx_kernels::cpu::copy::copy_strided;
 
 use crate::operator::Tensor;
 

@@ -4,13 +4,13 @@
 //! no gradient flows.
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::fill;
+use rmx_kernels::cpu::elementwise::fill;
 use rmx_kernels::{with_dtype, DType, Element, Shape};
 
 use crate::attrs::Attrs;
 use crate::error::{param_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 enum Kind {
     Full(f64),
@@ -33,7 +33,7 @@ impl Operator for Init {
         Ok(vec![TensorDesc { shape: self.shape.clone(), dtype: self.dtype }])
     }
 
-    fn compute(&self, _inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, _inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         let cols = out.shape.last().copied().unwrap_or(1);
         with_dtype!(out.dtype, T => {

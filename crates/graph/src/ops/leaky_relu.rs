@@ -17,7 +17,7 @@
 
 use rayon::prelude::*;
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::PARALLEL_GRAIN;
+use rmx_kernels::cpu::elementwise::PARALLEL_GRAIN;
 use rmx_kernels::Shape;
 
 use super::float::{float_dtype, with_float, Float};
@@ -207,11 +207,7 @@ impl Operator for LeakyReLU {
         Ok(vec![data.clone(); self.num_outputs()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        self.forward(&OpCtx::default(), inputs, outputs)
-    }
-
-    fn forward(&self, ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         with_float!(outputs[0].dtype, T => {
             if self.backward {
                 self.backward_typed::<T>(inputs, outputs);
@@ -239,6 +235,10 @@ impl Operator for LeakyReLU {
             (false, _) => vec!["output".into()],
             (true, _) => (0..self.num_outputs()).map(|i| format!("output{i}")).collect(),
         }
+    }
+
+    fn input_init(&self, name: &str) -> Option<&'static str> {
+        (name == "gamma").then_some("[\"Constant\", {\"value\": 0.25}]")
     }
 
     fn input_names(&self) -> Option<Vec<&'static str>> {
@@ -413,7 +413,7 @@ mod tests {
         let n = 2000;
         let x = array(&[n], &vec![-1.0; n]);
         let attrs = Attrs::from_pairs([("act_type", "rrelu"), ("lower_bound", "0.1"), ("upper_bound", "0.3")]);
-        let outs = invoke_with("LeakyReLU", std::slice::from_ref(&x), &attrs, None, Context::cpu(0), OpCtx { is_train: true }).unwrap();
+        let outs = invoke_with("LeakyReLU", std::slice::from_ref(&x), &attrs, None, Context::cpu(0), OpCtx { is_train: true, ..Default::default() }).unwrap();
         let (y, mask) = (values(&outs[0]), values(&outs[1]));
         assert!(mask.iter().all(|s| (0.1..0.3).contains(s)));
         assert!(y.iter().zip(&mask).all(|(y, s)| *y == -s));

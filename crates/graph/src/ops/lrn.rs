@@ -12,7 +12,7 @@ use super::float::{float_dtype, with_float, Float};
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 struct Lrn {
     name: &'static str,
@@ -124,7 +124,7 @@ impl Operator for Lrn {
         Ok(vec![data.clone(), data.clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         with_float!(inputs[0].dtype, T => self.run::<T>(inputs, outputs))
     }
 

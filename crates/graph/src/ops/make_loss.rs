@@ -5,14 +5,14 @@
 //! `_backward_MakeLoss` takes `[output]`.
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::fill;
+use rmx_kernels::cpu::elementwise::fill;
 use rmx_kernels::Element;
 
 use super::float::{float_dtype, with_float};
 use crate::attrs::Attrs;
 use crate::error::Result;
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Normalization {
@@ -35,7 +35,7 @@ impl Operator for MakeLoss {
         Ok(vec![inputs[0].clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let x = &inputs[0];
         with_float!(x.dtype, T => {
             let (xs, y) = (x.data::<T>(), outputs[0].data_mut::<T>());

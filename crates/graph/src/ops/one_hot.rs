@@ -8,7 +8,7 @@ use rmx_kernels::{with_dtype, DType, Element};
 use crate::attrs::Attrs;
 use crate::error::{param_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct OneHot {
     depth: usize,
@@ -24,7 +24,7 @@ impl Operator for OneHot {
         Ok(vec![TensorDesc { shape, dtype: self.dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let idx: Vec<f64> = with_dtype!(inputs[0].dtype, I => inputs[0].data::<I>().iter().map(|v| v.to_f64()).collect());
         let out = &mut outputs[0];
         with_dtype!(out.dtype, T => {

@@ -13,11 +13,13 @@ use rmx_engine::BoxError;
 use rmx_kernels::Shape;
 
 use super::float::{float_dtype, with_float, Float};
-use super::im2col::{axis_tuple, kernel_tuple, three};
+use rmx_kernels::window::three;
+
+use super::window::{axis_tuple, kernel_tuple};
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
@@ -271,7 +273,7 @@ impl Operator for Pool {
         Ok(outs)
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         with_float!(inputs[0].dtype, T => self.run::<T>(inputs, &mut outputs[..1]))
     }
 

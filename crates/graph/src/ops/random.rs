@@ -10,7 +10,7 @@ use rmx_kernels::{with_dtype, DType, Shape};
 use crate::attrs::Attrs;
 use crate::error::{param_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 enum Dist {
     Uniform(f64, f64),
@@ -33,7 +33,7 @@ impl Operator for Random {
         Ok(vec![TensorDesc { shape: self.shape.clone(), dtype: self.dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let mut rng = crate::rng::lock();
         let out = &mut outputs[0];
         with_dtype!(out.dtype, T => {

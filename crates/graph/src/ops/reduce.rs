@@ -11,23 +11,24 @@
 use std::marker::PhantomData;
 
 use rmx_engine::BoxError;
-use rmx_kernels::copy::copy_strided;
-use rmx_kernels::elementwise::map3_broadcast;
-use rmx_kernels::reduce::reduce;
+use rmx_kernels::cpu::copy::copy_strided;
+use rmx_kernels::cpu::elementwise::map3_broadcast;
+use rmx_kernels::cpu::reduce::reduce;
 use rmx_kernels::{contiguous_strides, with_dtype, DType, Element, Layout, ReduceFn, Shape, Storage};
 
 use super::axes::{axes, split_around};
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 /// A reduction's math: float init and step, integer init and step; the optional parts say how
 /// partial results merge and how the result is finished when that differs from the defaults.
 macro_rules! reduce_fn {
-    ($name:ident, $init:expr, |$a:ident, $x:ident| $step:expr, $init_int:expr, |$ai:ident, $xi:ident| $step_int:expr $(, $($rest:tt)*)?) => {
+    ($name:ident, cuda $cuda:literal, $init:expr, |$a:ident, $x:ident| $step:expr, $init_int:expr, |$ai:ident, $xi:ident| $step_int:expr $(, $($rest:tt)*)?) => {
         pub struct $name;
         impl ReduceFn for $name {
+            const CUDA_STEP: &'static str = $cuda;
             const INIT: f64 = $init;
             #[inline(always)]
             fn step($a: f64, $x: f64) -> f64 { $step }
@@ -39,20 +40,22 @@ macro_rules! reduce_fn {
     };
 }
 
-reduce_fn!(Sum, 0.0, |a, x| a + x, 0, |a, x| a.wrapping_add(x));
-reduce_fn!(Mean, 0.0, |a, x| a + x, 0, |a, x| a.wrapping_add(x),
+reduce_fn!(Sum, cuda "acc + x", 0.0, |a, x| a + x, 0, |a, x| a.wrapping_add(x));
+reduce_fn!(Mean, cuda "acc + x", 0.0, |a, x| a + x, 0, |a, x| a.wrapping_add(x),
+    const CUDA_FINISH: &'static str = "acc / T(n)";
     fn finish(a: f64, n: usize) -> f64 { a / n as f64 }
     fn finish_int(a: i64, n: usize) -> i64 { a / n.max(1) as i64 });
-reduce_fn!(Prod, 1.0, |a, x| a * x, 1, |a, x| a.wrapping_mul(x));
-reduce_fn!(Max, f64::NEG_INFINITY, |a, x| if x > a || x.is_nan() { x } else { a }, i64::MIN, |a, x| a.max(x));
-reduce_fn!(Min, f64::INFINITY, |a, x| if x < a || x.is_nan() { x } else { a }, i64::MAX, |a, x| a.min(x));
-reduce_fn!(NanSum, 0.0, |a, x| if x.is_nan() { a } else { a + x }, 0, |a, x| a.wrapping_add(x));
-reduce_fn!(NanProd, 1.0, |a, x| if x.is_nan() { a } else { a * x }, 1, |a, x| a.wrapping_mul(x));
-reduce_fn!(L2, 0.0, |a, x| a + x * x, 0, |a, x| a.wrapping_add(x.wrapping_mul(x)),
+reduce_fn!(Prod, cuda "acc * x", 1.0, |a, x| a * x, 1, |a, x| a.wrapping_mul(x));
+reduce_fn!(Max, cuda "(x > acc || isnan(x)) ? x : acc", f64::NEG_INFINITY, |a, x| if x > a || x.is_nan() { x } else { a }, i64::MIN, |a, x| a.max(x));
+reduce_fn!(Min, cuda "(x < acc || isnan(x)) ? x : acc", f64::INFINITY, |a, x| if x < a || x.is_nan() { x } else { a }, i64::MAX, |a, x| a.min(x));
+reduce_fn!(NanSum, cuda "isnan(x) ? acc : acc + x", 0.0, |a, x| if x.is_nan() { a } else { a + x }, 0, |a, x| a.wrapping_add(x));
+reduce_fn!(NanProd, cuda "isnan(x) ? acc : acc * x", 1.0, |a, x| if x.is_nan() { a } else { a * x }, 1, |a, x| a.wrapping_mul(x));
+reduce_fn!(L2, cuda "acc + x * x", 0.0, |a, x| a + x * x, 0, |a, x| a.wrapping_add(x.wrapping_mul(x)),
     fn merge(a: f64, b: f64) -> f64 { a + b }
+    const CUDA_FINISH: &'static str = "sqrt(acc)";
     fn finish(a: f64, _n: usize) -> f64 { a.sqrt() }
     const EXACT_INT: bool = false;);
-reduce_fn!(L1, 0.0, |a, x| a + x.abs(), 0, |a, x| a.wrapping_add(x.wrapping_abs()),
+reduce_fn!(L1, cuda "acc + fabs(x)", 0.0, |a, x| a + x.abs(), 0, |a, x| a.wrapping_add(x.wrapping_abs()),
     fn merge(a: f64, b: f64) -> f64 { a + b }
     fn merge_int(a: i64, b: i64) -> i64 { a.wrapping_add(b) });
 
@@ -108,10 +111,10 @@ impl<R: ReduceFn> Operator for Reduce<R> {
         Ok(vec![TensorDesc { shape, dtype: self.out_dtype.unwrap_or(inputs[0].dtype) }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let x = &inputs[0];
         let (reduced, _) = self.axes.resolve(self.name, &x.shape)?;
-        let view = ReduceView::new(x, &reduced);
+        let view = ReduceView::new(x, &reduced)?;
         let out = &mut outputs[0];
         if out.dtype == x.dtype {
             with_dtype!(x.dtype, T => reduce::<T, R>(view.data::<T>(x), view.outer, view.len, view.inner, out.data_mut::<T>()));
@@ -119,7 +122,7 @@ impl<R: ReduceFn> Operator for Reduce<R> {
             with_dtype!(x.dtype, T => {
                 let mut tmp = vec![T::default(); out.numel()];
                 reduce::<T, R>(view.data::<T>(x), view.outer, view.len, view.inner, &mut tmp);
-                with_dtype!(out.dtype, D => rmx_kernels::elementwise::cast::<T, D>(&tmp, out.data_mut::<D>()));
+                with_dtype!(out.dtype, D => rmx_kernels::cpu::elementwise::cast::<T, D>(&tmp, out.data_mut::<D>()));
             });
         }
         Ok(())
@@ -143,32 +146,32 @@ pub struct ReduceView {
 }
 
 impl ReduceView {
-    pub fn new(x: &Tensor, reduced: &[usize]) -> Self {
+    pub fn new(x: &Tensor, reduced: &[usize]) -> rmx_kernels::KernelResult<Self> {
         let shape = &x.shape;
         if reduced.is_empty() {
-            return ReduceView { outer: x.numel(), len: 1, inner: 1, scratch: None };
+            return Ok(ReduceView { outer: x.numel(), len: 1, inner: 1, scratch: None });
         }
         let (first, last) = (reduced[0], *reduced.last().unwrap());
         if last - first + 1 == reduced.len() {
             let (outer, len, inner) = split_around(shape, first, last);
-            return ReduceView { outer, len, inner, scratch: None };
+            return Ok(ReduceView { outer, len, inner, scratch: None });
         }
         let kept: Vec<usize> = (0..shape.len()).filter(|d| !reduced.contains(d)).collect();
         let order: Vec<usize> = kept.iter().chain(reduced).copied().collect();
         let src = contiguous_strides(shape);
         let perm_shape: Vec<usize> = order.iter().map(|&d| shape[d]).collect();
         let perm_strides: Vec<isize> = order.iter().map(|&d| src[d]).collect();
-        let buf = Storage::zeroed(x.numel() * x.dtype.size(), rmx_engine::Context::cpu(0));
+        let buf = Storage::zeroed(x.numel() * x.dtype.size(), x.ctx())?;
         // SAFETY: `x` is this push's input; `buf` is fresh and holds as many elements.
-        unsafe { copy_strided(x.dtype.size(), &perm_shape, x.ptr(), &perm_strides, buf.as_ptr(), &contiguous_strides(&perm_shape)) };
+        unsafe { copy_strided(x.dtype.size(), &perm_shape, x.ptr(), &perm_strides, buf.base(), &contiguous_strides(&perm_shape)) };
         let len: usize = reduced.iter().map(|&d| shape[d]).product();
-        ReduceView { outer: x.numel() / len.max(1), len, inner: 1, scratch: Some(buf) }
+        Ok(ReduceView { outer: x.numel() / len.max(1), len, inner: 1, scratch: Some(buf) })
     }
 
     pub fn data<'a, T: rmx_kernels::Element>(&'a self, x: &'a Tensor) -> &'a [T] {
         match &self.scratch {
             // SAFETY: the scratch holds the permuted copy of `x`, same length and dtype.
-            Some(buf) => unsafe { buf.slice::<T>(0, x.numel()) },
+            Some(buf) => unsafe { buf.host().expect("a host reduction's scratch").slice::<T>(0, x.numel()) },
             None => x.data::<T>(),
         }
     }
@@ -253,7 +256,7 @@ impl Operator for ReduceBackward {
         Ok(vec![x.clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let (g, x, y) = (&inputs[0], &inputs[1], &inputs[2]);
         let (reduced, _) = self.axes.resolve(self.name, &x.shape)?;
         let kept: Vec<usize> = x.shape.iter().enumerate().map(|(d, &n)| if reduced.contains(&d) { 1 } else { n }).collect();

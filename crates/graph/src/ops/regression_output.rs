@@ -9,7 +9,7 @@
 use std::marker::PhantomData;
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::{map, zip};
+use rmx_kernels::cpu::elementwise::{map, zip};
 use rmx_kernels::{BinaryFn, Shape, UnaryFn};
 
 use super::float::{float_dtype, with_float};
@@ -17,7 +17,7 @@ use super::unary_math::{Identity, Sigmoid};
 use crate::attrs::Attrs;
 use crate::error::{shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, Operator, Tensor, TensorDesc};
 
 /// One regression head: its forward function and its gradient `f(y, label)` before scaling.
 trait Regression: Send + Sync + 'static {
@@ -28,6 +28,7 @@ trait Regression: Send + Sync + 'static {
 
 struct Difference;
 impl BinaryFn for Difference {
+    const CUDA: &'static str = "a - b";
     #[inline(always)]
     fn f32(y: f32, l: f32) -> f32 {
         y - l
@@ -40,6 +41,7 @@ impl BinaryFn for Difference {
 
 struct SignOfDifference;
 impl BinaryFn for SignOfDifference {
+    const CUDA: &'static str = "(a > b) ? T(1) : ((a < b) ? T(-1) : T(0))";
     #[inline(always)]
     fn f32(y: f32, l: f32) -> f32 {
         let d = y - l;
@@ -91,7 +93,7 @@ impl<R: Regression> Operator for RegressionOutput<R> {
         Ok(vec![inputs[0].clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         let label = &inputs[1];
         let per_sample = match label.shape.first() {

@@ -11,7 +11,7 @@ use super::sum_to_like::sum_to;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Repeat {
     name: &'static str,
@@ -45,7 +45,7 @@ impl Operator for Repeat {
         Ok(vec![TensorDesc { shape: data.shape.clone(), dtype: inputs[0].dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         if self.backward {
             // The gradient viewed as (..., s_axis, repeats, ...), summed over the repeats.
             let (s, a) = self.geometry(&inputs[1].shape)?;

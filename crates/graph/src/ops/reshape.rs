@@ -10,7 +10,7 @@ use crate::attrs::Attrs;
 use super::reshape_like::reshape_grad;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 /// The output shape of reshaping `input` to `spec`.
 pub fn reshape_target(op: &str, input: &[usize], spec: &[i64], reverse: bool) -> Result<Shape> {
@@ -100,7 +100,7 @@ impl Operator for Reshape {
         Ok(vec![TensorDesc { shape, dtype: inputs[0].dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         copy_dense(&inputs[0], &mut outputs[0]);
         Ok(())
     }

@@ -11,7 +11,7 @@ use super::reshape::copy_dense;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct ReshapeLike {
     lhs: (Option<i64>, Option<i64>),
@@ -47,7 +47,7 @@ impl Operator for ReshapeLike {
         Ok(vec![TensorDesc { shape, dtype: inputs[0].dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         copy_dense(&inputs[0], &mut outputs[0]);
         Ok(())
     }

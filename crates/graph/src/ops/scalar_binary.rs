@@ -9,14 +9,14 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::{map3, update, zip_scalar};
+use rmx_kernels::cpu::elementwise::{map3, update, zip_scalar};
 use rmx_kernels::{with_dtype, DType, Element};
 
 use super::binary_math::*;
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{BlockKernel, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{OpCtx, BlockKernel, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 struct ScalarOp<F> {
     name: &'static str,
@@ -33,7 +33,7 @@ impl<F: BinaryGrad> Operator for ScalarOp<F> {
         Ok(vec![inputs[0].clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         with_dtype!(out.dtype, T => {
             let s = T::from_f64(self.scalar);
@@ -130,7 +130,7 @@ impl<F: BinaryGrad> Operator for ScalarBackward<F> {
         Ok(vec![inputs[1].clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         with_dtype!(out.dtype, T => {
             let s = T::from_f64(self.scalar);

@@ -11,7 +11,7 @@ use super::gather::{read_as, write_into};
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 /// Per axis: start index, count, step.
 type Ranges = Vec<(isize, usize, isize)>;
@@ -39,12 +39,34 @@ pub fn slice_range(n: usize, b: Option<i64>, e: Option<i64>, s: i64) -> (isize, 
     (start as isize, count.max(0) as usize)
 }
 
+/// `slice_axis`'s range as MXNet checks it: negative values count from the end, the end may not
+/// pass the axis, and the range may not be empty (MXNet raises where Python slicing clamps).
+fn axis_range(op: &str, n: usize, begin: i64, end: Option<i64>) -> Result<(isize, usize)> {
+    let len = n as i64;
+    if len == 0 {
+        return Ok((0, 0));
+    }
+    let b = if begin < 0 { begin + len } else { begin };
+    let e = match end {
+        None => len,
+        Some(v) if v < 0 => v + len,
+        Some(v) => v,
+    };
+    if e > len || e < 0 {
+        return Err(param_err(op, "end", format!("{end:?} is past the axis of size {n}")));
+    }
+    if b < 0 || b >= e {
+        return Err(param_err(op, "begin", format!("begin {begin} and end {end:?} give an empty or negative range on an axis of size {n}")));
+    }
+    Ok((b as isize, (e - b) as usize))
+}
+
 impl Slice {
     fn ranges(&self, shape: &[usize]) -> Result<Ranges> {
         if let Some(a) = self.axis {
             let a = axis(self.name, "axis", a, shape.len())?;
             let mut r: Ranges = shape.iter().map(|&n| (0, n, 1)).collect();
-            let (start, count) = slice_range(shape[a], self.begin[0], self.end[0], 1);
+            let (start, count) = axis_range(self.name, shape[a], self.begin[0].unwrap_or(0), self.end[0])?;
             r[a] = (start, count, 1);
             return Ok(r);
         }
@@ -83,7 +105,7 @@ impl Operator for Slice {
         Ok(vec![TensorDesc { shape: data.shape.clone(), dtype: inputs[0].dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         if self.backward {
             let (og, out) = (&inputs[0], &mut outputs[0]);
             let r = self.ranges(&out.shape)?;

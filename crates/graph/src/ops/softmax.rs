@@ -10,7 +10,7 @@ use super::axes::{axis, split_around};
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Softmax {
     name: &'static str,
@@ -35,7 +35,7 @@ impl Operator for Softmax {
         Ok(vec![self.forward_desc(&inputs[0])?])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         if self.backward {
             return self.compute_backward(inputs, outputs);
         }

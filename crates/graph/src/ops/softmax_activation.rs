@@ -5,14 +5,14 @@
 
 use rayon::prelude::*;
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::PARALLEL_GRAIN;
+use rmx_kernels::cpu::elementwise::PARALLEL_GRAIN;
 
 use super::axes::split_around;
 use super::float::{float_dtype, with_float, Float};
 use crate::attrs::Attrs;
 use crate::error::{shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 struct SoftmaxActivation {
     name: &'static str,
@@ -72,7 +72,7 @@ impl Operator for SoftmaxActivation {
         Ok(vec![inputs[0].clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let (_, n, inner) = self.geometry(&inputs[0].shape)?;
         with_float!(outputs[0].dtype, T => {
             let y = outputs[0].data_mut::<T>();

@@ -35,7 +35,7 @@ use super::float::{float_dtype, with_float, Float};
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Normalization {
@@ -97,7 +97,7 @@ fn softmax_block<T: Float>(inner: usize, x: &[T], y: &mut [T], scratch: &mut Vec
 /// `y = softmax(x)` over the classes of each position, blocks in parallel when large.
 fn softmax<T: Float>(g: Geometry, x: &[T], y: &mut [T]) {
     let (block, inner) = ((g.classes * g.inner).max(1), g.inner.max(1));
-    if y.len() <= rmx_kernels::elementwise::PARALLEL_GRAIN {
+    if y.len() <= rmx_kernels::cpu::elementwise::PARALLEL_GRAIN {
         let mut scratch = Vec::new();
         y.chunks_mut(block).zip(x.chunks(block)).for_each(|(y, x)| softmax_block(inner, x, y, &mut scratch));
     } else {
@@ -214,7 +214,7 @@ impl Operator for SoftmaxOutput {
         Ok(vec![data.clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let x = &inputs[0];
         let g = self.geometry(&x.shape)?;
         if !self.backward {

@@ -10,7 +10,7 @@ use super::gather::{read_as, write_into};
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Split {
     name: &'static str,
@@ -40,7 +40,7 @@ impl Operator for Split {
         Ok(vec![TensorDesc { shape: part, dtype: inputs[0].dtype }; self.parts])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let x = &inputs[0];
         let a = axis(self.name, "axis", self.axis, x.shape.len())?;
         let strides = contiguous_strides(&x.shape);
@@ -79,7 +79,7 @@ impl Operator for SplitBackward {
         Ok(vec![TensorDesc { shape: data[0].shape.clone(), dtype: grads[0].dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         let a = axis(self.0.name, "axis", self.0.axis, out.shape.len())?;
         let strides = contiguous_strides(&out.shape);
@@ -87,7 +87,7 @@ impl Operator for SplitBackward {
         part[a] /= self.0.parts;
         for (i, og) in inputs[..self.0.parts].iter().enumerate() {
             // SAFETY: the gradient is dense with the part's element count (squeezing drops a 1).
-            let view = unsafe { Tensor::new(og.ptr(), part.clone(), og.dtype) };
+            let view = unsafe { Tensor::new(og.ptr(), part.clone(), og.dtype, og.ctx()) };
             write_into(&view, out, &strides, (i * part[a]) as isize * strides[a]);
         }
         Ok(())

@@ -4,14 +4,14 @@
 //! the backward kernels of broadcasting operators, tile and repeat.
 
 use rmx_engine::BoxError;
-use rmx_kernels::reduce::reduce;
+use rmx_kernels::cpu::reduce::reduce;
 use rmx_kernels::{with_dtype, DType, Element};
 
 use super::reduce::Sum;
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 /// Whether `to` broadcasts to `from` (so that `from` sums down to `to`).
 pub fn sums_to(from: &[usize], to: &[usize]) -> bool {
@@ -80,7 +80,7 @@ impl Operator for SumToLike {
         Ok(vec![TensorDesc { shape: like.shape.clone(), dtype: data.dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let (x, out) = (&inputs[0], &mut outputs[0]);
         let to = out.shape.clone();
         with_dtype!(x.dtype, T => sum_to::<T>(x.data::<T>(), &x.shape, &to, out.data_mut::<T>()));

@@ -13,7 +13,7 @@ use super::binary_math::Add;
 use crate::attrs::Attrs;
 use crate::error::{shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 #[derive(Clone, Copy)]
 enum Mode {
@@ -60,7 +60,7 @@ impl Operator for Take {
         Ok(vec![TensorDesc { shape: self.infer_forward(&inputs[0].shape, &inputs[1].shape)?, dtype: inputs[0].dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         if self.backward {
             return self.scatter(&inputs[0], &inputs[1], &mut outputs[0]);
         }

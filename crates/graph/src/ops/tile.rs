@@ -11,7 +11,7 @@ use super::sum_to_like::sum_to;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Tile {
     reps: Vec<usize>,
@@ -33,7 +33,7 @@ impl Operator for Tile {
         Ok(vec![TensorDesc { shape, dtype: inputs[0].dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let (s, r) = self.aligned(&inputs[0].shape);
         let src = contiguous_strides(&s);
         let (mut shape, mut strides) = (Vec::new(), Vec::new());
@@ -62,7 +62,7 @@ impl Operator for TileBackward {
         Ok(vec![TensorDesc { shape: inputs[1].shape.clone(), dtype: inputs[0].dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let (s, r) = self.0.aligned(&inputs[1].shape);
         let from: Vec<usize> = r.iter().zip(&s).flat_map(|(&r, &s)| [r, s]).collect();
         let to: Vec<usize> = s.iter().flat_map(|&s| [1, s]).collect();

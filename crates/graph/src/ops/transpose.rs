@@ -10,7 +10,7 @@ use super::gather::read_as;
 use crate::attrs::Attrs;
 use crate::error::{param_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 struct Transpose {
     name: &'static str,
@@ -48,7 +48,7 @@ impl Operator for Transpose {
         Ok(vec![TensorDesc { shape, dtype: inputs[0].dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let x = &inputs[0];
         let p = self.perm(x.shape.len())?;
         let src = contiguous_strides(&x.shape);

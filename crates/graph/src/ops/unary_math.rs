@@ -10,13 +10,13 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::{map, map3, map_or_update};
+use rmx_kernels::cpu::elementwise::{map, map3, map_or_update};
 use rmx_kernels::{with_dtype, Class, DType, Element, UnaryFn, VecMath};
 
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{BlockKernel, param, Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, BlockKernel, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 /// The derivative of a one-argument function, from its argument `x` and result `y` (whichever
 /// is cheaper: `exp' = y`, `sigmoid' = y (1 - y)`).
@@ -33,9 +33,10 @@ pub trait UnaryGrad: UnaryFn {
 }
 
 macro_rules! unary_fn {
-    ($name:ident, |$x:ident| $float:expr $(, int: |$i:ident| $int:expr)? $(, grad $g:literal: |$gx:ident, $gy:ident| $grad:expr)?) => {
+    ($name:ident, cuda $cuda:literal, |$x:ident| $float:expr $(, int: |$i:ident| $int:expr)? $(, grad $g:literal: |$gx:ident, $gy:ident| $grad:expr)?) => {
         pub struct $name;
         impl UnaryFn for $name {
+            const CUDA: &'static str = $cuda;
             #[inline(always)]
             fn f32($x: f32) -> f32 { $float }
             #[inline(always)]
@@ -82,46 +83,46 @@ macro_rules! with_unary_grad {
     }};
 }
 
-unary_fn!(Abs, |x| x.abs(), int: |i| i.wrapping_abs(), grad "abs": |x, _y| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 });
-unary_fn!(Sign, |x| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { x }, int: |i| i.signum());
-unary_fn!(Negative, |x| -x, int: |i| i.wrapping_neg(), grad "negative": |_x, _y| -1.0);
-unary_fn!(Square, |x| x * x, int: |i| i.wrapping_mul(i), grad "square": |x, _y| 2.0 * x);
-unary_fn!(Round, |x| x.round(), int: |i| i);
-unary_fn!(Rint, |x| x.round_ties_even(), int: |i| i);
-unary_fn!(Fix, |x| x.trunc(), int: |i| i);
-unary_fn!(Floor, |x| x.floor(), int: |i| i);
-unary_fn!(Ceil, |x| x.ceil(), int: |i| i);
-unary_fn!(Trunc, |x| x.trunc(), int: |i| i);
-unary_fn!(Exp, |x| x.exp(), grad "exp": |_x, y| y);
-unary_fn!(Expm1, |x| x.exp_m1(), grad "expm1": |_x, y| y + 1.0);
-unary_fn!(Log, |x| x.ln(), grad "log": |x, _y| 1.0 / x);
-unary_fn!(Log2, |x| x.log2(), grad "log2": |x, _y| 1.0 / (x * LN_2));
-unary_fn!(Log10, |x| x.log10(), grad "log10": |x, _y| 1.0 / (x * LN_10));
-unary_fn!(Log1p, |x| x.ln_1p(), grad "log1p": |x, _y| 1.0 / (1.0 + x));
-unary_fn!(Sqrt, |x| x.sqrt(), grad "sqrt": |_x, y| 0.5 / y);
-unary_fn!(Rsqrt, |x| 1.0 / x.sqrt(), grad "rsqrt": |x, y| -0.5 * y / x);
-unary_fn!(Cbrt, |x| x.cbrt(), grad "cbrt": |_x, y| 1.0 / (3.0 * y * y));
-unary_fn!(Rcbrt, |x| 1.0 / x.cbrt(), grad "rcbrt": |x, y| -y / (3.0 * x));
-unary_fn!(Reciprocal, |x| 1.0 / x, grad "reciprocal": |_x, y| -y * y);
-unary_fn!(Sin, |x| x.sin(), grad "sin": |x, _y| x.cos());
-unary_fn!(Cos, |x| x.cos(), grad "cos": |x, _y| -x.sin());
-unary_fn!(Tan, |x| x.tan(), grad "tan": |_x, y| 1.0 + y * y);
-unary_fn!(Arcsin, |x| x.asin(), grad "arcsin": |x, _y| 1.0 / (1.0 - x * x).sqrt());
-unary_fn!(Arccos, |x| x.acos(), grad "arccos": |x, _y| -1.0 / (1.0 - x * x).sqrt());
-unary_fn!(Arctan, |x| x.atan(), grad "arctan": |x, _y| 1.0 / (1.0 + x * x));
-unary_fn!(Sinh, |x| x.sinh(), grad "sinh": |x, _y| x.cosh());
-unary_fn!(Cosh, |x| x.cosh(), grad "cosh": |x, _y| x.sinh());
-unary_fn!(Tanh, |x| x.vtanh(), grad "tanh": |_x, y| 1.0 - y * y);
-unary_fn!(Arcsinh, |x| x.asinh(), grad "arcsinh": |x, _y| 1.0 / (x * x + 1.0).sqrt());
-unary_fn!(Arccosh, |x| x.acosh(), grad "arccosh": |x, _y| 1.0 / (x * x - 1.0).sqrt());
-unary_fn!(Arctanh, |x| x.atanh(), grad "arctanh": |x, _y| 1.0 / (1.0 - x * x));
-unary_fn!(Degrees, |x| x.to_degrees(), grad "degrees": |_x, _y| 180.0 / PI);
-unary_fn!(Radians, |x| x.to_radians(), grad "radians": |_x, _y| PI / 180.0);
-unary_fn!(Sigmoid, |x| 1.0 / (1.0 + (-x).vexp()), grad "sigmoid": |_x, y| y * (1.0 - y));
-unary_fn!(Relu, |x| if x > 0.0 { x } else { 0.0 }, int: |i| i.max(0), grad "relu": |x, _y| if x > 0.0 { 1.0 } else { 0.0 });
-unary_fn!(Softsign, |x| x / (1.0 + x.abs()), grad "softsign": |x, _y| { let d = 1.0 + x.abs(); 1.0 / (d * d) });
-unary_fn!(LogicalNot, |x| (x == 0.0) as u8 as _, int: |i| (i == 0) as i64);
-unary_fn!(Identity, |x| x, int: |i| i, grad "_copy": |_x, _y| 1.0);
+unary_fn!(Abs, cuda "fabs(x)", |x| x.abs(), int: |i| i.wrapping_abs(), grad "abs": |x, _y| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 });
+unary_fn!(Sign, cuda "(x > T(0)) ? T(1) : ((x < T(0)) ? T(-1) : x)", |x| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { x }, int: |i| i.signum());
+unary_fn!(Negative, cuda "-x", |x| -x, int: |i| i.wrapping_neg(), grad "negative": |_x, _y| -1.0);
+unary_fn!(Square, cuda "x * x", |x| x * x, int: |i| i.wrapping_mul(i), grad "square": |x, _y| 2.0 * x);
+unary_fn!(Round, cuda "round(x)", |x| x.round(), int: |i| i);
+unary_fn!(Rint, cuda "rint(x)", |x| x.round_ties_even(), int: |i| i);
+unary_fn!(Fix, cuda "trunc(x)", |x| x.trunc(), int: |i| i);
+unary_fn!(Floor, cuda "floor(x)", |x| x.floor(), int: |i| i);
+unary_fn!(Ceil, cuda "ceil(x)", |x| x.ceil(), int: |i| i);
+unary_fn!(Trunc, cuda "trunc(x)", |x| x.trunc(), int: |i| i);
+unary_fn!(Exp, cuda "exp(x)", |x| x.exp(), grad "exp": |_x, y| y);
+unary_fn!(Expm1, cuda "expm1(x)", |x| x.exp_m1(), grad "expm1": |_x, y| y + 1.0);
+unary_fn!(Log, cuda "log(x)", |x| x.ln(), grad "log": |x, _y| 1.0 / x);
+unary_fn!(Log2, cuda "log2(x)", |x| x.log2(), grad "log2": |x, _y| 1.0 / (x * LN_2));
+unary_fn!(Log10, cuda "log10(x)", |x| x.log10(), grad "log10": |x, _y| 1.0 / (x * LN_10));
+unary_fn!(Log1p, cuda "log1p(x)", |x| x.ln_1p(), grad "log1p": |x, _y| 1.0 / (1.0 + x));
+unary_fn!(Sqrt, cuda "sqrt(x)", |x| x.sqrt(), grad "sqrt": |_x, y| 0.5 / y);
+unary_fn!(Rsqrt, cuda "rsqrt(x)", |x| 1.0 / x.sqrt(), grad "rsqrt": |x, y| -0.5 * y / x);
+unary_fn!(Cbrt, cuda "cbrt(x)", |x| x.cbrt(), grad "cbrt": |_x, y| 1.0 / (3.0 * y * y));
+unary_fn!(Rcbrt, cuda "rcbrt(x)", |x| 1.0 / x.cbrt(), grad "rcbrt": |x, y| -y / (3.0 * x));
+unary_fn!(Reciprocal, cuda "T(1) / x", |x| 1.0 / x, grad "reciprocal": |_x, y| -y * y);
+unary_fn!(Sin, cuda "sin(x)", |x| x.sin(), grad "sin": |x, _y| x.cos());
+unary_fn!(Cos, cuda "cos(x)", |x| x.cos(), grad "cos": |x, _y| -x.sin());
+unary_fn!(Tan, cuda "tan(x)", |x| x.tan(), grad "tan": |_x, y| 1.0 + y * y);
+unary_fn!(Arcsin, cuda "asin(x)", |x| x.asin(), grad "arcsin": |x, _y| 1.0 / (1.0 - x * x).sqrt());
+unary_fn!(Arccos, cuda "acos(x)", |x| x.acos(), grad "arccos": |x, _y| -1.0 / (1.0 - x * x).sqrt());
+unary_fn!(Arctan, cuda "atan(x)", |x| x.atan(), grad "arctan": |x, _y| 1.0 / (1.0 + x * x));
+unary_fn!(Sinh, cuda "sinh(x)", |x| x.sinh(), grad "sinh": |x, _y| x.cosh());
+unary_fn!(Cosh, cuda "cosh(x)", |x| x.cosh(), grad "cosh": |x, _y| x.sinh());
+unary_fn!(Tanh, cuda "tanh(x)", |x| x.vtanh(), grad "tanh": |_x, y| 1.0 - y * y);
+unary_fn!(Arcsinh, cuda "asinh(x)", |x| x.asinh(), grad "arcsinh": |x, _y| 1.0 / (x * x + 1.0).sqrt());
+unary_fn!(Arccosh, cuda "acosh(x)", |x| x.acosh(), grad "arccosh": |x, _y| 1.0 / (x * x - 1.0).sqrt());
+unary_fn!(Arctanh, cuda "atanh(x)", |x| x.atanh(), grad "arctanh": |x, _y| 1.0 / (1.0 - x * x));
+unary_fn!(Degrees, cuda "x * T(57.29577951308232)", |x| x.to_degrees(), grad "degrees": |_x, _y| 180.0 / PI);
+unary_fn!(Radians, cuda "x * T(0.017453292519943295)", |x| x.to_radians(), grad "radians": |_x, _y| PI / 180.0);
+unary_fn!(Sigmoid, cuda "T(1) / (T(1) + exp(-x))", |x| 1.0 / (1.0 + (-x).vexp()), grad "sigmoid": |_x, y| y * (1.0 - y));
+unary_fn!(Relu, cuda "(x > T(0)) ? x : T(0)", |x| if x > 0.0 { x } else { 0.0 }, int: |i| i.max(0), grad "relu": |x, _y| if x > 0.0 { 1.0 } else { 0.0 });
+unary_fn!(Softsign, cuda "x / (T(1) + fabs(x))", |x| x / (1.0 + x.abs()), grad "softsign": |x, _y| { let d = 1.0 + x.abs(); 1.0 / (d * d) });
+unary_fn!(LogicalNot, cuda "T(x == T(0))", |x| (x == 0.0) as u8 as _, int: |i| (i == 0) as i64);
+unary_fn!(Identity, cuda "x", |x| x, int: |i| i, grad "_copy": |_x, _y| 1.0);
 
 struct Unary<F> {
     name: &'static str,
@@ -136,7 +137,7 @@ impl<F: UnaryGrad> Operator for Unary<F> {
         Ok(vec![inputs[0].clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         with_dtype!(out.dtype, T => map_or_update::<T, F>(inputs[0].data_unless_in::<T>(out), out.data_mut::<T>()));
         Ok(())
@@ -228,7 +229,7 @@ impl<F: UnaryGrad> Operator for UnaryBackward<F> {
         Ok(vec![inputs[0].clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         with_dtype!(out.dtype, T => {
             let f = |g: T, x: T, y: T| {

@@ -19,13 +19,13 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 use rmx_engine::BoxError;
-use rmx_kernels::elementwise::PARALLEL_GRAIN;
+use rmx_kernels::cpu::elementwise::PARALLEL_GRAIN;
 use rmx_kernels::{f16, DType, Element, Shape};
 
 use super::float::{float_dtype, with_float, Float};
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, param_err, shape_err, Result};
-use crate::operator::{Arity, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, Arity, Operator, Tensor, TensorDesc};
 
 /// How one element moves: the new weight from its weight `w`, gradient `g` and states `s` (in the
 /// order of the operator's inputs after `weight` and `grad`), which it updates in place.
@@ -235,7 +235,7 @@ impl<R: Rule, const MIXED: bool> Operator for Update<R, MIXED> {
         Ok(vec![weight.clone()])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         if MIXED {
             match out.dtype {

@@ -8,7 +8,7 @@ use rmx_kernels::{with_dtype, Element};
 use crate::attrs::Attrs;
 use crate::error::{same_dtype, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{Arity, OpDef, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, Arity, OpDef, Operator, Tensor, TensorDesc};
 
 /// The condition as booleans, and how many elements of x each one selects.
 fn condition(c: &Tensor, n: usize) -> (Vec<bool>, usize) {
@@ -33,7 +33,7 @@ impl Operator for Where {
         Ok(vec![TensorDesc { shape: x.shape.clone(), dtype }])
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let (c, x, y) = (&inputs[0], &inputs[1], &inputs[2]);
         let (cond, per) = condition(c, x.numel());
         let out = &mut outputs[0];
@@ -64,7 +64,7 @@ impl Operator for WhereBackward {
         2
     }
 
-    fn compute(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let og = &inputs[0];
         let (cond, per) = condition(&inputs[1], og.numel());
         let (first, second) = outputs.split_at_mut(1);

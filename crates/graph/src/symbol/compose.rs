@@ -17,17 +17,6 @@ fn single_entry(op: &str, arg: &str, s: &Symbol) -> Result<Entry> {
     }
 }
 
-/// The initializer an operator stamps on an input variable it creates (MXNet's
-/// FSetInputVarAttrOnCompose): BatchNorm's moving statistics, PReLU's slope.
-fn aux_init(op: &str, arg: &str) -> Option<&'static str> {
-    match (op, arg) {
-        ("BatchNorm", "moving_mean") => Some("[\"zero\", {}]"),
-        ("BatchNorm", "moving_var") => Some("[\"one\", {}]"),
-        ("LeakyReLU", "gamma") => Some("[\"Constant\", {\"value\": 0.25}]"),
-        _ => None,
-    }
-}
-
 /// Applies operator `op_name` to inputs given by position and by name; inputs not given become
 /// variables named `<name>_<input>` carrying a copy of the node's attributes (MXNet does so).
 pub fn create_op(op_name: &str, name: &str, attrs: Attrs, args: &[Symbol], kwargs: &[(String, Symbol)]) -> Result<Symbol> {
@@ -73,7 +62,7 @@ pub(crate) fn build_op(op_name: &str, name: &str, attrs: Attrs, args: &[Symbol],
         .map(|(i, slot)| {
             let mut e = slot.unwrap_or_else(|| {
                 let mut var_attrs = attrs.clone();
-                if let Some(init) = aux_init(def.name, &names[i]) {
+                if let Some(init) = op.input_init(&names[i]) {
                     var_attrs.set("__init__", init);
                 }
                 Symbol::variable(&format!("{name}_{}", names[i]), var_attrs).outputs.remove(0)

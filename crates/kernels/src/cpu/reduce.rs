@@ -6,10 +6,14 @@
 use rayon::prelude::*;
 
 use crate::dtype::{Class, Element};
-use crate::elementwise::PARALLEL_GRAIN;
+use super::elementwise::PARALLEL_GRAIN;
 
-/// How a reduction combines values, in floating point and in integers.
+/// How a reduction combines values, in floating point and in integers. `CUDA_STEP` is `step`
+/// as a CUDA C++ expression of `acc` and `x` (type `T`), `CUDA_FINISH` is `finish` as one of
+/// `acc` and the count `n`: what the CUDA path compiles its reductions from.
 pub trait ReduceFn: Send + Sync + 'static {
+    const CUDA_STEP: &'static str;
+    const CUDA_FINISH: &'static str = "acc";
     const INIT: f64;
     fn step(acc: f64, x: f64) -> f64;
     /// Combines two partial results (for sums of transformed values, a plain sum).
@@ -161,6 +165,7 @@ mod tests {
 
     struct Sum;
     impl ReduceFn for Sum {
+        const CUDA_STEP: &'static str = "acc + x";
         const INIT: f64 = 0.0;
         fn step(a: f64, x: f64) -> f64 {
             a + x
@@ -173,6 +178,7 @@ mod tests {
 
     struct SumSq;
     impl ReduceFn for SumSq {
+        const CUDA_STEP: &'static str = "acc + x * x";
         const INIT: f64 = 0.0;
         fn step(a: f64, x: f64) -> f64 {
             a + x * x

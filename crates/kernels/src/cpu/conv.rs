@@ -1,56 +1,18 @@
-//! The three products of a grouped convolution over a batch, as `im2col` + GEMM per image and
-//! group: the forward (`y = W * x`), the data gradient (`dx = W^T * dy`, through `col2im`) and
-//! the weight gradient (`dW = sum_n dy_n * col(x_n)^T`). Deconvolution is the same three with
-//! the roles of forward and data gradient swapped.
+//! The three products of a grouped convolution over a batch on the host, as `im2col` + GEMM per
+//! image and group: the forward (`y = W * x`), the data gradient (`dx = W^T * dy`, through
+//! `col2im`) and the weight gradient (`dW = sum_n dy_n * col(x_n)^T`). Deconvolution is the same
+//! three with the roles of forward and data gradient swapped.
 //!
 //! Threading: with several images and several threads, images run in parallel, each with a
 //! single-threaded GEMM and its own column buffer (small products split poorly, and images
 //! never share an output); a single image runs the GEMM threaded instead.
 
 use rayon::prelude::*;
-use rmx_kernels::gemm::{matmul, matmul_serial, MatRef};
 
-use super::float::Float;
-use super::im2col::{col2im, im2col, Geometry};
-
-/// A convolution's layout: `x` is `(batch, in_channels, input...)`, `w` is
-/// `(out_channels, in_channels / groups, kernel...)`, `y` is `(batch, out_channels, output...)`.
-/// `geom.channels` is `in_channels / groups`.
-#[derive(Clone, Debug)]
-pub struct ConvPlan {
-    pub batch: usize,
-    pub groups: usize,
-    pub out_channels: usize,
-    pub geom: Geometry,
-}
-
-impl ConvPlan {
-    fn x_image(&self) -> usize {
-        self.geom.channels * self.groups * self.geom.input_size()
-    }
-
-    fn y_image(&self) -> usize {
-        self.out_channels * self.geom.output_size()
-    }
-
-    /// Output channels per group.
-    fn fg(&self) -> usize {
-        self.out_channels / self.groups
-    }
-
-    /// Elements of one group's weights: `fg x col_rows`.
-    fn w_group(&self) -> usize {
-        self.fg() * self.geom.col_rows()
-    }
-
-    fn col_len(&self) -> usize {
-        if self.geom.is_pointwise() { 0 } else { self.geom.col_rows() * self.geom.output_size() }
-    }
-
-    fn parallel_images(&self) -> bool {
-        self.batch > 1 && rayon::current_num_threads() > 1
-    }
-}
+use super::gemm::{matmul, matmul_serial, MatRef};
+use super::im2col::{col2im, im2col};
+use crate::conv::ConvPlan;
+use crate::float::Float;
 
 /// `c = a * b` (or `+=`), serial or threaded.
 ///

@@ -286,6 +286,7 @@ mod tests {
 
     struct Neg;
     impl UnaryFn for Neg {
+        const CUDA: &'static str = "-x";
         fn f32(x: f32) -> f32 {
             -x
         }
@@ -296,6 +297,7 @@ mod tests {
 
     struct Sub;
     impl BinaryFn for Sub {
+        const CUDA: &'static str = "a - b";
         fn f32(a: f32, b: f32) -> f32 {
             a - b
         }
@@ -367,6 +369,7 @@ mod tests {
         let mut y = vec![0i64; n];
         struct Plus;
         impl BinaryFn for Plus {
+            const CUDA: &'static str = "a + b";
             fn f32(a: f32, b: f32) -> f32 { a + b }
             fn f64(a: f64, b: f64) -> f64 { a + b }
             fn int(a: i64, b: i64) -> i64 { a + b }

@@ -1,0 +1,13 @@
+//! The host's kernels: the loops every CPU primitive runs, vectorized and threaded (rayon).
+//! Callers outside this crate reach them through the device-dispatching primitives
+//! ([`crate::conv`], ...); the generic elementwise, reduce and gemm loops are also public for
+//! the operators whose kernels have not moved behind a primitive yet.
+
+pub mod conv;
+pub mod copy;
+pub mod elementwise;
+pub mod gemm;
+pub mod im2col;
+pub mod random;
+pub mod reduce;
+pub mod vmath;

@@ -1,0 +1,27 @@
+//! `KernelError`: what can go wrong allocating a buffer or running a kernel on a device. Each
+//! variant maps to one Python class in the binding crate's `errors.rs` (through `GraphError`).
+
+use rmx_engine::Context;
+
+use crate::DType;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum KernelError {
+    /// The element count or byte size of a shape does not fit the address space.
+    #[error("shape {shape:?} of {dtype} is too large: its size in bytes overflows")]
+    SizeOverflow { shape: Vec<usize>, dtype: DType },
+    /// The device refused an allocation.
+    #[error("out of memory on {ctx}: could not allocate {bytes} bytes")]
+    OutOfMemory { ctx: Context, bytes: usize },
+    /// The device cannot be used (no driver, no such ordinal, a driver call failed).
+    #[error("{ctx} is not available: {message}")]
+    Device { ctx: Context, message: String },
+    /// A primitive was given a dtype it has no kernel for (inference should have refused it).
+    #[error("{what} has no kernel for {dtype}")]
+    DType { what: &'static str, dtype: DType },
+    /// A primitive has no kernel for this device yet.
+    #[error("{what} has no kernel for {ctx} yet")]
+    Unsupported { what: &'static str, ctx: Context },
+}
+
+pub type KernelResult<T> = std::result::Result<T, KernelError>;
