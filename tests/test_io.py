@@ -262,6 +262,7 @@ def test_ndarrayiter_numpy_model(lbh):
             label = np.arange(n, dtype=np.float32)
             it = mx.io.NDArrayIter(data, label, batch_size=bs, last_batch_handle=lbh)
             for e, batches in enumerate(_model(n, bs, lbh, 4)):
+                assert len(it) == len(batches), (n, bs, e)
                 got = list(it)
                 assert len(got) == len(batches), (n, bs, e)
                 for b, (rows, pad) in zip(got, batches):
@@ -290,6 +291,30 @@ def test_ndarrayiter_shuffle_numpy_model():
                                       data[want])
         np.testing.assert_array_equal(it.idx, idx)
         it.reset()
+
+
+@pytest.mark.parametrize("lbh", ["pad", "discard", "roll_over"])
+def test_len_is_the_epochs_batch_count(lbh):
+    """len() (an rmx addition, for progress bars) is the current epoch's count, also mid-epoch
+    and after a shuffle; an iterator with no batches is still true; a plain DataIter has no len."""
+    x = np.arange(22, dtype=np.float32).reshape(11, 2)
+    it = mx.io.NDArrayIter(x, np.arange(11, dtype=np.float32), batch_size=4, shuffle=True,
+                           last_batch_handle=lbh)
+    for _ in range(4):
+        n = len(it)
+        seen = 0
+        for _b in it:
+            seen += 1
+            assert len(it) == n
+        assert seen == n
+        it.reset()
+    it.hard_reset()
+    assert len(it) == {"pad": 3, "discard": 2, "roll_over": 2}[lbh]
+    empty = mx.io.NDArrayIter(x[:3], batch_size=4, last_batch_handle="discard")
+    assert len(empty) == 0 and bool(empty)
+    with pytest.raises(TypeError):
+        len(mx.io.DataIter())
+    assert mx.io.PrefetchingIter(mx.io.NDArrayIter(x, batch_size=4)) and len(mx.io.ResizeIter(empty, 5)) == 5
 
 
 def test_ndarrayiter_inputs_and_descs():
@@ -502,7 +527,7 @@ def test_mnist_kwargs_protocol(tmp_path):
                          some_unknown_param=3, data_name="img", label_name="lab")
     assert isinstance(it, mx.io.MXDataIter) and isinstance(it, mx.io.DataIter)
     assert it.provide_data == [("img", (4, 4))] and it.provide_label == [("lab", (4,))]
-    assert it.batch_size == 4
+    assert it.batch_size == 4 and len(it) == 6
     assert sum(1 for _ in it) == 6
     with pytest.raises(StopIteration):
         it.next()
@@ -547,6 +572,7 @@ def test_csviter_matches_mxnet(case, tmp_path):
     assert [desc(x) for x in it.provide_data] == case["provide_data"]
     assert [desc(x) for x in it.provide_label] == case["provide_label"]
     for e, want in enumerate(case["epochs"]):
+        assert len(it) == len(want), e
         got = list(it)
         assert len(got) == len(want), e
         for b, w in zip(got, want):
@@ -607,7 +633,7 @@ def _nd_iter(lbh="pad", bs=3, offset=0.0):
 def test_prefetching_equals_wrapped(lbh):
     want = _seq(_nd_iter(lbh), 4)
     pf = mx.io.PrefetchingIter(_nd_iter(lbh))
-    assert pf.batch_size == 3
+    assert pf.batch_size == 3 and len(pf) == {"pad": 4, "discard": 3, "roll_over": 3}[lbh]
     assert pf.provide_data == _nd_iter(lbh).provide_data
     assert _seq(pf, 4) == want
     for cap in (2, 5):
@@ -707,7 +733,7 @@ def test_prefetching_mnist():
 def test_resize_iter_counts():
     base = _nd_iter(bs=3)  # 4 batches an epoch
     r = mx.io.ResizeIter(base, 6)
-    assert r.batch_size == 3 and r.provide_data == base.provide_data
+    assert r.batch_size == 3 and r.provide_data == base.provide_data and len(r) == 6
     firsts = [b.data[0].asnumpy()[0, 0] for b in r]
     assert firsts == [0, 6, 12, 18, 0, 6]
     r.reset()  # resets the inner iterator too

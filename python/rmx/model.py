@@ -89,7 +89,10 @@ class FeedForward:
         return data_names, label_names
 
     def fit(self, X, y=None, eval_data=None, eval_metric="acc", epoch_end_callback=None, batch_end_callback=None,
-            kvstore="local", logger=None, work_load_list=None, monitor=None, eval_end_callback=None, eval_batch_end_callback=None):
+            kvstore="local", logger=None, work_load_list=None, monitor=None, eval_end_callback=None, eval_batch_end_callback=None,
+            progress=None):
+        """Trains through ``Module.fit`` (same log lines, same progress display; ``progress=False``
+        turns the display off)."""
         from .module import Module
 
         data = self._iter(X, y, shuffle=True)
@@ -102,7 +105,8 @@ class FeedForward:
                          batch_end_callback=batch_end_callback, kvstore=kvstore, optimizer=self.optimizer, optimizer_params=params,
                          initializer=self.initializer, arg_params=self.arg_params, aux_params=self.aux_params,
                          allow_missing=True, begin_epoch=self.begin_epoch, num_epoch=self.num_epoch, monitor=monitor,
-                         eval_end_callback=eval_end_callback, eval_batch_end_callback=eval_batch_end_callback)
+                         eval_end_callback=eval_end_callback, eval_batch_end_callback=eval_batch_end_callback,
+                         progress=progress)
         self.arg_params, self.aux_params = self._module.get_params()
 
     def _bound_module(self, data):

@@ -10,6 +10,10 @@ the test set is scored after every epoch. The learning rate is multiplied by `--
 each epoch of `--lr-step-epochs`, as `train_mnist.py`'s `fit.py` does (a
 `mx.lr_scheduler.MultiFactorScheduler` stepping every `ceil(60000 / batch_size)` updates). The
 four MNIST files ship with the repository in `data/mnist/`.
+
+On a terminal each epoch shows a progress bar with the log lines above it and ends with a summary
+line (`rmx.progress`; `RMX_PROGRESS=0` hides it); redirected to a file, the output is the log
+lines alone.
 """
 
 import argparse

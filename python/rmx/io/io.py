@@ -79,6 +79,8 @@ class DataIter:
 
     ``next()`` returns a ``DataBatch`` built from ``iter_next()``, ``getdata()``, ``getlabel()``,
     ``getpad()`` and ``getindex()``, and raises ``StopIteration`` at the end of the data.
+    Iterators that know how many batches the current epoch gives say so with ``len()`` (an rmx
+    addition: progress bars show a total); the others have no ``__len__``.
     """
 
     def __init__(self, batch_size=0):
@@ -86,6 +88,11 @@ class DataIter:
 
     def __iter__(self):
         return self
+
+    def __bool__(self):
+        # Iterators that know their length define __len__ (rmx addition, for progress bars);
+        # an empty epoch must not make one falsy, as no MXNet iterator is.
+        return True
 
     def reset(self):
         """Back to the beginning of the data."""
@@ -136,6 +143,9 @@ class ResizeIter(DataIter):
         self.batch_size = data_iter.batch_size
         if hasattr(data_iter, "default_bucket_key"):
             self.default_bucket_key = data_iter.default_bucket_key
+
+    def __len__(self):
+        return self.size
 
     def reset(self):
         self.cur = 0
@@ -307,6 +317,9 @@ class PrefetchingIter(DataIter):
     def provide_label(self):
         return self._renamed("provide_label", self.rename_label, self.iters)
 
+    def __len__(self):
+        return len(self.iters[0])  # TypeError when the wrapped iterator cannot say
+
     def reset(self):
         self._prefetcher.reset()
 
@@ -386,11 +399,22 @@ class NDArrayIter(DataIter):
         """DataDescs of the labels."""
         return self._descs(self.label)
 
+    def __len__(self):
+        """Batches of the current epoch: ``ceil(num_data / batch_size)`` with 'pad',
+        ``floor`` with 'discard'; with 'roll_over', ``floor`` of the rows left by the previous
+        epoch plus ``num_data``."""
+        first_row = self._epoch_cursor + self.batch_size  # negative: rows rolled over
+        rows = self.num_data - first_row
+        if self.last_batch_handle == "pad":
+            return -(-rows // self.batch_size)
+        return rows // self.batch_size
+
     def hard_reset(self):
         """Back to the start, forgetting what a 'roll_over' epoch left."""
         if self.shuffle:
             self._shuffle_data()
         self.cursor = -self.batch_size
+        self._epoch_cursor = self.cursor
         self._cache_data = None
         self._cache_label = None
 
@@ -403,6 +427,7 @@ class NDArrayIter(DataIter):
             self.cursor = self.cursor - self.num_data - self.batch_size
         else:
             self.cursor = -self.batch_size
+        self._epoch_cursor = self.cursor  # where this epoch starts, for __len__
 
     def iter_next(self):
         self.cursor += self.batch_size

@@ -221,6 +221,10 @@ class MNISTIter(MXDataIter):
     def _value(self):
         return self._cur
 
+    def __len__(self):
+        """Batches per epoch: the partial last batch is dropped."""
+        return self.num_examples // self._batch
+
     @property
     def num_examples(self):
         """How many images this iterator (its part) holds."""
@@ -295,6 +299,7 @@ class CSVIter(MXDataIter):
         # took from the next epoch, and the batch buffers (kept between batches, as in MXNet)
         self._pos = 0
         self._overflow = 0
+        self._epoch_pos = 0  # the row the current epoch starts at, for __len__
         self._buf_data = np.zeros((self._batch,) + dshape, dtype=dt)
         self._buf_label = np.zeros((self._batch,) + self._lshape, dtype=dt)
         self._buf_index = np.zeros(self._batch, dtype=np.uint64)
@@ -306,6 +311,12 @@ class CSVIter(MXDataIter):
             self._pos = 0
         else:
             self._overflow = 0
+        self._epoch_pos = self._pos
+
+    def __len__(self):
+        """Batches of the current epoch: ``ceil`` of its rows over ``batch_size`` (an epoch
+        after a ``round_batch`` wrap starts after the wrapped rows)."""
+        return -(-(self._data.shape[0] - self._epoch_pos) // self._batch)
 
     def _take(self, top):
         i = self._pos

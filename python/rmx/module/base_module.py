@@ -3,29 +3,18 @@ once over the module interface (bind, init_params, init_optimizer, forward, back
 update_metric), with MXNet's log lines."""
 
 import logging
-import sys
 import time
 
 from .. import metric as _metric
 from ..callback import BatchEndParam
 from ..initializer import Uniform
+from ..progress import EpochProgress, num_batches
 
 
 def _as_list(obj):
     if obj is None:
         return []
     return list(obj) if isinstance(obj, (list, tuple)) else [obj]
-
-
-def _progress(total, desc):
-    """A tqdm bar when attached to a terminal (and tqdm is installed), else None."""
-    if not sys.stderr.isatty():
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc=desc, leave=False, unit="batch")
 
 
 class BaseModule:
@@ -98,9 +87,11 @@ class BaseModule:
             kvstore="local", optimizer="sgd", optimizer_params=(("learning_rate", 0.01),), eval_end_callback=None,
             eval_batch_end_callback=None, initializer=Uniform(0.01), arg_params=None, aux_params=None,
             allow_missing=False, force_rebind=False, force_init=False, begin_epoch=0, num_epoch=None,
-            validation_metric=None, monitor=None, sparse_row_id_fn=None):
+            validation_metric=None, monitor=None, sparse_row_id_fn=None, progress=None):
         """Trains for ``num_epoch`` epochs, logging as MXNet does (``Epoch[%d] Train-...``,
-        ``Time cost``, ``Validation-...``) and showing a progress bar on a terminal."""
+        ``Time cost``, ``Validation-...``). On a terminal or in a notebook each epoch also shows a
+        progress bar and leaves a summary line (``rmx.progress``); ``progress=False`` (or
+        ``RMX_PROGRESS=0``) turns that off (an rmx addition)."""
         assert num_epoch is not None, "please specify number of epochs"
         self.bind(data_shapes=train_data.provide_data, label_shapes=train_data.provide_label, for_training=True, force_rebind=force_rebind)
         if monitor is not None:
@@ -115,33 +106,33 @@ class BaseModule:
             tic = time.time()
             eval_metric.reset()
             nbatch = 0
-            bar = _progress(getattr(train_data, "num_batches", None), f"epoch {epoch}")
-            for data_batch in train_data:
-                if monitor is not None:
-                    monitor.tic()
-                self.forward_backward(data_batch)
-                self.update()
-                self.update_metric(eval_metric, data_batch.label)
-                if monitor is not None:
-                    monitor.toc_print()
-                for cb in _as_list(batch_end_callback):
-                    cb(BatchEndParam(epoch=epoch, nbatch=nbatch, eval_metric=eval_metric, locals=locals()))
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(dict(eval_metric.get_name_value()), refresh=False)
-                nbatch += 1
-            if bar is not None:
-                bar.close()
-            for name, val in eval_metric.get_name_value():
-                self.logger.info("Epoch[%d] Train-%s=%f", epoch, name, val)
-            self.logger.info("Epoch[%d] Time cost=%.3f", epoch, time.time() - tic)
-            arg_params, aux_params = self.get_params()
-            self.set_params(arg_params, aux_params)
-            for cb in _as_list(epoch_end_callback):
-                cb(epoch, self.symbol, arg_params, aux_params)
-            if eval_data is not None:
-                res = self.score(eval_data, validation_metric, score_end_callback=eval_end_callback,
-                                 batch_end_callback=eval_batch_end_callback, epoch=epoch)
-                for name, val in res:
-                    self.logger.info("Epoch[%d] Validation-%s=%f", epoch, name, val)
-            train_data.reset()
+            with EpochProgress(epoch, num_batches(train_data), getattr(train_data, "batch_size", None),
+                               progress) as display:
+                for data_batch in train_data:
+                    if monitor is not None:
+                        monitor.tic()
+                    self.forward_backward(data_batch)
+                    self.update()
+                    self.update_metric(eval_metric, data_batch.label)
+                    if monitor is not None:
+                        monitor.toc_print()
+                    for cb in _as_list(batch_end_callback):
+                        cb(BatchEndParam(epoch=epoch, nbatch=nbatch, eval_metric=eval_metric, locals=locals()))
+                    display.batch_end(eval_metric)
+                    nbatch += 1
+                display.train_end(eval_metric)
+                for name, val in eval_metric.get_name_value():
+                    self.logger.info("Epoch[%d] Train-%s=%f", epoch, name, val)
+                self.logger.info("Epoch[%d] Time cost=%.3f", epoch, time.time() - tic)
+                arg_params, aux_params = self.get_params()
+                self.set_params(arg_params, aux_params)
+                for cb in _as_list(epoch_end_callback):
+                    cb(epoch, self.symbol, arg_params, aux_params)
+                if eval_data is not None:
+                    res = self.score(eval_data, validation_metric, score_end_callback=eval_end_callback,
+                                     batch_end_callback=_as_list(eval_batch_end_callback) + display.validation(eval_data),
+                                     epoch=epoch)
+                    for name, val in res:
+                        self.logger.info("Epoch[%d] Validation-%s=%f", epoch, name, val)
+                    display.validation_end(res)
+                train_data.reset()
