@@ -28,7 +28,7 @@ fn dtype(py: Python<'_>, name: &str) -> PyResult<DType> {
 
 /// A contiguous `uint8` buffer over the caller's NumPy array.
 fn byte_buffer(py: Python<'_>, obj: &Bound<'_, PyAny>, writable: bool) -> PyResult<PyBuffer<u8>> {
-    let buf = PyBuffer::<u8>::get(obj)?;
+    let buf = PyBuffer::<u8>::get(obj).map_err(|e| invalid_argument(py, format!("expected a C-contiguous uint8 view of the data: {e}")))?;
     if !buf.is_c_contiguous() || (writable && buf.readonly()) {
         return Err(invalid_argument(py, "expected a C-contiguous uint8 view of the data".into()));
     }

@@ -167,11 +167,13 @@ impl PySymbol {
     #[pyo3(signature = (known, per_node=false))]
     #[allow(clippy::type_complexity)]
     fn infer_shape(&self, py: Python<'_>, known: HashMap<String, Vec<usize>>, per_node: bool) -> PyResult<(Inferred<Vec<usize>>, Vec<Vec<Option<Vec<usize>>>>)> {
-        let (g, inf) = guard(py, "infer_shape", || self.infer(known, HashMap::new()).map_err(|e| graph_error(py, e)))?;
-        let shape = |e: usize| inf.shapes[e].as_ref().map(|s| s.to_vec());
-        let pick = |nodes: &[usize]| nodes.iter().map(|&n| shape(g.entry(n, 0))).collect();
-        let nodes = if per_node { (0..g.nodes.len()).map(|n| (g.row_ptr[n]..g.row_ptr[n + 1]).map(shape).collect()).collect() } else { Vec::new() };
-        Ok(((pick(&g.args), g.heads.iter().map(|&e| shape(e)).collect(), pick(&g.aux)), nodes))
+        guard(py, "infer_shape", || {
+            let (g, inf) = self.infer(known, HashMap::new()).map_err(|e| graph_error(py, e))?;
+            let shape = |e: usize| inf.shapes[e].as_ref().map(|s| s.to_vec());
+            let pick = |nodes: &[usize]| nodes.iter().map(|&n| shape(g.entry(n, 0))).collect();
+            let nodes = if per_node { (0..g.nodes.len()).map(|n| (g.row_ptr[n]..g.row_ptr[n + 1]).map(shape).collect()).collect() } else { Vec::new() };
+            Ok(((pick(&g.args), g.heads.iter().map(|&e| shape(e)).collect(), pick(&g.aux)), nodes))
+        })
     }
 
     /// Dtype inference from known dtypes (by name); dtypes as names.
@@ -181,10 +183,12 @@ impl PySymbol {
             let d = rmx_kernels::DType::from_name(&v).ok_or_else(|| crate::errors::raise(py, "DTypeError", format!("unsupported dtype {v:?} for '{k}'")))?;
             dts.insert(k, d);
         }
-        let (g, inf) = guard(py, "infer_type", || self.infer(HashMap::new(), dts).map_err(|e| graph_error(py, e)))?;
-        let dt = |e: usize| inf.dtypes[e].map(|d| d.name().to_string());
-        let pick = |nodes: &[usize]| nodes.iter().map(|&n| dt(g.entry(n, 0))).collect();
-        Ok((pick(&g.args), g.heads.iter().map(|&e| dt(e)).collect(), pick(&g.aux)))
+        guard(py, "infer_type", || {
+            let (g, inf) = self.infer(HashMap::new(), dts).map_err(|e| graph_error(py, e))?;
+            let dt = |e: usize| inf.dtypes[e].map(|d| d.name().to_string());
+            let pick = |nodes: &[usize]| nodes.iter().map(|&n| dt(g.entry(n, 0))).collect();
+            Ok((pick(&g.args), g.heads.iter().map(|&e| dt(e)).collect(), pick(&g.aux)))
+        })
     }
 
     /// Binds to arrays; see `Executor::bind`. `strategy`: the memory strategy's name, or

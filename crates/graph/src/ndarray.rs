@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rmx_engine::{engine, Context, DeviceKind, FnProperty, Var};
 use rmx_kernels::cpu::copy::copy_strided;
-use rmx_kernels::{checked_bytes, contiguous_strides, cuda, numel, DType, Layout, Shape, Storage};
+use rmx_kernels::{checked_bytes, contiguous_strides, cuda, DType, Layout, Shape, Storage};
 
 use crate::error::{GraphError, Result};
 
@@ -130,7 +130,7 @@ impl NDArray {
 
     /// A view of the same elements in another shape; only dense arrays have one.
     pub fn reshape_view(&self, shape: &[usize]) -> Option<NDArray> {
-        if !self.is_contiguous() || numel(shape) != self.numel() {
+        if !self.is_contiguous() || shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(self.numel()) {
             return None;
         }
         let layout = Layout { shape: Shape::from(shape), strides: contiguous_strides(shape), offset: self.layout.offset };

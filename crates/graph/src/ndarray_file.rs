@@ -62,7 +62,8 @@ pub fn load_from_bytes(bytes: &[u8]) -> Result<(Vec<NDArray>, Vec<String>)> {
     if n_names != 0 && n_names != count {
         return Err(r.bad(&format!("{n_names} names for {count} arrays")));
     }
-    let mut names = Vec::with_capacity(n_names);
+    // Capacity from what the file can hold, never from the length field alone.
+    let mut names = Vec::with_capacity(n_names.min(bytes.len() / 8));
     for _ in 0..n_names {
         let len = r.u64()? as usize;
         let raw = r.take(len)?;
@@ -84,6 +85,9 @@ fn read_array(r: &mut Reader<'_>) -> Result<NDArray> {
         V1 => r.shape64()?,
         ndim => {
             // Pre-V1: the word was the number of dimensions, each a uint32.
+            if ndim > 32 {
+                return Err(r.bad(&format!("not an NDArray record (magic or dimension count {ndim:#x})")));
+            }
             (0..ndim).map(|_| r.u32().map(|d| d as usize)).collect::<Result<_>>()?
         }
     };
@@ -96,8 +100,8 @@ fn read_array(r: &mut Reader<'_>) -> Result<NDArray> {
     let flag = r.i32()?;
     let dtype = DType::from_flag(flag).ok_or_else(|| r.bad(&format!("unsupported dtype flag {flag}")))?;
     let shape = if shape.is_empty() { vec![1] } else { shape };
-    let n: usize = shape.iter().product();
-    let data = r.take(n * dtype.size())?;
+    let nbytes = rmx_kernels::checked_bytes(&shape, dtype).map_err(|_| r.bad(&format!("shape {shape:?} of {dtype} is too large")))?;
+    let data = r.take(nbytes)?;
     // Arrays load onto the CPU: this build has no GPU (MXNet does the same without one).
     NDArray::from_bytes(&shape, dtype, Context::cpu(0), data)
 }
@@ -136,7 +140,10 @@ impl<'a> Reader<'a> {
         if !(0..=32).contains(&ndim) {
             return Err(self.bad(&format!("implausible number of dimensions {ndim}")));
         }
-        (0..ndim).map(|_| self.u64().map(|d| d as usize)).collect()
+        // Dimensions are int64 in MXNet: a value past i64::MAX is a negative size.
+        (0..ndim)
+            .map(|_| self.u64().and_then(|d| if d > i64::MAX as u64 { Err(self.bad(&format!("negative dimension {}", d as i64))) } else { Ok(d as usize) }))
+            .collect()
     }
 }
 

@@ -89,8 +89,24 @@ pub struct HostBuffer {
 unsafe impl Send for HostBuffer {}
 unsafe impl Sync for HostBuffer {}
 
+/// The machine's memory (RAM plus swap) in bytes, read once; `None` where it cannot be read.
+fn machine_bytes() -> Option<usize> {
+    static TOTAL: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    *TOTAL.get_or_init(|| {
+        let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let kib = |key: &str| info.lines().find(|l| l.starts_with(key))?.split_whitespace().nth(1)?.parse::<usize>().ok();
+        Some(kib("MemTotal:")?.saturating_add(kib("SwapTotal:").unwrap_or(0)).saturating_mul(1024))
+    })
+}
+
 impl HostBuffer {
     fn zeroed(bytes: usize, ctx: Context) -> KernelResult<Self> {
+        // Allocators reserve address space lazily (mimalloc, Linux's overcommit), so a buffer no
+        // memory of this machine could ever back would be granted now and end the process
+        // later, in the OOM killer. Refuse it here, as Linux's heuristic overcommit does.
+        if machine_bytes().is_some_and(|total| bytes > total) {
+            return Err(KernelError::OutOfMemory { ctx, bytes });
+        }
         let layout = Self::layout(bytes).ok_or(KernelError::OutOfMemory { ctx, bytes })?;
         // SAFETY: the layout has a non-zero size.
         let raw = unsafe { alloc_zeroed(layout) };
@@ -138,8 +154,8 @@ mod tests {
 
     #[test]
     fn a_refused_allocation_is_an_error() {
-        // 4 TiB: more than this machine's memory and swap, so the system refuses it.
-        let r = Storage::zeroed(1 << 42, Context::cpu(0));
+        // 128 TiB: more than any machine's memory and x86-64's user address space.
+        let r = Storage::zeroed(1 << 47, Context::cpu(0));
         assert!(matches!(r, Err(KernelError::OutOfMemory { .. })));
     }
 }

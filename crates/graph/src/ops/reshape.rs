@@ -46,7 +46,8 @@ pub fn reshape_target(op: &str, input: &[usize], spec: &[i64], reverse: bool) ->
             -3 => {
                 let (a, b) = (input.get(i), input.get(i + 1));
                 let (a, b) = a.zip(b).ok_or_else(|| bad("-3 needs two input dimensions".into()))?;
-                out.push((a * b) as i64);
+                let ab = a.checked_mul(*b).and_then(|v| i64::try_from(v).ok()).ok_or_else(|| bad("-3 merges dimensions too large to multiply".into()))?;
+                out.push(ab);
                 i += 2;
             }
             -4 => {
@@ -57,7 +58,7 @@ pub fn reshape_target(op: &str, input: &[usize], spec: &[i64], reverse: bool) ->
                     (p, -1) if p > 0 => (p, d / p),
                     (p, q) => (p, q),
                 };
-                if p * q != d {
+                if p.checked_mul(q) != Some(d) {
                     return Err(bad(format!("-4 splits {d} into {p} x {q}")));
                 }
                 out.push(p);
@@ -73,16 +74,18 @@ pub fn reshape_target(op: &str, input: &[usize], spec: &[i64], reverse: bool) ->
         }
         s += 1;
     }
-    let total: usize = input.iter().product();
+    // Checked products throughout: a shape whose element count wraps is refused, never accepted.
+    let too_large = || bad("the element count overflows".into());
+    let total: usize = input.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(too_large)?;
     if let Some(at) = infer_at {
-        let known: i64 = out.iter().enumerate().filter(|(k, _)| *k != at).map(|(_, &d)| d).product();
-        if known == 0 || total as i64 % known != 0 {
+        let known: i64 = out.iter().enumerate().filter(|(k, _)| *k != at).try_fold(1i64, |a, (_, &d)| a.checked_mul(d)).ok_or_else(too_large)?;
+        if known <= 0 || total as i64 % known != 0 {
             return Err(bad("the -1 dimension does not divide evenly".into()));
         }
         out[at] = total as i64 / known;
     }
     let shape: Shape = out.iter().map(|&d| d as usize).collect();
-    if shape.iter().product::<usize>() != total {
+    if shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(total) {
         return Err(bad(format!("{} elements cannot fill {:?}", total, shape.as_slice())));
     }
     Ok(shape)

@@ -94,10 +94,17 @@ impl Operator for SplitBackward {
     }
 }
 
+const MAX_PARTS: i64 = 1 << 20;
+
 fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     let parts = attrs.opt_int(name, "num_outputs")?.ok_or_else(|| param_err(name, "num_outputs", "required"))?;
     if parts < 1 {
         return Err(param_err(name, "num_outputs", format!("must be at least 1, got {parts}")));
+    }
+    // Each output is a graph entry made when the node is; a count no array could be split into
+    // is refused before it allocates.
+    if parts > MAX_PARTS {
+        return Err(param_err(name, "num_outputs", format!("{parts} parts is more than rmx supports ({MAX_PARTS})")));
     }
     let split = Split { name, parts: parts as usize, axis: attrs.int(name, "axis", 1)?, squeeze: attrs.bool(name, "squeeze_axis", false)? };
     Ok(if name == "SliceChannel" { Box::new(split) } else { Box::new(SplitBackward(split)) })

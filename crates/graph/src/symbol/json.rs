@@ -236,6 +236,9 @@ pub fn from_json(text: &str) -> Result<Symbol> {
         let n = h.first().and_then(Json::as_u64).ok_or_else(|| bad("bad head entry"))? as usize;
         let index = h.get(1).and_then(Json::as_u64).unwrap_or(0) as usize;
         let node = nodes.get(n).ok_or_else(|| bad(format!("head refers to node {n} of {}", nodes.len())))?;
+        if index >= node.num_outputs() {
+            return Err(bad(format!("a head reads output {index} of '{}', which has {}", node.name, node.num_outputs())));
+        }
         outputs.push(Entry { node: node.clone(), index, version: 0 });
     }
     Ok(Symbol { outputs })
