@@ -8,7 +8,7 @@ DEPS := $(VENV)/.deps-installed
 EXT := python/rmx/_rmx.abi3.so
 RUST_SOURCES := $(shell find src crates -name '*.rs') $(wildcard Cargo.toml crates/*/Cargo.toml)
 
-.PHONY: all build demo test test-rust test-python bench clean
+.PHONY: all build demo test test-rust test-python bench fuzz clean
 
 all: build
 
@@ -20,9 +20,12 @@ $(DEPS): requirements-dev.txt | $(VPY)
 	$(VPY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-# The extension, built in release mode into python/rmx/ (an editable install into .venv).
+# The extension, built into python/rmx/ (an editable install into .venv) in the `quick` profile,
+# the one the Rust tests use: both share every compiled crate, so `make test` compiles rmx-graph
+# once for the library and once for its unit tests, not again for the extension. Wheels for
+# users are built with `maturin build --release` (thin LTO).
 $(EXT): $(DEPS) $(RUST_SOURCES) pyproject.toml
-	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH maturin develop --release --quiet
+	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH maturin develop --profile quick --quiet
 	touch $@
 
 build: $(EXT)
@@ -31,6 +34,10 @@ demo: build
 	$(VPY) -m rmx.examples.mnist
 
 test: test-rust test-python
+
+# Longer runs of the reader fuzzers than the test suite's (see benches/fuzz_readers.py).
+fuzz: build
+	$(VPY) benches/fuzz_readers.py --cases 200000
 
 test-rust:
 	cargo test --workspace --profile quick

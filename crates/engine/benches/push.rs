@@ -1,13 +1,13 @@
 //! Push-to-completion cost per operation: independent tiny operations (each writes its own
 //! variable) and a dependency chain (every operation writes one variable), on the threaded and
-//! naive engines. Per-operation cost = 1 / the reported throughput. Results: benches/RESULTS.md.
+//! naive engines, as the median of timed runs (a plain harness: no benchmark crate, so the
+//! workspace's test build shares every artifact with the extension's). Results: benches/RESULTS.md.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rmx_engine::{Context, Engine, EngineConfig, EngineKind, FnProperty, NaiveEngine, ThreadedEngine, Var};
 
 const OPS: usize = 10_000;
@@ -38,24 +38,30 @@ fn engines() -> Vec<(&'static str, Box<dyn Engine>)> {
     ]
 }
 
-fn bench(c: &mut Criterion) {
-    let counter = Arc::new(AtomicU64::new(0));
-    let mut group = c.benchmark_group("engine");
-    group.throughput(Throughput::Elements(OPS as u64));
-    group.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    for (label, engine) in engines() {
-        let independent: Vec<Var> = (0..OPS).map(|_| engine.new_var()).collect();
-        group.bench_with_input(BenchmarkId::new("independent", label), &independent, |b, vars| {
-            b.iter(|| run(engine.as_ref(), black_box(vars), &counter))
-        });
-        let one = engine.new_var();
-        let chain: Vec<Var> = (0..OPS).map(|_| one.clone()).collect();
-        group.bench_with_input(BenchmarkId::new("chain", label), &chain, |b, vars| {
-            b.iter(|| run(engine.as_ref(), black_box(vars), &counter))
-        });
-    }
-    group.finish();
+/// The median of `rounds` timings of `f`, after one warm-up run.
+fn median(rounds: usize, mut f: impl FnMut()) -> Duration {
+    f();
+    let mut times: Vec<Duration> = (0..rounds)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[rounds / 2]
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+fn main() {
+    let counter = Arc::new(AtomicU64::new(0));
+    println!("engine push-to-completion, {OPS} operations per run, median of 20 runs");
+    for (label, engine) in engines() {
+        let independent: Vec<Var> = (0..OPS).map(|_| engine.new_var()).collect();
+        let one = engine.new_var();
+        let chain: Vec<Var> = (0..OPS).map(|_| one.clone()).collect();
+        for (kind, vars) in [("independent", &independent), ("chain", &chain)] {
+            let t = median(20, || run(engine.as_ref(), black_box(vars), &counter));
+            println!("{kind:>12} {label:<18} {:7.3} us/op", t.as_secs_f64() * 1e6 / OPS as f64);
+        }
+    }
+}
