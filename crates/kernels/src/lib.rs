@@ -30,6 +30,8 @@ mod tensor;
 pub mod conv;
 pub mod cpu;
 pub mod cuda;
+pub mod fused;
+pub mod update;
 pub mod window;
 
 pub use dtype::{Bool, BinaryFn, Class, DType, Element, UnaryFn};

@@ -11,14 +11,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rayon::prelude::*;
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::PARALLEL_GRAIN;
-use rmx_kernels::{DType, Element};
+use rmx_kernels::fused::{self, Operand, Step};
+use rmx_kernels::DType;
 
 use super::ExecNode;
 use crate::error::Result;
-use crate::operator::{OpCtx, BlockFn, BlockKernel, Operator, Tensor, TensorDesc};
+use crate::operator::{OpCtx, BlockKernel, Operator, Tensor, TensorDesc};
 
 /// The switch.
 pub const FUSION_ENV: &str = "RMX_FUSE_ELEMWISE";
@@ -27,54 +26,11 @@ pub fn enabled() -> bool {
     std::env::var(FUSION_ENV).is_ok_and(|v| matches!(v.trim(), "1" | "true" | "on"))
 }
 
-/// Elements per block: every step's block stays in L1 together.
-const BLOCK: usize = 1024;
-
-#[derive(Clone, Copy)]
-enum Operand {
-    Input(usize),
-    Step(usize),
-}
-
 /// The fused chain: steps in order, each reading fused inputs or earlier steps; the last
 /// step's result is the output.
 struct FusedElemwise {
-    steps: Vec<(BlockKernel, Vec<Operand>)>,
+    steps: Vec<Step>,
     out: TensorDesc,
-}
-
-impl FusedElemwise {
-    fn run<T: Element>(&self, inputs: &[Tensor], out: &mut Tensor, pick: fn(&BlockKernel) -> &BlockFn<T>) {
-        let ins: Vec<&[T]> = inputs.iter().map(|t| t.data::<T>()).collect();
-        let last = self.steps.len() - 1;
-        let chunk = |start: usize, yc: &mut [T]| {
-            let mut regs: Vec<Vec<T>> = vec![vec![T::from_f64(0.0); BLOCK]; last];
-            for (b, yb) in yc.chunks_mut(BLOCK).enumerate() {
-                let (lo, n) = (start + b * BLOCK, yb.len());
-                for (k, (kernel, args)) in self.steps.iter().enumerate() {
-                    let (done, rest) = regs.split_at_mut(k);
-                    let srcs: Vec<&[T]> = args
-                        .iter()
-                        .map(|a| match *a {
-                            Operand::Input(i) => &ins[i][lo..lo + n],
-                            Operand::Step(s) => &done[s][..n],
-                        })
-                        .collect();
-                    if k == last {
-                        pick(kernel)(&srcs, yb);
-                    } else {
-                        pick(kernel)(&srcs, &mut rest[0][..n]);
-                    }
-                }
-            }
-        };
-        let y = out.data_mut::<T>();
-        if y.len() <= PARALLEL_GRAIN {
-            chunk(0, y);
-        } else {
-            y.par_chunks_mut(PARALLEL_GRAIN).enumerate().for_each(|(i, c)| chunk(i * PARALLEL_GRAIN, c));
-        }
-    }
 }
 
 impl Operator for FusedElemwise {
@@ -83,12 +39,7 @@ impl Operator for FusedElemwise {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let out = &mut outputs[0];
-        match out.dtype {
-            DType::F32 => self.run::<f32>(inputs, out, |k| &k.f32),
-            DType::F64 => self.run::<f64>(inputs, out, |k| &k.f64),
-            d => return Err(format!("_FusedElemwise on {d}").into()),
-        }
+        fused::run(&self.steps, inputs, &mut outputs[0])?;
         Ok(())
     }
 }
@@ -171,7 +122,8 @@ fn chain(forward: &[ExecNode], kernels: &[Option<BlockKernel>], producer: &HashM
                 })),
             })
             .collect();
-        steps.push((kernels[k].clone().expect("a fused node has a block kernel"), args));
+        let kernel = kernels[k].clone().expect("a fused node has a block kernel");
+        steps.push(Step { f32: kernel.f32, f64: kernel.f64, args });
         step_of.insert(k, s);
     }
     let r = &forward[root];

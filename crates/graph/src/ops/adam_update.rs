@@ -5,6 +5,8 @@
 //! `w ← w - lr·mean / (√var + ε)`. No bias correction: MXNet's optimizer folds it into `lr`.
 //! States `[mean, var]`.
 
+use rmx_kernels::update::UpdateFn;
+
 use super::float::Float;
 use super::update_rule::{clip, create, float, Common, Rule};
 use crate::attrs::Attrs;
@@ -19,8 +21,6 @@ struct Adam {
 }
 
 impl Rule for Adam {
-    const STATES: usize = 2;
-
     fn parse(op: &'static str, attrs: &Attrs) -> Result<Self> {
         Ok(Adam {
             c: Common::parse(op, attrs, "clip_gradient")?,
@@ -29,6 +29,10 @@ impl Rule for Adam {
             epsilon: float(op, attrs, "epsilon", 1e-8)?,
         })
     }
+}
+
+impl UpdateFn for Adam {
+    const STATES: usize = 2;
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], _: bool) -> T {

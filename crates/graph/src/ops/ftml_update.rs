@@ -6,6 +6,8 @@
 //! `epsilon` is a C `double` (the default is the float `1e-8f`), `t` the update count (required);
 //! `beta1` and `beta2` must lie in `[0, 1]`.
 
+use rmx_kernels::update::UpdateFn;
+
 use super::float::Float;
 use super::update_rule::{clip, create, float, Common, Rule};
 use crate::attrs::Attrs;
@@ -21,8 +23,6 @@ struct Ftml {
 }
 
 impl Rule for Ftml {
-    const STATES: usize = 3;
-
     fn parse(op: &'static str, attrs: &Attrs) -> Result<Self> {
         attrs.get("t").ok_or_else(|| param_err(op, "t", "required"))?;
         let t = attrs.int(op, "t", 0)?;
@@ -42,6 +42,10 @@ impl Rule for Ftml {
             t,
         })
     }
+}
+
+impl UpdateFn for Ftml {
+    const STATES: usize = 3;
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], _: bool) -> T {

@@ -5,6 +5,8 @@
 //! Weights whose `|z| <= λ₁` become exactly 0 (-0 where the quotient is negative, as in MXNet,
 //! which multiplies by the indicator).
 
+use rmx_kernels::update::UpdateFn;
+
 use super::float::Float;
 use super::update_rule::{clip, create, float, sign, Common, Rule};
 use crate::attrs::Attrs;
@@ -18,11 +20,13 @@ struct Ftrl {
 }
 
 impl Rule for Ftrl {
-    const STATES: usize = 2;
-
     fn parse(op: &'static str, attrs: &Attrs) -> Result<Self> {
         Ok(Ftrl { c: Common::parse(op, attrs, "clip_gradient")?, lamda1: float(op, attrs, "lamda1", 0.01)?, beta: float(op, attrs, "beta", 1.0)? })
     }
+}
+
+impl UpdateFn for Ftrl {
+    const STATES: usize = 2;
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], _: bool) -> T {

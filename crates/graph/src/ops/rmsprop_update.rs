@@ -7,6 +7,8 @@
 //!   `g ← (1 - γ₁)·ĝ + γ₁·g`, `delta ← γ₂·delta - lr·ĝ / √(n - g² + ε)`, `w ← w + delta`.
 //!   States `[n, g, delta]`.
 
+use rmx_kernels::update::UpdateFn;
+
 use super::float::Float;
 use super::update_rule::{clip, create, float, Common, Rule};
 use crate::attrs::Attrs;
@@ -48,11 +50,13 @@ impl Params {
 struct RmsProp(Params);
 
 impl Rule for RmsProp {
-    const STATES: usize = 1;
-
     fn parse(op: &'static str, attrs: &Attrs) -> Result<Self> {
         Ok(RmsProp(Params::parse(op, attrs)?))
     }
+}
+
+impl UpdateFn for RmsProp {
+    const STATES: usize = 1;
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], _: bool) -> T {
@@ -71,11 +75,13 @@ struct RmsPropAlex {
 }
 
 impl Rule for RmsPropAlex {
-    const STATES: usize = 3;
-
     fn parse(op: &'static str, attrs: &Attrs) -> Result<Self> {
         Ok(RmsPropAlex { p: Params::parse(op, attrs)?, gamma2: float(op, attrs, "gamma2", 0.9)? })
     }
+}
+
+impl UpdateFn for RmsPropAlex {
+    const STATES: usize = 3;
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], _: bool) -> T {

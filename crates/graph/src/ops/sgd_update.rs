@@ -11,6 +11,8 @@
 //! - `mp_sgd_update`, `mp_sgd_mom_update`, `mp_nag_mom_update`: the same on the float32 master
 //!   weight `weight32`; `mp_nag_mom_update`'s momentum always takes `wd·w` of the new weight.
 
+use rmx_kernels::update::UpdateFn;
+
 use super::float::Float;
 use super::update_rule::{clip, create, Common, Rule};
 use crate::attrs::Attrs;
@@ -20,11 +22,13 @@ use crate::operator::{param, Arity, OpDef, ParamDoc};
 struct Sgd(Common);
 
 impl Rule for Sgd {
-    const STATES: usize = 0;
-
     fn parse(op: &'static str, attrs: &Attrs) -> Result<Self> {
         Ok(Sgd(Common::parse(op, attrs, "clip_gradient")?))
     }
+}
+
+impl UpdateFn for Sgd {
+    const STATES: usize = 0;
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, _: &mut [T], _: bool) -> T {
@@ -52,12 +56,14 @@ impl SgdMom {
 }
 
 impl Rule for SgdMom {
-    const STATES: usize = 1;
-
     fn parse(op: &'static str, attrs: &Attrs) -> Result<Self> {
         let (c, momentum) = Self::parse_with_momentum(op, attrs)?;
         Ok(SgdMom { c, momentum })
     }
+}
+
+impl UpdateFn for SgdMom {
+    const STATES: usize = 1;
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], _: bool) -> T {
@@ -80,12 +86,14 @@ struct NagMom {
 }
 
 impl Rule for NagMom {
-    const STATES: usize = 1;
-
     fn parse(op: &'static str, attrs: &Attrs) -> Result<Self> {
         let (c, momentum) = SgdMom::parse_with_momentum(op, attrs)?;
         Ok(NagMom { c, momentum })
     }
+}
+
+impl UpdateFn for NagMom {
+    const STATES: usize = 1;
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], inplace: bool) -> T {

@@ -8,6 +8,8 @@
 //!
 //! `sign` is -1, 0 or 1 (0 for NaN), as `(x > 0) - (x < 0)`.
 
+use rmx_kernels::update::UpdateFn;
+
 use super::float::Float;
 use super::update_rule::{clip, create, float, sign, Common, Rule};
 use crate::attrs::Attrs;
@@ -17,11 +19,13 @@ use crate::operator::{param, Arity, OpDef, ParamDoc};
 struct SignSgd(Common);
 
 impl Rule for SignSgd {
-    const STATES: usize = 0;
-
     fn parse(op: &'static str, attrs: &Attrs) -> Result<Self> {
         Ok(SignSgd(Common::parse(op, attrs, "clip_gradient")?))
     }
+}
+
+impl UpdateFn for SignSgd {
+    const STATES: usize = 0;
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, _: &mut [T], _: bool) -> T {
@@ -38,11 +42,13 @@ struct Signum {
 }
 
 impl Rule for Signum {
-    const STATES: usize = 1;
-
     fn parse(op: &'static str, attrs: &Attrs) -> Result<Self> {
         Ok(Signum { c: Common::parse(op, attrs, "clip_gradient")?, momentum: float(op, attrs, "momentum", 0.0)?, wd_lh: float(op, attrs, "wd_lh", 0.0)? })
     }
+}
+
+impl UpdateFn for Signum {
+    const STATES: usize = 1;
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], _: bool) -> T {

@@ -1,7 +1,7 @@
 //! The machinery shared by MXNet's fused optimizer updates (`sgd_update`, `adam_update`, ...):
 //! a [`Rule`] says how one element's weight and states move given its gradient; [`Update`] wraps
 //! a rule as an operator (shapes, dtypes, the states it writes, `out=weight`), and its kernel is
-//! one pass over the elements, split across the rayon pool for large arrays.
+//! `rmx_kernels::update`'s primitive: one pass over the elements applying the rule's formula.
 //!
 //! Facts every update shares, as MXNet 1.9.1 has them:
 //! - parameters are C `float` fields: `lr=0.1` is `0.1f32`, widened for float64 weights;
@@ -15,31 +15,21 @@
 //!   output is that new master weight rounded to the weight's dtype. The weight input is not read.
 //! - `lazy_update` only matters for row-sparse gradients: dense updates accept and ignore it.
 
-use std::ops::Range;
-
-use rayon::prelude::*;
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::PARALLEL_GRAIN;
-use rmx_kernels::{f16, DType, Element, Shape};
+use rmx_kernels::update::{self, UpdateFn};
+use rmx_kernels::{DType, Shape};
 
-use super::float::{float_dtype, with_float, Float};
+use super::float::{float_dtype, Float};
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, param_err, shape_err, Result};
 use crate::operator::{OpCtx, Arity, Operator, Tensor, TensorDesc};
 
-/// How one element moves: the new weight from its weight `w`, gradient `g` and states `s` (in the
-/// order of the operator's inputs after `weight` and `grad`), which it updates in place.
-pub(super) trait Rule: Send + Sync + Sized + 'static {
-    /// How many state inputs follow `weight` and `grad` (without `mp_*`'s `weight32`).
-    const STATES: usize;
-
+/// An update's rule: how one element moves is its [`UpdateFn`] (the formula, with
+/// `UpdateFn::STATES` state inputs after `weight` and `grad`, without `mp_*`'s `weight32`), which
+/// the `rmx_kernels::update` primitives apply to every element; this adds the typed parameters.
+pub(super) trait Rule: UpdateFn + Sized + 'static {
     /// The typed parameters from MXNet's attributes.
     fn parse(op: &'static str, attrs: &Attrs) -> Result<Self>;
-
-    /// One element. `inplace`: the output is the weight's own memory, so a read of the weight
-    /// after the output is written sees the new weight (`mp_*` variants always pass true: their
-    /// weight is a local the update overwrites).
-    fn step<T: Float>(&self, w: T, g: T, s: &mut [T], inplace: bool) -> T;
 }
 
 /// A parameter as MXNet's C `float` field holds it.
@@ -147,78 +137,7 @@ impl<R: Rule, const MIXED: bool> Update<R, MIXED> {
         }
         Ok(())
     }
-
-    /// The update over every element, weight and gradient of type `W`, math and states in `C`.
-    fn run<W: Element, C: Float>(&self, inputs: &[Tensor], out: &mut Tensor, load: impl Fn(W) -> C + Sync, store: impl Fn(C) -> W + Sync) {
-        const MAX_STATES: usize = 4;
-        let n = out.numel();
-        assert!(inputs.len() == Self::INPUTS && Self::INPUTS - 2 <= MAX_STATES);
-        assert!(inputs[0].dtype == W::DTYPE && inputs[1].dtype == W::DTYPE && out.dtype == W::DTYPE, "update run on the wrong dtype");
-        assert!(inputs.iter().all(|t| t.numel() == n) && inputs[2..].iter().all(|t| t.dtype == C::DTYPE));
-        let mut states = [std::ptr::null_mut::<C>(); MAX_STATES];
-        for (p, t) in states.iter_mut().zip(&inputs[2..]) {
-            *p = t.ptr() as *mut C;
-        }
-        let lanes = Lanes { weight: inputs[0].ptr() as *const W, grad: inputs[1].ptr() as *const W, states, out: out.ptr() as *mut W };
-        let inplace = std::ptr::eq(lanes.weight, lanes.out);
-        let count = Self::INPUTS - 2;
-        let step = |w: C, g: C, s: &mut [C; MAX_STATES]| -> C {
-            if MIXED {
-                // The master weight is the last state; the rule sees the ones before it.
-                let master = R::STATES;
-                let w = self.rule.step(s[master], g, &mut s[..master], true);
-                s[master] = w;
-                w
-            } else {
-                self.rule.step(w, g, &mut s[..R::STATES], inplace)
-            }
-        };
-        let body = |range: Range<usize>| {
-            // The whole struct (Sync), not its pointer fields one by one.
-            let lanes = &lanes;
-            for i in range {
-                // SAFETY: every pointer addresses `n` elements of its dtype (checked above); the
-                // push holds the states and the output as writes, so no one else touches them;
-                // element `i` of the weight is read before element `i` of the output (possibly
-                // the same memory, `out=weight`) is written, and tasks own disjoint ranges.
-                unsafe {
-                    let mut s = [C::ZERO; MAX_STATES];
-                    for (v, p) in s.iter_mut().zip(&lanes.states).take(count) {
-                        *v = *p.add(i);
-                    }
-                    let y = step(load(*lanes.weight.add(i)), load(*lanes.grad.add(i)), &mut s);
-                    for (v, p) in s.iter().zip(&lanes.states).take(count) {
-                        *p.add(i) = *v;
-                    }
-                    *lanes.out.add(i) = store(y);
-                }
-            }
-        };
-        if n <= PARALLEL_GRAIN {
-            body(0..n);
-        } else {
-            (0..n.div_ceil(PARALLEL_GRAIN)).into_par_iter().for_each(|c| body(c * PARALLEL_GRAIN..n.min((c + 1) * PARALLEL_GRAIN)));
-        }
-    }
 }
-
-/// The arrays of one update, as raw pointers: the weight may be the output's memory.
-struct Lanes<W, C> {
-    weight: *const W,
-    grad: *const W,
-    states: [*mut C; 4],
-    out: *mut W,
-}
-
-impl<W, C> Clone for Lanes<W, C> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<W, C> Copy for Lanes<W, C> {}
-// SAFETY: the kernel's tasks touch disjoint index ranges of these arrays (see `run`).
-unsafe impl<W, C> Send for Lanes<W, C> {}
-unsafe impl<W, C> Sync for Lanes<W, C> {}
 
 impl<R: Rule, const MIXED: bool> Operator for Update<R, MIXED> {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
@@ -236,16 +155,11 @@ impl<R: Rule, const MIXED: bool> Operator for Update<R, MIXED> {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let out = &mut outputs[0];
+        let (weight, grad, states) = (&inputs[0], &inputs[1], &inputs[2..]);
         if MIXED {
-            match out.dtype {
-                DType::F16 => self.run::<f16, f32>(inputs, out, f16::to_f32, f16::from_f32),
-                DType::F32 => self.run::<f32, f32>(inputs, out, |x| x, |x| x),
-                DType::F64 => self.run::<f64, f32>(inputs, out, |x| x as f32, |x| x as f64),
-                d => return Err(format!("{} run on {d}", self.name).into()),
-            }
+            update::apply_mixed(&self.rule, weight, grad, states, &mut outputs[0])?;
         } else {
-            with_float!(out.dtype, T => self.run::<T, T>(inputs, out, |x| x, |x| x));
+            update::apply(&self.rule, weight, grad, states, &mut outputs[0])?;
         }
         Ok(())
     }

@@ -6,8 +6,10 @@
 pub mod conv;
 pub mod copy;
 pub mod elementwise;
+pub mod fused;
 pub mod gemm;
 pub mod im2col;
 pub mod random;
 pub mod reduce;
+pub mod update;
 pub mod vmath;
