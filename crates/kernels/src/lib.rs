@@ -28,8 +28,11 @@ mod storage;
 mod tensor;
 
 pub mod conv;
+pub mod copy;
 pub mod cpu;
 pub mod cuda;
+pub mod gather;
+pub mod ordering;
 pub mod window;
 
 pub use dtype::{Bool, BinaryFn, Class, DType, Element, UnaryFn};

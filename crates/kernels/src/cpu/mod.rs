@@ -6,8 +6,10 @@
 pub mod conv;
 pub mod copy;
 pub mod elementwise;
+pub mod gather;
 pub mod gemm;
 pub mod im2col;
+pub mod ordering;
 pub mod random;
 pub mod reduce;
 pub mod vmath;
