@@ -79,6 +79,7 @@ fn kernel_class(error: &KernelError) -> &'static str {
         KernelError::OutOfMemory { .. } => "OutOfMemoryError",
         KernelError::Device { .. } | KernelError::Unsupported { .. } => "DeviceError",
         KernelError::DType { .. } => "DTypeError",
+        KernelError::Index { .. } => "IndexError",
     }
 }
 

@@ -24,10 +24,13 @@ pub enum GraphError {
     /// A bad value that is no operator parameter (an index out of range, a malformed file).
     #[error("{0}")]
     Invalid(String),
-    /// An index outside its axis (raised by kernels at the next wait when found at run time).
+    /// An index outside its range, found before anything runs (a symbol's output index). One
+    /// found by a kernel at run time is [`rmx_kernels::KernelError::Index`], raised at the next
+    /// wait as the same Python class.
     #[error("{0}")]
     Index(String),
-    /// A buffer that could not be sized or allocated, or a device or kernel that is unavailable.
+    /// A buffer that could not be sized or allocated, a device or kernel that is unavailable, or
+    /// an index a kernel found out of range.
     #[error(transparent)]
     Kernel(#[from] rmx_kernels::KernelError),
     /// A failure carried from the engine, raised at a wait.

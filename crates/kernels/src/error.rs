@@ -22,6 +22,10 @@ pub enum KernelError {
     /// A primitive has no kernel for this device yet.
     #[error("{what} has no kernel for {ctx} yet")]
     Unsupported { what: &'static str, ctx: Context },
+    /// An index outside its axis, found by a kernel reading the index values (`take` with
+    /// `mode='raise'`); the engine keeps it for the next wait.
+    #[error("{message}")]
+    Index { message: String },
 }
 
 pub type KernelResult<T> = std::result::Result<T, KernelError>;

@@ -28,9 +28,12 @@ mod storage;
 mod tensor;
 
 pub mod conv;
+pub mod copy;
 pub mod cpu;
 pub mod cuda;
 pub mod fused;
+pub mod gather;
+pub mod ordering;
 pub mod update;
 pub mod window;
 

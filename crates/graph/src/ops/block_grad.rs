@@ -3,6 +3,7 @@
 //! only through it still receives zeros, as MXNet gives it.
 
 use rmx_engine::BoxError;
+use rmx_kernels::copy;
 
 use crate::attrs::Attrs;
 use crate::error::Result;
@@ -17,9 +18,7 @@ impl Operator for BlockGrad {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let bytes = inputs[0].numel() * inputs[0].dtype.size();
-        // SAFETY: dense tensors of one shape and dtype; the engine keeps outputs apart from inputs.
-        unsafe { std::ptr::copy_nonoverlapping(inputs[0].ptr(), outputs[0].ptr(), bytes) };
+        copy::dense(&inputs[0], &mut outputs[0])?;
         Ok(())
     }
 

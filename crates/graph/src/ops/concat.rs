@@ -3,10 +3,10 @@
 //! kernels (`_backward_Concat`, `_backward_stack`) read each input's gradient back out of its slab.
 
 use rmx_engine::BoxError;
+use rmx_kernels::copy::{self, Region};
 use rmx_kernels::{contiguous_strides, Shape};
 
 use super::axes::axis;
-use super::gather::{read_as, write_into};
 use crate::attrs::Attrs;
 use crate::error::{param_err, same_dtype, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -65,7 +65,7 @@ impl Operator for Concat {
             if self.new_axis {
                 strides.remove(a);
             }
-            write_into(x, out, &strides, (at as isize) * out_strides[a]);
+            copy::write_strided(x, out, &Region { shape: &x.shape, strides: &strides, offset: (at as isize) * out_strides[a] })?;
             at += if self.new_axis { 1 } else { x.shape[a] };
         }
         Ok(())
@@ -105,7 +105,7 @@ impl Operator for ConcatBackward {
         let mut at = 0usize;
         for out in outputs.iter_mut() {
             let shape = out.shape.clone();
-            read_as(og, &shape, &strides, (at as isize) * og_strides[a], out);
+            copy::read_strided(og, &Region { shape: &shape, strides: &strides, offset: (at as isize) * og_strides[a] }, out)?;
             at += if self.0.new_axis { 1 } else { shape[a] };
         }
         Ok(())

@@ -8,9 +8,8 @@
 //! one). `sparse_grad` is accepted, and the gradient is dense.
 
 use rmx_engine::BoxError;
-use rmx_kernels::{with_dtype, DType, Element, Shape};
+use rmx_kernels::{gather, DType, Shape};
 
-use super::binary_math::Add;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -25,12 +24,6 @@ struct Embedding {
 }
 
 impl Embedding {
-    /// Each index's weight row, as MXNet finds it: truncated, then clipped.
-    fn rows(&self, data: &Tensor) -> Vec<usize> {
-        let last = self.input_dim as i64 - 1;
-        with_dtype!(data.dtype, I => data.data::<I>().iter().map(|v| (v.to_f64() as i64).clamp(0, last) as usize).collect())
-    }
-
     fn out_shape(&self, data: &[usize]) -> Shape {
         data.iter().copied().chain([self.output_dim]).collect()
     }
@@ -56,26 +49,11 @@ impl Operator for Embedding {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let rows = self.rows(&inputs[self.backward as usize]);
-        let d = self.output_dim;
-        let out = &mut outputs[0];
-        with_dtype!(out.dtype, T => {
-            let y = out.data_mut::<T>();
-            if self.backward {
-                let g = inputs[0].data::<T>();
-                y.fill(T::default());
-                for (k, &r) in rows.iter().enumerate() {
-                    for (w, &v) in y[r * d..(r + 1) * d].iter_mut().zip(&g[k * d..(k + 1) * d]) {
-                        *w = T::binary::<Add>(*w, v);
-                    }
-                }
-            } else {
-                let w = inputs[1].data::<T>();
-                for (k, &r) in rows.iter().enumerate() {
-                    y[k * d..(k + 1) * d].copy_from_slice(&w[r * d..(r + 1) * d]);
-                }
-            }
-        });
+        if self.backward {
+            gather::embedding_backward(&inputs[0], &inputs[1], &mut outputs[0])?;
+        } else {
+            gather::embedding(&inputs[0], &inputs[1], &mut outputs[0])?;
+        }
         Ok(())
     }
 

@@ -2,8 +2,8 @@
 //! from the end of the output).
 
 use rmx_engine::BoxError;
+use rmx_kernels::copy;
 
-use super::reshape::copy_dense;
 use super::reshape_like::reshape_grad;
 use crate::attrs::Attrs;
 use crate::error::{param_err, Result};
@@ -28,7 +28,7 @@ impl Operator for ExpandDims {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        copy_dense(&inputs[0], &mut outputs[0]);
+        copy::dense(&inputs[0], &mut outputs[0])?;
         Ok(())
     }
 

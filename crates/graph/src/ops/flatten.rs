@@ -2,8 +2,8 @@
 //! connected layers expect. A 1-d input becomes `(d0, 1)`.
 
 use rmx_engine::BoxError;
+use rmx_kernels::copy;
 
-use super::reshape::copy_dense;
 use super::reshape_like::reshape_grad;
 use crate::attrs::Attrs;
 use crate::error::Result;
@@ -21,7 +21,7 @@ impl Operator for Flatten {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        copy_dense(&inputs[0], &mut outputs[0]);
+        copy::dense(&inputs[0], &mut outputs[0])?;
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 //! the indices: no gradient flows.
 
 use rmx_engine::BoxError;
-use rmx_kernels::{with_dtype, DType, Element};
+use rmx_kernels::{gather, DType};
 
 use crate::attrs::Attrs;
 use crate::error::{param_err, Result};
@@ -25,17 +25,7 @@ impl Operator for OneHot {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let idx: Vec<f64> = with_dtype!(inputs[0].dtype, I => inputs[0].data::<I>().iter().map(|v| v.to_f64()).collect());
-        let out = &mut outputs[0];
-        with_dtype!(out.dtype, T => {
-            let y = out.data_mut::<T>();
-            y.fill(T::from_f64(self.off));
-            for (row, &i) in idx.iter().enumerate() {
-                if i >= 0.0 && (i as usize) < self.depth {
-                    y[row * self.depth + i as usize] = T::from_f64(self.on);
-                }
-            }
-        });
+        gather::one_hot(&inputs[0], self.on, self.off, &mut outputs[0])?;
         Ok(())
     }
 

@@ -6,21 +6,14 @@
 //! (`argsort`, `topk` with `indices`/`mask`; MXNet gives zeros).
 
 use rmx_engine::BoxError;
-use rmx_kernels::{with_dtype, Class, DType, Element, Shape};
+use rmx_kernels::ordering::{self, OrderPlan, Ret};
+use rmx_kernels::{DType, Shape};
 
 use super::axes::{axis, split_around};
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
-
-#[derive(Clone, Copy, PartialEq)]
-enum Ret {
-    Values,
-    Indices,
-    Both,
-    Mask,
-}
 
 /// `(outer, n, inner)` around the axis, k, and the axis (None: the flattened input).
 type Geometry = ((usize, usize, usize), usize, Option<usize>);
@@ -64,66 +57,11 @@ impl Ordering {
             }
         })
     }
-}
 
-/// Every lane ranked: the first k positions' values and indices, and the top-k mask.
-struct Ranking {
-    /// The input as integers, for integer dtypes (compared and copied exactly).
-    ints: Option<Vec<i64>>,
-    top_vals: Vec<f64>,
-    top_idx: Vec<f64>,
-    mask: Vec<f64>,
-}
-
-impl Ordering {
-    fn rank(&self, x: &Tensor) -> Result<Ranking> {
-        let ((outer, n, inner), k, _) = self.geometry(&x.shape)?;
-        let vals: Vec<f64> = with_dtype!(x.dtype, T => x.data::<T>().iter().map(|v| v.to_f64()).collect());
-        // Integers compare exactly (int64 beyond 2**53 would tie as floats).
-        let ints: Option<Vec<i64>> = with_dtype!(x.dtype, T => (T::CLASS == Class::Int).then(|| x.data::<T>().iter().map(|v| v.to_i64()).collect()));
-        let mut order: Vec<usize> = Vec::with_capacity(n);
-        let (mut top_vals, mut top_idx) = (vec![0.0; outer * k * inner], vec![0.0; outer * k * inner]);
-        let mut mask = vec![0.0; if self.ret == Ret::Mask { x.numel() } else { 0 }];
-        for o in 0..outer {
-            for i in 0..inner {
-                let at = |r: usize| vals[(o * n + r) * inner + i];
-                order.clear();
-                order.extend(0..n);
-                let cmp = |a: &usize, b: &usize| match &ints {
-                    Some(iv) => iv[(o * n + a) * inner + i].cmp(&iv[(o * n + b) * inner + i]),
-                    None => at(*a).total_cmp(&at(*b)),
-                };
-                if self.ascend {
-                    order.sort_by(cmp);
-                } else {
-                    order.sort_by(|a, b| cmp(b, a));
-                }
-                for (p, &r) in order.iter().take(k).enumerate() {
-                    top_vals[(o * k + p) * inner + i] = at(r);
-                    top_idx[(o * k + p) * inner + i] = r as f64;
-                    if !mask.is_empty() {
-                        mask[(o * n + r) * inner + i] = 1.0;
-                    }
-                }
-            }
-        }
-        Ok(Ranking { ints, top_vals, top_idx, mask })
-    }
-
-    /// `_backward_sort` / `_backward_topk`: the values' gradient written back where each value
-    /// came from (the ranking recomputed: ties keep their order, so it is the forward's).
-    fn scatter(&self, og: &Tensor, x: &Tensor, dx: &mut Tensor) -> std::result::Result<(), BoxError> {
-        let ((_, n, inner), k, _) = self.geometry(&x.shape)?;
-        let top_idx = self.rank(x)?.top_idx;
-        with_dtype!(dx.dtype, T => {
-            let (g, d) = (og.data::<T>(), dx.data_mut::<T>());
-            d.fill(T::default());
-            for (at, &r) in top_idx.iter().enumerate() {
-                let (o, i) = (at / (k * inner), at % inner);
-                d[(o * n + r as usize) * inner + i] = g[at];
-            }
-        });
-        Ok(())
+    /// The kernel's view of `shape` (the data's): its lanes, k and what to write.
+    fn plan(&self, shape: &[usize]) -> Result<OrderPlan> {
+        let ((outer, n, inner), k, _) = self.geometry(shape)?;
+        Ok(OrderPlan { outer, n, inner, k, ascend: self.ascend, ret: self.ret })
     }
 }
 
@@ -163,35 +101,12 @@ impl Operator for Ordering {
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         if self.backward {
-            return self.scatter(&inputs[0], &inputs[1], &mut outputs[0]);
-        }
-        let x = &inputs[0];
-        let ((_, n, inner), k, _) = self.geometry(&x.shape)?;
-        let Ranking { ints, top_vals, top_idx, mask } = self.rank(x)?;
-        let write = |t: &mut Tensor, v: &[f64]| with_dtype!(t.dtype, T => for (d, &s) in t.data_mut::<T>().iter_mut().zip(v) { *d = T::from_f64(s) });
-        if let (Some(iv), Ret::Values | Ret::Both) = (&ints, self.ret) {
-            // Values of integer inputs are copied exactly, by index.
-            with_dtype!(x.dtype, T => {
-                let y = outputs[0].data_mut::<T>();
-                for (o, (d, &r)) in y.iter_mut().zip(&top_idx).enumerate() {
-                    let (b, i) = (o / (k * inner), o % inner);
-                    *d = T::from_i64(iv[(b * n + r as usize) * inner + i]);
-                }
-            });
-            if self.ret == Ret::Both {
-                write(&mut outputs[1], &top_idx);
-            }
+            // `_backward_sort` / `_backward_topk`: the values' gradient written back where each
+            // value came from.
+            ordering::backward(&self.plan(&inputs[1].shape)?, &inputs[0], &inputs[1], &mut outputs[0])?;
             return Ok(());
         }
-        match self.ret {
-            Ret::Values => write(&mut outputs[0], &top_vals),
-            Ret::Indices => write(&mut outputs[0], &top_idx),
-            Ret::Mask => write(&mut outputs[0], &mask),
-            Ret::Both => {
-                write(&mut outputs[0], &top_vals);
-                write(&mut outputs[1], &top_idx);
-            }
-        }
+        ordering::forward(&self.plan(&inputs[0].shape)?, &inputs[0], outputs)?;
         Ok(())
     }
 }

@@ -3,10 +3,10 @@
 //! `_backward_repeat` sums the output gradient over that axis.
 
 use rmx_engine::BoxError;
+use rmx_kernels::copy::{self, Region};
 use rmx_kernels::{contiguous_strides, with_dtype};
 
 use super::axes::axis;
-use super::gather::read_as;
 use super::sum_to_like::sum_to;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, GraphError, Result};
@@ -63,7 +63,7 @@ impl Operator for Repeat {
         let mut strides = src.to_vec();
         shape.insert(a + 1, self.repeats);
         strides.insert(a + 1, 0);
-        read_as(&inputs[0], &shape, &strides, 0, &mut outputs[0]);
+        copy::read_strided(&inputs[0], &Region { shape: &shape, strides: &strides, offset: 0 }, &mut outputs[0])?;
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 //! [`reshape_target`] to make a view instead of a copy.
 
 use rmx_engine::BoxError;
-use rmx_kernels::Shape;
+use rmx_kernels::{copy, Shape};
 
 use crate::attrs::Attrs;
 use super::reshape_like::reshape_grad;
@@ -104,7 +104,8 @@ impl Operator for Reshape {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        copy_dense(&inputs[0], &mut outputs[0]);
+        // Nothing moves when the memory planner put the output over the input.
+        copy::dense(&inputs[0], &mut outputs[0])?;
         Ok(())
     }
 
@@ -117,18 +118,6 @@ impl Operator for Reshape {
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
         Ok(vec![Some(reshape_grad(g, args)?)])
     }
-}
-
-/// Copies the elements unchanged (shape-only operators); nothing to do when the memory planner
-/// put the output over the input.
-pub fn copy_dense(input: &Tensor, out: &mut Tensor) {
-    if input.ptr() == out.ptr() {
-        return;
-    }
-    let n = input.numel() * input.dtype.size();
-    // SAFETY: both are dense with the same element count and dtype; they do not alias
-    // (`push_compute` gives aliased inputs their own scratch, except an in-place pair, above).
-    unsafe { std::ptr::copy_nonoverlapping(input.ptr(), out.ptr(), n) }
 }
 
 fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {

@@ -5,9 +5,8 @@
 //! the input.
 
 use rmx_engine::BoxError;
-use rmx_kernels::Shape;
+use rmx_kernels::{copy, Shape};
 
-use super::reshape::copy_dense;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -48,7 +47,7 @@ impl Operator for ReshapeLike {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        copy_dense(&inputs[0], &mut outputs[0]);
+        copy::dense(&inputs[0], &mut outputs[0])?;
         Ok(())
     }
 

@@ -4,10 +4,10 @@
 //! shape, at the sliced positions.
 
 use rmx_engine::BoxError;
-use rmx_kernels::{contiguous_strides, with_dtype, Element};
+use rmx_kernels::contiguous_strides;
+use rmx_kernels::copy::{self, Region};
 
 use super::axes::axis;
-use super::gather::{read_as, write_into};
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -110,11 +110,11 @@ impl Operator for Slice {
             let (og, out) = (&inputs[0], &mut outputs[0]);
             let r = self.ranges(&out.shape)?;
             let dst = contiguous_strides(&out.shape);
-            with_dtype!(out.dtype, T => out.data_mut::<T>().fill(T::from_f64(0.0)));
+            copy::zero(out)?;
             if og.numel() > 0 {
                 let strides: Vec<isize> = r.iter().zip(&dst).map(|(&(_, _, s), &st)| s * st).collect();
                 let offset: isize = r.iter().zip(&dst).map(|(&(b, _, _), &st)| b * st).sum();
-                write_into(og, out, &strides, offset);
+                copy::write_strided(og, out, &Region { shape: &og.shape, strides: &strides, offset })?;
             }
             return Ok(());
         }
@@ -127,7 +127,7 @@ impl Operator for Slice {
         }
         let strides: Vec<isize> = r.iter().zip(&src).map(|(&(_, _, s), &st)| s * st).collect();
         let offset: isize = r.iter().zip(&src).map(|(&(b, _, _), &st)| b * st).sum();
-        read_as(x, &shape, &strides, offset, &mut outputs[0]);
+        copy::read_strided(x, &Region { shape: &shape, strides: &strides, offset }, &mut outputs[0])?;
         Ok(())
     }
 

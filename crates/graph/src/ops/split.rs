@@ -3,10 +3,10 @@
 //! part's gradient back into its slab.
 
 use rmx_engine::BoxError;
+use rmx_kernels::copy::{self, Region};
 use rmx_kernels::{contiguous_strides, Shape};
 
 use super::axes::axis;
-use super::gather::{read_as, write_into};
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -47,7 +47,7 @@ impl Operator for Split {
         let mut shape = x.shape.to_vec();
         shape[a] /= self.parts;
         for (i, out) in outputs.iter_mut().enumerate() {
-            read_as(x, &shape, &strides, (i * shape[a]) as isize * strides[a], out);
+            copy::read_strided(x, &Region { shape: &shape, strides: &strides, offset: (i * shape[a]) as isize * strides[a] }, out)?;
         }
         Ok(())
     }
@@ -86,9 +86,9 @@ impl Operator for SplitBackward {
         let mut part = out.shape.clone();
         part[a] /= self.0.parts;
         for (i, og) in inputs[..self.0.parts].iter().enumerate() {
-            // SAFETY: the gradient is dense with the part's element count (squeezing drops a 1).
-            let view = unsafe { Tensor::new(og.ptr(), part.clone(), og.dtype, og.ctx()) };
-            write_into(&view, out, &strides, (i * part[a]) as isize * strides[a]);
+            // Each gradient is dense with the part's element count (squeezing drops a 1), read
+            // in the part's (unsqueezed) shape.
+            copy::write_strided(og, out, &Region { shape: &part, strides: &strides, offset: (i * part[a]) as isize * strides[a] })?;
         }
         Ok(())
     }

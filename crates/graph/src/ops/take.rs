@@ -6,43 +6,20 @@
 //! the data's shape at the (resolved) indices; the indices get none.
 
 use rmx_engine::BoxError;
-use rmx_kernels::{with_dtype, Element, Shape};
+use rmx_kernels::gather::{self, IndexMode, TakePlan};
+use rmx_kernels::Shape;
 
 use super::axes::{axis, split_around};
-use super::binary_math::Add;
 use crate::attrs::Attrs;
 use crate::error::{shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{OpCtx, param, Arity, OpDef, Operator, Tensor, TensorDesc};
 
-#[derive(Clone, Copy)]
-enum Mode {
-    Clip,
-    Wrap,
-    Raise,
-}
-
-fn resolve(op: &str, mode: Mode, i: f64, n: usize) -> std::result::Result<usize, BoxError> {
-    let n_i = n as i64;
-    let i = i as i64;
-    Ok(match mode {
-        Mode::Clip => i.clamp(0, n_i - 1) as usize,
-        Mode::Wrap => i.rem_euclid(n_i) as usize,
-        Mode::Raise => {
-            let j = if i < 0 { i + n_i } else { i };
-            if j < 0 || j >= n_i {
-                return Err(Box::new(GraphError::Index(format!("{op}: index {i} is out of bounds for an axis of size {n}"))));
-            }
-            j as usize
-        }
-    })
-}
-
 struct Take {
     name: &'static str,
     backward: bool,
     axis: i64,
-    mode: Mode,
+    mode: IndexMode,
     pick: bool,
     keepdims: bool,
 }
@@ -62,9 +39,14 @@ impl Operator for Take {
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         if self.backward {
-            return self.scatter(&inputs[0], &inputs[1], &mut outputs[0]);
+            // The gather's adjoint: the gradient added where each value was read from.
+            let plan = self.plan(&outputs[0].shape)?;
+            gather::take_backward(&plan, &inputs[0], &inputs[1], &mut outputs[0])?;
+            return Ok(());
         }
-        self.gather(&inputs[0], &inputs[1], &mut outputs[0])
+        let plan = self.plan(&inputs[0].shape)?;
+        gather::take(&plan, &inputs[0], &inputs[1], &mut outputs[0])?;
+        Ok(())
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
@@ -98,71 +80,21 @@ impl Take {
         Ok(shape)
     }
 
-    fn gather(&self, a: &Tensor, idx: &Tensor, out: &mut Tensor) -> std::result::Result<(), BoxError> {
-        let ax = axis(self.name, "axis", self.axis, a.shape.len())?;
-        let (outer, n, inner) = split_around(&a.shape, ax, ax);
-        let indices: Vec<f64> = with_dtype!(idx.dtype, I => idx.data::<I>().iter().map(|v| v.to_f64()).collect());
-        with_dtype!(a.dtype, T => {
-            let (x, y) = (a.data::<T>(), out.data_mut::<T>());
-            if self.pick {
-                for o in 0..outer {
-                    for i in 0..inner {
-                        let j = resolve(self.name, self.mode, indices[o * inner + i], n)?;
-                        y[o * inner + i] = x[(o * n + j) * inner + i];
-                    }
-                }
-            } else {
-                let k = indices.len();
-                for o in 0..outer {
-                    for (p, &raw) in indices.iter().enumerate() {
-                        let j = resolve(self.name, self.mode, raw, n)?;
-                        let src = &x[(o * n + j) * inner..(o * n + j + 1) * inner];
-                        y[(o * k + p) * inner..(o * k + p + 1) * inner].copy_from_slice(src);
-                    }
-                }
-            }
-        });
-        Ok(())
-    }
-
-    /// The gather's adjoint: `out` (data's shape) zeroed, then each gradient element added where
-    /// its value was read from.
-    fn scatter(&self, og: &Tensor, idx: &Tensor, out: &mut Tensor) -> std::result::Result<(), BoxError> {
-        let ax = axis(self.name, "axis", self.axis, out.shape.len())?;
-        let (outer, n, inner) = split_around(&out.shape, ax, ax);
-        let indices: Vec<f64> = with_dtype!(idx.dtype, I => idx.data::<I>().iter().map(|v| v.to_f64()).collect());
-        with_dtype!(out.dtype, T => {
-            let (g, y) = (og.data::<T>(), out.data_mut::<T>());
-            y.fill(T::default());
-            let k = if self.pick { 1 } else { indices.len() };
-            for o in 0..outer {
-                for p in 0..k {
-                    for i in 0..if self.pick { inner } else { 1 } {
-                        let raw = if self.pick { indices[o * inner + i] } else { indices[p] };
-                        let j = resolve(self.name, self.mode, raw, n)?;
-                        if self.pick {
-                            let d = &mut y[(o * n + j) * inner + i];
-                            *d = T::binary::<Add>(*d, g[o * inner + i]);
-                        } else {
-                            let src = &g[(o * k + p) * inner..(o * k + p + 1) * inner];
-                            for (d, &v) in y[(o * n + j) * inner..(o * n + j + 1) * inner].iter_mut().zip(src) {
-                                *d = T::binary::<Add>(*d, v);
-                            }
-                        }
-                    }
-                }
-            }
-        });
-        Ok(())
+    /// The geometry around the axis of `data` (the data's shape: the input forward, the
+    /// output backward).
+    fn plan(&self, data: &[usize]) -> Result<TakePlan> {
+        let ax = axis(self.name, "axis", self.axis, data.len())?;
+        let (outer, n, inner) = split_around(data, ax, ax);
+        Ok(TakePlan { op: self.name, outer, n, inner, mode: self.mode, pick: self.pick })
     }
 }
 
 fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     let pick = name.ends_with("pick");
     let mode = match attrs.choice(name, "mode", "clip", &["clip", "wrap", "raise"])? {
-        "wrap" => Mode::Wrap,
-        "raise" => Mode::Raise,
-        _ => Mode::Clip,
+        "wrap" => IndexMode::Wrap,
+        "raise" => IndexMode::Raise,
+        _ => IndexMode::Clip,
     };
     let default_axis = if pick { -1 } else { 0 };
     let backward = name.starts_with("_backward");

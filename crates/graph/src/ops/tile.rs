@@ -4,9 +4,9 @@
 //! same way.
 
 use rmx_engine::BoxError;
+use rmx_kernels::copy::{self, Region};
 use rmx_kernels::{contiguous_strides, with_dtype, Shape};
 
-use super::gather::read_as;
 use super::sum_to_like::sum_to;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
@@ -41,7 +41,7 @@ impl Operator for Tile {
             shape.extend([r[d], s[d]]);
             strides.extend([0, src[d]]);
         }
-        read_as(&inputs[0], &shape, &strides, 0, &mut outputs[0]);
+        copy::read_strided(&inputs[0], &Region { shape: &shape, strides: &strides, offset: 0 }, &mut outputs[0])?;
         Ok(())
     }
 

@@ -3,10 +3,10 @@
 //! the output gradient (a swap and the reversal are their own inverses).
 
 use rmx_engine::BoxError;
+use rmx_kernels::copy::{self, Region};
 use rmx_kernels::{contiguous_strides, Shape};
 
 use super::axes::axis;
-use super::gather::read_as;
 use crate::attrs::Attrs;
 use crate::error::{param_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -54,7 +54,7 @@ impl Operator for Transpose {
         let src = contiguous_strides(&x.shape);
         let shape: Vec<usize> = p.iter().map(|&a| x.shape[a]).collect();
         let strides: Vec<isize> = p.iter().map(|&a| src[a]).collect();
-        read_as(x, &shape, &strides, 0, &mut outputs[0]);
+        copy::read_strided(x, &Region { shape: &shape, strides: &strides, offset: 0 }, &mut outputs[0])?;
         Ok(())
     }
 

@@ -1,7 +1,22 @@
-//! Strided copies: gather a view into dense memory, scatter dense data into a view, or copy
-//! between any two layouts of the same shape. Moves bytes, so one routine serves every dtype.
+//! The host's copies: dense bytes, strided copies (gather a view into dense memory, scatter dense
+//! data into a view, or copy between any two layouts of the same shape) and the zero fill. The
+//! copies move bytes, so one routine serves every dtype.
 
 use crate::layout::{collapse, numel, Strides};
+use crate::Element;
+
+/// Copies `bytes` bytes from `src` to `dst`.
+///
+/// # Safety
+/// Both must address `bytes` bytes of host memory, and must not overlap.
+pub unsafe fn copy_dense(bytes: usize, src: *const u8, dst: *mut u8) {
+    std::ptr::copy_nonoverlapping(src, dst, bytes)
+}
+
+/// Every element of `y` set to zero.
+pub fn zero<T: Element>(y: &mut [T]) {
+    y.fill(T::from_f64(0.0));
+}
 
 /// Copies `shape` elements of `elem` bytes each from `src` (read with `src_strides`) to `dst`
 /// (written with `dst_strides`); strides are in elements, pointers at the first element.
