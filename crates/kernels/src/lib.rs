@@ -30,6 +30,10 @@ mod tensor;
 pub mod conv;
 pub mod cpu;
 pub mod cuda;
+pub mod lrn;
+pub mod pad;
+pub mod pooling;
+pub mod upsampling;
 pub mod window;
 
 pub use dtype::{Bool, BinaryFn, Class, DType, Element, UnaryFn};
