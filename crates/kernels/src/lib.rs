@@ -33,8 +33,12 @@ pub mod cpu;
 pub mod cuda;
 pub mod fused;
 pub mod gather;
+pub mod lrn;
 pub mod ordering;
+pub mod pad;
+pub mod pooling;
 pub mod update;
+pub mod upsampling;
 pub mod window;
 
 pub use dtype::{Bool, BinaryFn, Class, DType, Element, UnaryFn};

@@ -4,28 +4,20 @@
 //! without repeating the border (`x[-1] = x[1]`), so its pads must be smaller than the axis.
 //! `_backward_Pad(out_grad)` sums each output gradient back into the element it copies.
 
-use rayon::prelude::*;
 use rmx_engine::BoxError;
+use rmx_kernels::pad::{self, PadMode as Mode, PadPlan};
 use rmx_kernels::Shape;
 
-use super::float::{float_dtype, with_float, Float};
+use super::float::float_dtype;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    Constant,
-    Edge,
-    Reflect,
-}
-
 struct Pad {
     name: &'static str,
-    mode: Mode,
-    width: Vec<usize>,
-    value: f64,
+    /// The mode, `pad_width` and `constant_value`.
+    plan: PadPlan,
     backward: bool,
 }
 
@@ -35,22 +27,22 @@ impl Pad {
         if x.len() != 4 && x.len() != 5 {
             return Err(shape_err(self.name, format!("only 4-D or 5-D data can be padded, got shape {x:?}")));
         }
-        if self.width.len() != 2 * x.len() {
-            return Err(param_err(self.name, "pad_width", format!("needs {} values (before, after per axis) for data of shape {x:?}, got {}", 2 * x.len(), self.width.len())));
+        if self.plan.width.len() != 2 * x.len() {
+            return Err(param_err(self.name, "pad_width", format!("needs {} values (before, after per axis) for data of shape {x:?}, got {}", 2 * x.len(), self.plan.width.len())));
         }
-        if self.width[..4].iter().any(|&w| w != 0) {
-            return Err(param_err(self.name, "pad_width", format!("the batch and channel axes cannot be padded: the first four values must be 0, got {:?}", self.width)));
+        if self.plan.width[..4].iter().any(|&w| w != 0) {
+            return Err(param_err(self.name, "pad_width", format!("the batch and channel axes cannot be padded: the first four values must be 0, got {:?}", self.plan.width)));
         }
         let mut out = Shape::new();
         for (i, &n) in x.iter().enumerate() {
-            let (lo, hi) = (self.width[2 * i], self.width[2 * i + 1]);
-            let bad = match self.mode {
+            let (lo, hi) = (self.plan.width[2 * i], self.plan.width[2 * i + 1]);
+            let bad = match self.plan.mode {
                 Mode::Reflect => (lo > 0 || hi > 0) && (lo >= n || hi >= n),
                 Mode::Edge => (lo > 0 || hi > 0) && n == 0,
                 Mode::Constant => false,
             };
             if bad {
-                return Err(param_err(self.name, "pad_width", format!("{:?} padding of ({lo}, {hi}) does not fit axis {i} of size {n} (reflect needs pads smaller than the axis)", self.mode)));
+                return Err(param_err(self.name, "pad_width", format!("{:?} padding of ({lo}, {hi}) does not fit axis {i} of size {n} (reflect needs pads smaller than the axis)", self.plan.mode)));
             }
             out.push(n + lo + hi);
         }
@@ -59,84 +51,21 @@ impl Pad {
 
     /// The data shape whose padding is `out` (for the backward, which sees only `out_grad`).
     fn unpadded(&self, out: &[usize]) -> Result<Shape> {
-        let x: Option<Shape> = if self.width.len() == 2 * out.len() {
-            out.iter().enumerate().map(|(i, &n)| n.checked_sub(self.width[2 * i] + self.width[2 * i + 1])).collect()
+        let x: Option<Shape> = if self.plan.width.len() == 2 * out.len() {
+            out.iter().enumerate().map(|(i, &n)| n.checked_sub(self.plan.width[2 * i] + self.plan.width[2 * i + 1])).collect()
         } else {
             None
         };
-        let x = x.ok_or_else(|| shape_err(self.name, format!("out_grad of shape {out:?} is not a padding by {:?}", self.width)))?;
+        let x = x.ok_or_else(|| shape_err(self.name, format!("out_grad of shape {out:?} is not a padding by {:?}", self.plan.width)))?;
         self.padded(&x)?;
         Ok(x)
     }
 
-    /// For each output coordinate of each spatial axis (as three), the input coordinate it
-    /// copies, or `None` in constant padding.
-    fn maps(&self, x: &[usize]) -> [Vec<Option<usize>>; 3] {
-        let spatial = &x[2..];
-        let lead = 3 - spatial.len();
-        std::array::from_fn(|a| {
-            if a < lead {
-                return vec![Some(0)];
-            }
-            let i = a - lead + 2;
-            let (n, lo, hi) = (x[i] as isize, self.width[2 * i] as isize, self.width[2 * i + 1] as isize);
-            (-lo..n + hi)
-                .map(|j| match self.mode {
-                    _ if (0..n).contains(&j) => Some(j as usize),
-                    Mode::Constant => None,
-                    Mode::Edge => Some(j.clamp(0, n - 1) as usize),
-                    Mode::Reflect if j < 0 => Some((-j) as usize),
-                    Mode::Reflect => Some((2 * (n - 1) - j) as usize),
-                })
-                .collect()
-        })
-    }
-
-    fn run<T: Float>(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let (xshape, oshape) = if self.backward { (outputs[0].shape.clone(), inputs[0].shape.clone()) } else { (inputs[0].shape.clone(), outputs[0].shape.clone()) };
-        let [md, mh, mw] = self.maps(&xshape);
-        let plane = |s: &[usize]| s[2..].iter().product::<usize>();
-        let (ip, op) = (plane(&xshape), plane(&oshape));
-        if ip == 0 && op == 0 {
-            return Ok(());
-        }
-        let (ih, iw) = (xshape[xshape.len() - 2], xshape[xshape.len() - 1]);
-        // Visits (output index, input index if any) over one plane, row by row.
-        let visit = |f: &mut dyn FnMut(usize, Option<usize>)| {
-            let mut o = 0;
-            for z in &md {
-                for y in &mh {
-                    let row = z.zip(*y).map(|(z, y)| (z * ih + y) * iw);
-                    for x in &mw {
-                        f(o, row.zip(*x).map(|(r, x)| r + x));
-                        o += 1;
-                    }
-                }
-            }
-        };
+    fn run(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         if self.backward {
-            let dy = inputs[0].data::<T>();
-            let dx = outputs[0].data_mut::<T>();
-            if ip == 0 {
-                return Ok(());
-            }
-            dx.par_chunks_mut(ip).zip(dy.par_chunks(op)).for_each(|(dx, dy)| {
-                dx.fill(T::ZERO);
-                visit(&mut |o, i| {
-                    if let Some(i) = i {
-                        dx[i] += dy[o];
-                    }
-                });
-            });
+            pad::backward(&self.plan, &inputs[0], &mut outputs[0])?;
         } else {
-            let fill = T::from_f64(self.value);
-            let x = inputs[0].data::<T>();
-            let y = outputs[0].data_mut::<T>();
-            if ip == 0 {
-                y.fill(fill);
-                return Ok(());
-            }
-            y.par_chunks_mut(op).zip(x.par_chunks(ip)).for_each(|(y, x)| visit(&mut |o, i| y[o] = i.map_or(fill, |i| x[i])));
+            pad::forward(&self.plan, &inputs[0], &mut outputs[0])?;
         }
         Ok(())
     }
@@ -150,7 +79,7 @@ impl Operator for Pad {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        with_float!(inputs[0].dtype, T => self.run::<T>(inputs, outputs))
+        self.run(inputs, outputs)
     }
 
     fn input_names(&self) -> Option<Vec<&'static str>> {
@@ -173,11 +102,10 @@ fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     if width.iter().any(|&w| w < 0) {
         return Err(param_err(name, "pad_width", format!("pads must be non-negative, got {width:?}")));
     }
+    let plan = PadPlan { mode, width: width.into_iter().map(|w| w as usize).collect(), value: attrs.f64(name, "constant_value", 0.0)? };
     Ok(Box::new(Pad {
         name,
-        mode,
-        width: width.into_iter().map(|w| w as usize).collect(),
-        value: attrs.f64(name, "constant_value", 0.0)?,
+        plan,
         backward: name.starts_with("_backward"),
     }))
 }

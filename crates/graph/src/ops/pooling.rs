@@ -8,26 +8,17 @@
 //! `_backward_Pooling(out_grad, data)`: max routes each gradient to the first maximum of its
 //! window, avg and sum spread it, Lp scales it by `(x / y)^(p - 1)`.
 
-use rayon::prelude::*;
 use rmx_engine::BoxError;
+use rmx_kernels::pooling::{self, PoolKind as Kind, PoolPlan};
+use rmx_kernels::window::{three, Geometry};
 use rmx_kernels::Shape;
 
-use super::float::{float_dtype, with_float, Float};
-use rmx_kernels::window::three;
-
+use super::float::float_dtype;
 use super::window::{axis_tuple, kernel_tuple};
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Kind {
-    Max,
-    Avg,
-    Sum,
-    Lp(f64),
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Convention {
@@ -52,56 +43,9 @@ struct Pool {
     workspace: bool,
 }
 
-/// One data shape's windows, spatial axes as three.
-struct Windows {
-    planes: usize,
-    input: [usize; 3],
-    output: [usize; 3],
-    kernel: [usize; 3],
-    stride: [usize; 3],
-    /// Padding before each axis.
-    pad: [usize; 3],
-    /// Where windows may reach for `count_include_pad`: the input plus the padding after it.
-    limit: [usize; 3],
-}
-
-impl Windows {
-    /// Output position `o`'s window clipped to the input, and its averaging divisor.
-    #[inline]
-    fn window(&self, o: [usize; 3], count_include_pad: bool) -> ([usize; 3], [usize; 3], usize) {
-        let (mut lo, mut hi, mut padded) = ([0; 3], [0; 3], 1);
-        for i in 0..3 {
-            let start = (o[i] * self.stride[i]) as isize - self.pad[i] as isize;
-            let end = start + self.kernel[i] as isize;
-            padded *= (end.min(self.limit[i] as isize) - start).max(0) as usize;
-            lo[i] = start.max(0) as usize;
-            hi[i] = (end.min(self.input[i] as isize).max(0) as usize).max(lo[i]);
-        }
-        let count = if count_include_pad { padded } else { (0..3).map(|i| hi[i] - lo[i]).product() };
-        (lo, hi, count)
-    }
-
-    fn positions(&self) -> impl Iterator<Item = [usize; 3]> {
-        let [a, b, c] = self.output;
-        (0..a).flat_map(move |z| (0..b).flat_map(move |y| (0..c).map(move |x| [z, y, x])))
-    }
-}
-
-/// Calls `f(index)` for each input index of the window `lo..hi` (per axis), in row-major order.
-#[inline]
-fn each_in<F: FnMut(usize)>(input: [usize; 3], lo: [usize; 3], hi: [usize; 3], mut f: F) {
-    for z in lo[0]..hi[0] {
-        for y in lo[1]..hi[1] {
-            let row = (z * input[1] + y) * input[2];
-            for x in lo[2]..hi[2] {
-                f(row + x);
-            }
-        }
-    }
-}
-
 impl Pool {
-    fn windows(&self, data: &[usize]) -> Result<(Windows, Shape)> {
+    /// One data shape's windows and the pooled shape.
+    fn windows(&self, data: &[usize]) -> Result<(PoolPlan, Shape)> {
         let nd = if self.global { data.len().saturating_sub(2) } else { self.kernel.len() };
         if data.len() != nd + 2 || !(1..=3).contains(&nd) {
             return Err(shape_err(self.name, format!("data must be {}-D (batch, channel, {nd} spatial axes) for a {nd}-D kernel, got shape {data:?}", nd + 2)));
@@ -113,7 +57,6 @@ impl Pool {
         } else {
             (self.kernel.clone(), self.stride.clone(), self.pad.clone())
         };
-        let mut limit = Vec::new();
         for i in 0..nd {
             let (x, k, s, p) = (spatial[i], kernel[i], stride[i], pad[i]);
             if k > x + 2 * p {
@@ -130,124 +73,29 @@ impl Pool {
                 }
             };
             out.push(o);
-            limit.push(x + pad[i]);
         }
-        let w = Windows {
-            planes: data[0] * data[1],
+        let geom = Geometry {
+            channels: data[1],
             input: three(spatial, 1),
             output: three(&out[2..], 1),
             kernel: three(&kernel, 1),
             stride: three(&stride, 1),
             pad: three(&pad, 0),
-            limit: three(&limit, 1),
+            dilate: [1; 3],
         };
-        Ok((w, out))
+        let plan = PoolPlan { batch: data[0], kind: self.kind, geom, global: self.global, count_include_pad: self.count_include_pad };
+        Ok((plan, out))
     }
 
-    fn forward_plane<T: Float>(&self, w: &Windows, x: &[T], y: &mut [T]) {
-        for (o, out) in w.positions().zip(y.iter_mut()) {
-            let (lo, hi, count) = w.window(o, self.count_include_pad);
-            *out = match self.kind {
-                Kind::Max => {
-                    let mut m = T::LOWEST;
-                    each_in(w.input, lo, hi, |i| {
-                        if x[i] > m {
-                            m = x[i]
-                        }
-                    });
-                    m
-                }
-                Kind::Sum | Kind::Avg => {
-                    let mut s = T::ZERO;
-                    each_in(w.input, lo, hi, |i| s += x[i]);
-                    match self.kind {
-                        Kind::Avg if count == 0 => T::ZERO,
-                        Kind::Avg => s / T::from_f64(count as f64),
-                        _ => s,
-                    }
-                }
-                Kind::Lp(p) => {
-                    let mut s = T::ZERO;
-                    each_in(w.input, lo, hi, |i| s += lp_pow(x[i], p));
-                    lp_root(s, p)
-                }
-            };
-        }
-    }
-
-    fn backward_plane<T: Float>(&self, w: &Windows, dy: &[T], x: &[T], dx: &mut [T]) {
-        dx.fill(T::ZERO);
-        for (o, &g) in w.positions().zip(dy) {
-            let (lo, hi, count) = w.window(o, self.count_include_pad);
-            match self.kind {
-                Kind::Max => {
-                    let (mut m, mut at) = (T::LOWEST, None);
-                    each_in(w.input, lo, hi, |i| {
-                        if x[i] > m || at.is_none() {
-                            (m, at) = (x[i], Some(i));
-                        }
-                    });
-                    if let Some(i) = at {
-                        dx[i] += g;
-                    }
-                }
-                Kind::Sum => each_in(w.input, lo, hi, |i| dx[i] += g),
-                Kind::Avg if count == 0 => {}
-                Kind::Avg => {
-                    let share = g / T::from_f64(count as f64);
-                    each_in(w.input, lo, hi, |i| dx[i] += share);
-                }
-                Kind::Lp(p) => {
-                    let mut s = T::ZERO;
-                    each_in(w.input, lo, hi, |i| s += lp_pow(x[i], p));
-                    let y = lp_root(s, p);
-                    if y != T::ZERO {
-                        each_in(w.input, lo, hi, |i| dx[i] += g * lp_pow(x[i] / y, p - 1.0));
-                    }
-                }
-            }
-        }
-    }
-
-    fn run<T: Float>(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn run(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let data = if self.backward { &inputs[1] } else { &inputs[0] };
-        let (w, _) = self.windows(&data.shape)?;
-        let (isz, osz) = (w.input.iter().product::<usize>(), w.output.iter().product::<usize>());
-        if w.planes == 0 || isz == 0 || osz == 0 {
-            outputs[0].data_mut::<T>().fill(T::ZERO);
-            return Ok(());
-        }
+        let (plan, _) = self.windows(&data.shape)?;
         if self.backward {
-            let (dy, x) = (inputs[0].data::<T>(), inputs[1].data::<T>());
-            let dx = outputs[0].data_mut::<T>();
-            dx.par_chunks_mut(isz).zip(x.par_chunks(isz)).zip(dy.par_chunks(osz)).for_each(|((dx, x), dy)| self.backward_plane(&w, dy, x, dx));
+            pooling::backward(&plan, &inputs[0], &inputs[1], &mut outputs[0])?;
         } else {
-            let x = inputs[0].data::<T>();
-            let y = outputs[0].data_mut::<T>();
-            y.par_chunks_mut(osz).zip(x.par_chunks(isz)).for_each(|(y, x)| self.forward_plane(&w, x, y));
+            pooling::forward(&plan, &inputs[0], &mut outputs[0])?;
         }
         Ok(())
-    }
-}
-
-/// `x^p`, exact for the common small powers.
-#[inline]
-fn lp_pow<T: Float>(x: T, p: f64) -> T {
-    match p {
-        1.0 => x,
-        2.0 => x * x,
-        3.0 => x * x * x,
-        _ => x.powf(T::from_f64(p)),
-    }
-}
-
-#[inline]
-fn lp_root<T: Float>(s: T, p: f64) -> T {
-    match p {
-        1.0 => s,
-        2.0 => s.sqrt(),
-        3.0 => s.cbrt(),
-        _ => s.powf(T::from_f64(1.0 / p)),
     }
 }
 
@@ -274,7 +122,7 @@ impl Operator for Pool {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        with_float!(inputs[0].dtype, T => self.run::<T>(inputs, &mut outputs[..1]))
+        self.run(inputs, &mut outputs[..1])
     }
 
     fn num_outputs(&self) -> usize {

@@ -6,11 +6,11 @@
 //! weight in MXNet) is not supported. `_backward_UpSampling(out_grad, data...)` sums each
 //! block of the output gradient back to its source element.
 
-use rayon::prelude::*;
 use rmx_engine::BoxError;
+use rmx_kernels::upsampling::{self, NearestPlan, Source};
 use rmx_kernels::Shape;
 
-use super::float::{float_dtype, with_float, Float};
+use super::float::float_dtype;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -25,8 +25,8 @@ struct UpSampling {
 }
 
 impl UpSampling {
-    /// The output shape and each input's integer scale.
-    fn plan(&self, datas: &[&[usize]]) -> Result<(Shape, Vec<usize>)> {
+    /// The output shape and each input's channels and integer scale.
+    fn plan(&self, datas: &[&[usize]]) -> Result<(Shape, NearestPlan)> {
         if datas.len() != self.num_args {
             return Err(param_err(self.name, "num_args", format!("is {} but {} inputs were given", self.num_args, datas.len())));
         }
@@ -36,7 +36,7 @@ impl UpSampling {
         }
         let (oh, ow) = (first[2] * self.scale, first[3] * self.scale);
         let mut out = Shape::from_slice(&[first[0], 0, oh, ow]);
-        let mut scales = Vec::new();
+        let mut sources = Vec::new();
         for (i, s) in datas.iter().enumerate() {
             let whole = s.len() == 4 && s[0] == first[0] && s[2] > 0 && s[3] > 0 && oh % s[2] == 0 && ow % s[3] == 0 && oh / s[2] == ow / s[3];
             if !whole {
@@ -46,82 +46,22 @@ impl UpSampling {
                 return Err(shape_err(self.name, format!("multi_input_mode 'sum' needs equal channels, got shapes {first:?} and {s:?}")));
             }
             out[1] = if self.sum { first[1] } else { out[1] + s[1] };
-            scales.push(oh / s[2]);
+            sources.push(Source { channels: s[1], scale: oh / s[2] });
         }
-        Ok((out, scales))
+        let plan = NearestPlan { batch: out[0], channels: out[1], height: oh, width: ow, sources, sum: self.sum };
+        Ok((out, plan))
     }
 
-    fn run<T: Float>(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn run(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let datas = if self.backward { &inputs[1..] } else { inputs };
         let shapes: Vec<&[usize]> = datas.iter().map(|t| t.shape.as_slice()).collect();
-        let (out, scales) = self.plan(&shapes)?;
-        let (n, c, oh, ow) = (out[0], out[1], out[2], out[3]);
-        let oplane = oh * ow;
-        if n == 0 || oplane == 0 {
-            return Ok(());
-        }
-        if !self.backward {
-            // (elements, channels, scale) per input: plain slices, which threads may share.
-            let srcs: Vec<(&[T], usize, usize)> = datas.iter().zip(&scales).map(|(x, &s)| (x.data::<T>(), x.shape[1], s)).collect();
-            let y = outputs[0].data_mut::<T>();
-            y.par_chunks_mut(c * oplane).enumerate().for_each(|(b, img)| {
-                let mut channel = 0;
-                for (i, &(x, xc, s)) in srcs.iter().enumerate() {
-                    let xi = &x[b * xc * oplane / (s * s)..][..xc * oplane / (s * s)];
-                    let add = self.sum && i > 0;
-                    for (src, dst) in xi.chunks_exact(oplane / (s * s)).zip(img[channel * oplane..].chunks_exact_mut(oplane)) {
-                        upsample_plane(src, dst, ow, s, add);
-                    }
-                    if !self.sum {
-                        channel += xc;
-                    }
-                }
-            });
-            return Ok(());
-        }
-        let dy = inputs[0].data::<T>();
-        let mut channel = 0;
-        for (i, dx) in outputs.iter_mut().enumerate() {
-            let (xc, s) = (dx.shape[1], scales[i]);
-            let iplane = oplane / (s * s);
-            let dx = dx.data_mut::<T>();
-            dx.par_chunks_mut(iplane).enumerate().for_each(|(p, dst)| {
-                let (b, ch) = (p / xc, p % xc);
-                let src = &dy[(b * c + channel + ch) * oplane..][..oplane];
-                downsum_plane(src, dst, ow, s);
-            });
-            if !self.sum {
-                channel += xc;
-            }
+        let (_, plan) = self.plan(&shapes)?;
+        if self.backward {
+            upsampling::nearest_backward(&plan, &inputs[0], outputs)?;
+        } else {
+            upsampling::nearest_forward(&plan, datas, &mut outputs[0])?;
         }
         Ok(())
-    }
-}
-
-/// `dst` (rows of width `ow`) gets each element of `src` repeated in an `s x s` block.
-fn upsample_plane<T: Float>(src: &[T], dst: &mut [T], ow: usize, s: usize, add: bool) {
-    let iw = ow / s;
-    for (r, row) in dst.chunks_exact_mut(ow).enumerate() {
-        let line = &src[(r / s) * iw..][..iw];
-        for (block, &v) in row.chunks_exact_mut(s).zip(line) {
-            for d in block {
-                *d = if add { *d + v } else { v };
-            }
-        }
-    }
-}
-
-/// The adjoint of [`upsample_plane`]: each element of `dst` is the sum of its block of `src`.
-fn downsum_plane<T: Float>(src: &[T], dst: &mut [T], ow: usize, s: usize) {
-    let iw = ow / s;
-    dst.fill(T::ZERO);
-    for (r, row) in src.chunks_exact(ow).enumerate() {
-        let line = &mut dst[(r / s) * iw..][..iw];
-        for (block, d) in row.chunks_exact(s).zip(line) {
-            for &v in block {
-                *d += v;
-            }
-        }
     }
 }
 
@@ -141,7 +81,7 @@ impl Operator for UpSampling {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        with_float!(inputs[0].dtype, T => self.run::<T>(inputs, outputs))
+        self.run(inputs, outputs)
     }
 
     fn num_outputs(&self) -> usize {
