@@ -27,9 +27,16 @@ mod layout;
 mod storage;
 mod tensor;
 
+pub mod batch_norm;
 pub mod conv;
 pub mod cpu;
 pub mod cuda;
+pub mod dropout;
+pub mod leaky_relu;
+pub mod make_loss;
+pub mod regression;
+pub mod softmax;
+pub mod softmax_output;
 pub mod window;
 
 pub use dtype::{Bool, BinaryFn, Class, DType, Element, UnaryFn};
