@@ -22,13 +22,12 @@
 //! `m` elements per channel, `dβ = Σ dy`, `dγ = Σ dy·x̂`, and
 //! `dx = γ s (dy - dβ/m - x̂ dγ/m)` with batch statistics, `dx = γ s dy` with global ones.
 
-use rayon::prelude::*;
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::PARALLEL_GRAIN;
+use rmx_kernels::batch_norm::{self, BatchNormPlan};
 use rmx_kernels::Shape;
 
 use super::axes::{axis, split_around};
-use super::float::{float_dtype, with_float, Float};
+use super::float::float_dtype;
 use crate::attrs::Attrs;
 use crate::error::{shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -47,148 +46,38 @@ struct BatchNorm {
     backward: bool,
 }
 
-/// The data as `(outer, channels, inner)` blocks: element `(o, c, i)` is at `(o·C + c)·inner + i`.
-#[derive(Clone, Copy)]
-struct Geometry {
-    outer: usize,
-    channels: usize,
-    inner: usize,
-}
-
-impl Geometry {
-    /// Elements per channel.
-    fn count(&self) -> usize {
-        self.outer * self.inner
-    }
-
-    /// `Σ f(c, j)` over the indices `j` of each channel `c`'s elements, channels in parallel
-    /// when the data is large.
-    fn channel_sums(&self, f: impl Fn(usize, usize) -> f64 + Sync) -> Vec<f64> {
-        let Geometry { outer, channels, inner } = *self;
-        let sum = |c: usize| {
-            let mut s = 0.0;
-            for o in 0..outer {
-                let base = (o * channels + c) * inner;
-                for j in base..base + inner {
-                    s += f(c, j);
-                }
-            }
-            s
-        };
-        if outer * channels * inner <= PARALLEL_GRAIN {
-            (0..channels).map(sum).collect()
-        } else {
-            (0..channels).into_par_iter().map(sum).collect()
-        }
-    }
-
-    /// Writes `y[j] = f(c, j)` for every element `j` of channel `c`, in parallel over rows when
-    /// the data is large.
-    fn for_each<T: Send>(&self, y: &mut [T], f: impl Fn(usize, usize) -> T + Sync) {
-        let (channels, inner) = (self.channels, self.inner.max(1));
-        let rows_per_task = (PARALLEL_GRAIN / inner).max(1);
-        let task = |t: usize, chunk: &mut [T]| {
-            for (r, row) in chunk.chunks_mut(inner).enumerate() {
-                let row_index = t * rows_per_task + r;
-                let (c, base) = (row_index % channels, row_index * inner);
-                for (i, v) in row.iter_mut().enumerate() {
-                    *v = f(c, base + i);
-                }
-            }
-        };
-        if y.len() <= PARALLEL_GRAIN {
-            y.chunks_mut(rows_per_task * inner).enumerate().for_each(|(t, chunk)| task(t, chunk));
-        } else {
-            y.par_chunks_mut(rows_per_task * inner).enumerate().for_each(|(t, chunk)| task(t, chunk));
-        }
-    }
-}
-
 impl BatchNorm {
-    fn geometry(&self, shape: &[usize]) -> Result<Geometry> {
+    /// The data of `shape` as `(outer, channels, inner)` blocks around the axis, and the
+    /// settings: the kernel's description of the work.
+    fn plan(&self, shape: &[usize]) -> Result<BatchNormPlan> {
         let a = axis(self.name, "axis", self.axis, shape.len())?;
         let (outer, channels, inner) = split_around(shape, a, a);
-        Ok(Geometry { outer, channels, inner })
+        Ok(BatchNormPlan { outer, channels, inner, eps: self.eps, momentum: self.momentum, fix_gamma: self.fix_gamma })
     }
 
-    fn check_channels(&self, g: &Geometry, names: &[&str], descs: &[TensorDesc]) -> Result<()> {
+    fn check_channels(&self, channels: usize, names: &[&str], descs: &[TensorDesc]) -> Result<()> {
         for (name, d) in names.iter().zip(descs) {
-            if d.shape.as_slice() != [g.channels] {
-                return Err(shape_err(self.name, format!("input '{name}' has shape {:?}, expected [{}] (the data's channels)", d.shape.as_slice(), g.channels)));
+            if d.shape.as_slice() != [channels] {
+                return Err(shape_err(self.name, format!("input '{name}' has shape {:?}, expected [{channels}] (the data's channels)", d.shape.as_slice())));
             }
         }
         Ok(())
     }
 
-    fn gamma<T: Float>(&self, gamma: &[T], c: usize) -> f64 {
-        if self.fix_gamma { 1.0 } else { gamma[c].to_f64() }
-    }
-
-    fn forward_typed<T: Float>(&self, is_train: bool, inputs: &[Tensor], outputs: &mut [Tensor]) -> Result<()> {
-        let g = self.geometry(&inputs[0].shape)?;
-        let x = inputs[0].data::<T>();
-        let (gamma, beta) = (inputs[1].data::<T>(), inputs[2].data::<T>());
-        let batch = is_train && !self.use_global_stats;
-        let (mean, var): (Vec<f64>, Vec<f64>) = if batch {
-            let m = g.count().max(1) as f64;
-            let mean: Vec<f64> = g.channel_sums(|_, j| x[j].to_f64()).iter().map(|s| s / m).collect();
-            let sq = g.channel_sums(|c, j| {
-                let d = x[j].to_f64() - mean[c];
-                d * d
-            });
-            (mean, sq.iter().map(|s| s / m).collect())
-        } else {
-            (inputs[3].data::<T>().iter().map(|v| v.to_f64()).collect(), inputs[4].data::<T>().iter().map(|v| v.to_f64()).collect())
-        };
-        let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + self.eps).sqrt()).collect();
-        let scale: Vec<T> = (0..g.channels).map(|c| T::from_f64(self.gamma(gamma, c) * inv_std[c])).collect();
-        let shift: Vec<T> = (0..g.channels).map(|c| T::from_f64(beta[c].to_f64() - mean[c] * self.gamma(gamma, c) * inv_std[c])).collect();
-        let (y, stats) = outputs.split_at_mut(1);
-        g.for_each(y[0].data_mut::<T>(), |c, j| x[j] * scale[c] + shift[c]);
-        for (dst, src) in stats[0].data_mut::<T>().iter_mut().zip(&mean) {
-            *dst = T::from_f64(*src);
-        }
-        for (dst, src) in stats[1].data_mut::<T>().iter_mut().zip(&inv_std) {
-            *dst = T::from_f64(*src);
-        }
-        if batch {
-            let k = self.momentum;
-            // SAFETY: `push_compute` gives each mutated input a buffer no other tensor overlaps
-            // (one array passed as both statistics gets two, written back in input order).
-            let (moving_mean, moving_var) = unsafe { (inputs[3].mutated::<T>(), inputs[4].mutated::<T>()) };
-            for (moving, batch) in [(moving_mean, &mean), (moving_var, &var)] {
-                for (m, b) in moving.iter_mut().zip(batch) {
-                    *m = T::from_f64(m.to_f64() * k + b * (1.0 - k));
-                }
-            }
-        }
+    /// Inputs `[data, gamma, beta, moving_mean, moving_var]`; outputs `[out, mean, inv_std]`.
+    fn run_forward(&self, is_train: bool, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let p = self.plan(&inputs[0].shape)?;
+        let [y, mean, inv_std] = outputs else { unreachable!("BatchNorm has three outputs") };
+        let batch_stats = is_train && !self.use_global_stats;
+        batch_norm::forward(&p, batch_stats, &inputs[0], &inputs[1], &inputs[2], &inputs[3], &inputs[4], y, mean, inv_std)?;
         Ok(())
     }
 
     /// Inputs `[out_grad, data, gamma, mean, inv_std]`; outputs `[d_data, d_gamma, d_beta]`.
-    fn backward_typed<T: Float>(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> Result<()> {
-        let g = self.geometry(&inputs[1].shape)?;
-        let (dy, x, gamma) = (inputs[0].data::<T>(), inputs[1].data::<T>(), inputs[2].data::<T>());
-        let mean: Vec<f64> = inputs[3].data::<T>().iter().map(|v| v.to_f64()).collect();
-        let inv_std: Vec<f64> = inputs[4].data::<T>().iter().map(|v| v.to_f64()).collect();
-        let sum_dy = g.channel_sums(|_, j| dy[j].to_f64());
-        let sum_dy_xc = g.channel_sums(|c, j| dy[j].to_f64() * (x[j].to_f64() - mean[c]));
-        let m = g.count().max(1) as f64;
-        // dx = a·dy - b - k·(x - μ), per channel.
-        let a: Vec<f64> = (0..g.channels).map(|c| self.gamma(gamma, c) * inv_std[c]).collect();
-        let (b, k): (Vec<f64>, Vec<f64>) = if self.use_global_stats {
-            (vec![0.0; g.channels], vec![0.0; g.channels])
-        } else {
-            (0..g.channels).map(|c| (a[c] * sum_dy[c] / m, a[c] * inv_std[c] * inv_std[c] * sum_dy_xc[c] / m)).unzip()
-        };
-        let (dx, rest) = outputs.split_at_mut(1);
-        g.for_each(dx[0].data_mut::<T>(), |c, j| T::from_f64(a[c] * dy[j].to_f64() - b[c] - k[c] * (x[j].to_f64() - mean[c])));
-        for (c, v) in rest[0].data_mut::<T>().iter_mut().enumerate() {
-            *v = if self.fix_gamma { T::ZERO } else { T::from_f64(sum_dy_xc[c] * inv_std[c]) };
-        }
-        for (v, s) in rest[1].data_mut::<T>().iter_mut().zip(&sum_dy) {
-            *v = T::from_f64(*s);
-        }
+    fn run_backward(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let p = self.plan(&inputs[1].shape)?;
+        let [dx, dgamma, dbeta] = outputs else { unreachable!("_backward_BatchNorm has three outputs") };
+        batch_norm::backward(&p, !self.use_global_stats, &inputs[0], &inputs[1], &inputs[2], &inputs[3], &inputs[4], dx, dgamma, dbeta)?;
         Ok(())
     }
 }
@@ -197,28 +86,25 @@ impl Operator for BatchNorm {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
         let dtype = float_dtype(self.name, inputs.iter().map(|d| d.dtype))?;
         let data = if self.backward { &inputs[1] } else { &inputs[0] };
-        let g = self.geometry(&data.shape)?;
-        let channels = TensorDesc::new(&[g.channels], dtype);
+        let c = self.plan(&data.shape)?.channels;
+        let channels = TensorDesc::new(&[c], dtype);
         if self.backward {
             if inputs[0].shape != data.shape {
                 return Err(shape_err(self.name, format!("input 'out_grad' has shape {:?}, the data {:?}", inputs[0].shape.as_slice(), data.shape.as_slice())));
             }
-            self.check_channels(&g, &["gamma", "mean", "var"], &inputs[2..])?;
+            self.check_channels(c, &["gamma", "mean", "var"], &inputs[2..])?;
         } else {
-            self.check_channels(&g, &INPUTS[1..], &inputs[1..])?;
+            self.check_channels(c, &INPUTS[1..], &inputs[1..])?;
         }
         Ok(vec![data.clone(), channels.clone(), channels])
     }
 
     fn compute(&self, ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        with_float!(outputs[0].dtype, T => {
-            if self.backward {
-                self.backward_typed::<T>(inputs, outputs)?;
-            } else {
-                self.forward_typed::<T>(ctx.is_train, inputs, outputs)?;
-            }
-        });
-        Ok(())
+        if self.backward {
+            self.run_backward(inputs, outputs)
+        } else {
+            self.run_forward(ctx.is_train, inputs, outputs)
+        }
     }
 
     fn num_outputs(&self) -> usize {
@@ -252,9 +138,9 @@ impl Operator for BatchNorm {
 
     fn complete_inputs(&self, known: &[Option<Shape>]) -> Vec<Option<Shape>> {
         match (self.backward, known.first()) {
-            (false, Some(Some(d))) => match self.geometry(d) {
-                Ok(g) => {
-                    let c = Some(Shape::from_slice(&[g.channels]));
+            (false, Some(Some(d))) => match self.plan(d) {
+                Ok(p) => {
+                    let c = Some(Shape::from_slice(&[p.channels]));
                     vec![None, c.clone(), c.clone(), c.clone(), c]
                 }
                 Err(_) => Vec::new(),

@@ -7,13 +7,11 @@
 //!
 //! `p = 1` drops everything: output and gradient are 0 (MXNet 1.9.1 returns NaN there, `0 · ∞`).
 
-use rayon::prelude::*;
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::PARALLEL_GRAIN;
-use rmx_kernels::contiguous_strides;
+use rmx_kernels::dropout;
 
 use super::axes::axis;
-use super::float::{float_dtype, with_float, Float};
+use super::float::float_dtype;
 use crate::attrs::Attrs;
 use crate::error::{param_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -26,48 +24,14 @@ struct Dropout {
     axes: Vec<i64>,
 }
 
-/// Writes `src`, of `shape` with the axes where `shared` is true reduced to 1, broadcast over
-/// `shape` into `dst`.
-fn broadcast_shared<T: Copy>(shape: &[usize], shared: &[bool], src: &[T], dst: &mut [T]) {
-    let reduced: Vec<usize> = shape.iter().zip(shared).map(|(&n, &s)| if s { 1 } else { n }).collect();
-    let strides: Vec<usize> = contiguous_strides(&reduced).iter().zip(shared).map(|(&st, &s)| if s { 0 } else { st as usize }).collect();
-    let mut index = vec![0usize; shape.len()];
-    let mut offset = 0usize;
-    for d in dst.iter_mut() {
-        *d = src[offset];
-        for k in (0..shape.len()).rev() {
-            index[k] += 1;
-            offset += strides[k];
-            if index[k] < shape[k] {
-                break;
-            }
-            offset -= strides[k] * shape[k];
-            index[k] = 0;
-        }
-    }
-}
-
 impl Dropout {
-    /// Fills `mask` with 0 or `1 / (1 - p)` from the random stream.
-    fn draw<T: Float>(&self, shape: &[usize], mask: &mut [T]) -> Result<()> {
-        let mut shared = vec![false; shape.len()];
+    /// Which axes of a `ndim`-d input share one draw.
+    fn shared_axes(&self, ndim: usize) -> Result<Vec<bool>> {
+        let mut shared = vec![false; ndim];
         for &a in &self.axes {
-            shared[axis(self.name, "axes", a, shape.len())?] = true;
+            shared[axis(self.name, "axes", a, ndim)?] = true;
         }
-        let keep = 1.0 - self.p;
-        let scale = if keep > 0.0 { T::from_f64(1.0 / keep) } else { T::ZERO };
-        let decide = |m: &mut T| *m = if m.to_f64() < keep { scale } else { T::ZERO };
-        if !shared.contains(&true) {
-            crate::rng::lock().uniform(0.0, 1.0, mask);
-            mask.iter_mut().for_each(decide);
-        } else {
-            let n: usize = shape.iter().zip(&shared).map(|(&n, &s)| if s { 1 } else { n }).product();
-            let mut draws = vec![T::ZERO; n];
-            crate::rng::lock().uniform(0.0, 1.0, &mut draws);
-            draws.iter_mut().for_each(decide);
-            broadcast_shared(shape, &shared, &draws, mask);
-        }
-        Ok(())
+        Ok(shared)
     }
 }
 
@@ -82,27 +46,16 @@ impl Operator for Dropout {
 
     fn compute(&self, ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let x = &inputs[0];
-        let (y, mask) = outputs.split_at_mut(1);
+        let [y, mask] = outputs else { unreachable!("Dropout has two outputs") };
         let dropping = (self.always || ctx.is_train) && self.p > 0.0;
-        with_float!(x.dtype, T => {
-            let (xs, ys, ms) = (x.data::<T>(), y[0].data_mut::<T>(), mask[0].data_mut::<T>());
-            if !dropping {
-                ys.copy_from_slice(xs);
-                ms.fill(1.0);
-                return Ok(());
-            }
-            self.draw::<T>(&x.shape, ms)?;
-            let apply = |((y, x), m): ((&mut [T], &[T]), &[T])| {
-                for ((y, &x), &m) in y.iter_mut().zip(x).zip(m) {
-                    *y = x * m;
-                }
-            };
-            if ys.len() <= PARALLEL_GRAIN {
-                apply(((ys, xs), ms));
-            } else {
-                ys.par_chunks_mut(PARALLEL_GRAIN).zip(xs.par_chunks(PARALLEL_GRAIN)).zip(ms.par_chunks(PARALLEL_GRAIN)).for_each(apply);
-            }
-        });
+        if !dropping {
+            dropout::identity(x, y, mask)?;
+            return Ok(());
+        }
+        let shared = self.shared_axes(x.shape.len())?;
+        // The push holds the random stream's variable; the lock is released after the draw.
+        dropout::draw_mask(self.p, &shared, &mut crate::rng::lock(), mask)?;
+        dropout::apply(x, mask, y)?;
         Ok(())
     }
 

@@ -15,29 +15,15 @@
 //! (`slope`, `γ`, `λα`), as MXNet's do. `_backward_LeakyReLU` takes `[out_grad, data]`, plus
 //! `gamma` for prelu (and then returns gamma's gradient `Σ_{x≤0} dy·x` too) or `mask` for rrelu.
 
-use rayon::prelude::*;
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::PARALLEL_GRAIN;
+use rmx_kernels::leaky_relu::{self, Kind};
 use rmx_kernels::Shape;
 
-use super::float::{float_dtype, with_float, Float};
+use super::float::float_dtype;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{param, Arity, OpCtx, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
-
-const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
-const SELU_LAMBDA: f64 = 1.050_700_987_355_480_5;
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
-    Leaky,
-    PRelu,
-    RRelu,
-    Elu,
-    Selu,
-    Gelu,
-}
 
 const ACT_TYPES: &[&str] = &["leaky", "prelu", "rrelu", "elu", "selu", "gelu"];
 
@@ -50,34 +36,6 @@ struct LeakyReLU {
     backward: bool,
 }
 
-/// Runs `f(offset, chunk)` over `y` in pieces, on the rayon pool when it is large.
-fn chunked<T: Send>(y: &mut [T], f: impl Fn(usize, &mut [T]) + Sync) {
-    if y.len() <= PARALLEL_GRAIN {
-        f(0, y);
-    } else {
-        y.par_chunks_mut(PARALLEL_GRAIN).enumerate().for_each(|(i, c)| f(i * PARALLEL_GRAIN, c));
-    }
-}
-
-/// `(channels, inner)` for prelu's gamma: element `i` uses `gamma[(i / inner) % channels]`.
-fn gamma_layout(data: &[usize], gamma_len: usize) -> (usize, usize) {
-    if gamma_len == 1 {
-        (1, 1)
-    } else {
-        (data[1], data[2..].iter().product())
-    }
-}
-
-fn gelu(x: f64) -> f64 {
-    0.5 * x * (1.0 + libm::erf(x * std::f64::consts::FRAC_1_SQRT_2))
-}
-
-fn gelu_grad(x: f64) -> f64 {
-    let cdf = 0.5 * (1.0 + libm::erf(x * std::f64::consts::FRAC_1_SQRT_2));
-    let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
-    cdf + x * pdf
-}
-
 impl LeakyReLU {
     fn infer_gamma(&self, data: &[usize], gamma: &[usize]) -> Result<()> {
         let ok = gamma == [1] || (data.len() >= 2 && gamma == [data[1]]);
@@ -88,100 +46,27 @@ impl LeakyReLU {
         Ok(())
     }
 
-    fn forward_typed<T: Float>(&self, is_train: bool, x: &Tensor, gamma: Option<&Tensor>, outputs: &mut [Tensor]) {
-        let xs = x.data::<T>();
-        let (y, mask) = outputs.split_at_mut(1);
-        let y = y[0].data_mut::<T>();
-        let slope = T::from_f64(self.slope);
-        match self.kind {
-            Kind::Leaky => chunked(y, |o, ys| {
-                for (v, &x) in ys.iter_mut().zip(&xs[o..]) {
-                    *v = if x > T::ZERO { x } else { slope * x };
-                }
-            }),
-            Kind::PRelu => {
-                let g = gamma.expect("prelu has gamma").data::<T>();
-                let (channels, inner) = gamma_layout(&x.shape, g.len());
-                chunked(y, |o, ys| {
-                    for (i, (v, &x)) in ys.iter_mut().zip(&xs[o..]).enumerate() {
-                        *v = if x > T::ZERO { x } else { g[((o + i) / inner) % channels] * x };
-                    }
-                });
+    /// Inputs `[data, (gamma)]`; outputs `[out, (mask)]`.
+    fn run_forward(&self, is_train: bool, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        let (x, gamma) = (&inputs[0], inputs.get(1));
+        match outputs {
+            [y, mask] if self.kind == Kind::RRelu => {
+                // Training draws the slopes from the process random stream (the push holds its
+                // variable); inference uses their mean.
+                let mut rng = is_train.then(crate::rng::lock);
+                leaky_relu::rrelu_forward(self.lower, self.upper, rng.as_deref_mut(), x, y, mask)?;
             }
-            Kind::RRelu => {
-                let m = mask[0].data_mut::<T>();
-                if is_train {
-                    crate::rng::lock().uniform(self.lower, self.upper, m);
-                } else {
-                    m.fill(T::from_f64((self.lower + self.upper) / 2.0));
-                }
-                for ((v, &x), &s) in y.iter_mut().zip(xs).zip(m.iter()) {
-                    *v = if x > T::ZERO { x } else { s * x };
-                }
-            }
-            Kind::Elu | Kind::Selu | Kind::Gelu => {
-                let (kind, a) = (self.kind, self.slope);
-                chunked(y, |o, ys| {
-                    for (v, &x) in ys.iter_mut().zip(&xs[o..]) {
-                        let x = x.to_f64();
-                        *v = T::from_f64(match kind {
-                            Kind::Elu => if x > 0.0 { x } else { a * x.exp_m1() },
-                            Kind::Selu => SELU_LAMBDA * if x > 0.0 { x } else { SELU_ALPHA * x.exp_m1() },
-                            _ => gelu(x),
-                        });
-                    }
-                });
-            }
+            [y, ..] => leaky_relu::forward(self.kind, self.slope, x, gamma, y)?,
+            [] => unreachable!("LeakyReLU has an output"),
         }
+        Ok(())
     }
 
     /// Inputs `[out_grad, data, (gamma | mask)]`; outputs `[d_data, (d_gamma)]`.
-    fn backward_typed<T: Float>(&self, inputs: &[Tensor], outputs: &mut [Tensor]) {
-        let (dy, xs) = (inputs[0].data::<T>(), inputs[1].data::<T>());
+    fn run_backward(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let (dx, dgamma) = outputs.split_at_mut(1);
-        let dx = dx[0].data_mut::<T>();
-        let (kind, a) = (self.kind, self.slope);
-        match kind {
-            Kind::Leaky | Kind::PRelu | Kind::RRelu => {
-                let third = inputs.get(2).map(|t| t.data::<T>());
-                let (channels, inner) = match kind {
-                    Kind::PRelu => gamma_layout(&inputs[1].shape, third.map_or(1, <[T]>::len)),
-                    _ => (1, 1),
-                };
-                let slope = T::from_f64(a);
-                chunked(dx, |o, out| {
-                    for (i, v) in out.iter_mut().enumerate() {
-                        let j = o + i;
-                        let s = match kind {
-                            Kind::Leaky => slope,
-                            Kind::PRelu => third.expect("prelu has gamma")[(j / inner) % channels],
-                            _ => third.expect("rrelu has its mask")[j],
-                        };
-                        *v = if xs[j] > T::ZERO { dy[j] } else { s * dy[j] };
-                    }
-                });
-                if kind == Kind::PRelu {
-                    let dg = dgamma[0].data_mut::<T>();
-                    dg.fill(T::ZERO);
-                    for (j, (&x, &g)) in xs.iter().zip(dy).enumerate() {
-                        if x <= T::ZERO {
-                            dg[(j / inner) % channels] += g * x;
-                        }
-                    }
-                }
-            }
-            Kind::Elu | Kind::Selu | Kind::Gelu => chunked(dx, |o, out| {
-                for ((v, &g), &x) in out.iter_mut().zip(&dy[o..]).zip(&xs[o..]) {
-                    let x = x.to_f64();
-                    let d = match kind {
-                        Kind::Elu => if x > 0.0 { 1.0 } else { a * x.exp() },
-                        Kind::Selu => SELU_LAMBDA * if x > 0.0 { 1.0 } else { SELU_ALPHA * x.exp() },
-                        _ => gelu_grad(x),
-                    };
-                    *v = T::from_f64(g.to_f64() * d);
-                }
-            }),
-        }
+        leaky_relu::backward(self.kind, self.slope, &inputs[0], &inputs[1], inputs.get(2), &mut dx[0], dgamma.first_mut())?;
+        Ok(())
     }
 }
 
@@ -208,14 +93,11 @@ impl Operator for LeakyReLU {
     }
 
     fn compute(&self, ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        with_float!(outputs[0].dtype, T => {
-            if self.backward {
-                self.backward_typed::<T>(inputs, outputs);
-            } else {
-                self.forward_typed::<T>(ctx.is_train, &inputs[0], inputs.get(1), outputs);
-            }
-        });
-        Ok(())
+        if self.backward {
+            self.run_backward(inputs, outputs)
+        } else {
+            self.run_forward(ctx.is_train, inputs, outputs)
+        }
     }
 
     fn uses_rng(&self) -> bool {

@@ -5,21 +5,13 @@
 //! `_backward_MakeLoss` takes `[output]`.
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::fill;
-use rmx_kernels::Element;
+use rmx_kernels::make_loss::{self, Normalization};
 
-use super::float::{float_dtype, with_float};
+use super::float::float_dtype;
 use crate::attrs::Attrs;
 use crate::error::Result;
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Normalization {
-    Null,
-    Batch,
-    Valid,
-}
 
 struct MakeLoss {
     name: &'static str,
@@ -36,20 +28,11 @@ impl Operator for MakeLoss {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let x = &inputs[0];
-        with_float!(x.dtype, T => {
-            let (xs, y) = (x.data::<T>(), outputs[0].data_mut::<T>());
-            if !self.backward {
-                y.copy_from_slice(xs);
-                return Ok(());
-            }
-            let norm = match self.normalization {
-                Normalization::Null => 1,
-                Normalization::Batch => x.shape.first().copied().unwrap_or(1),
-                Normalization::Valid => xs.iter().filter(|v| v.to_f64() > self.valid_thresh).count(),
-            };
-            fill(y, (self.grad_scale / norm.max(1) as f64) as T);
-        });
+        if self.backward {
+            make_loss::backward(self.grad_scale, self.normalization, self.valid_thresh, &inputs[0], &mut outputs[0])?;
+        } else {
+            make_loss::forward(&inputs[0], &mut outputs[0])?;
+        }
         Ok(())
     }
 

@@ -9,10 +9,9 @@
 use std::marker::PhantomData;
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::{map, zip};
-use rmx_kernels::{BinaryFn, Shape, UnaryFn};
+use rmx_kernels::{regression, BinaryFn, Shape, UnaryFn};
 
-use super::float::{float_dtype, with_float};
+use super::float::float_dtype;
 use super::unary_math::{Identity, Sigmoid};
 use crate::attrs::Attrs;
 use crate::error::{shape_err, Result};
@@ -95,24 +94,17 @@ impl<R: Regression> Operator for RegressionOutput<R> {
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
+        if !self.backward {
+            regression::forward::<R::Forward>(&inputs[0], out)?;
+            return Ok(());
+        }
         let label = &inputs[1];
         let per_sample = match label.shape.first() {
             Some(&n) if n > 0 => label.numel() / n,
             _ => 1,
         };
         let scale = self.grad_scale / per_sample.max(1) as f64;
-        with_float!(out.dtype, T => {
-            let y = out.data_mut::<T>();
-            if self.backward {
-                zip::<T, R::Grad>(inputs[0].data::<T>(), label.data::<T>(), y);
-                if scale != 1.0 {
-                    let s = scale as T;
-                    y.iter_mut().for_each(|v| *v *= s);
-                }
-            } else {
-                map::<T, R::Forward>(inputs[0].data::<T>(), y);
-            }
-        });
+        regression::backward::<R::Grad>(&inputs[0], label, scale, out)?;
         Ok(())
     }
 

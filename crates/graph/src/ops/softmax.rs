@@ -4,7 +4,8 @@
 //! `dx_i = (g_i - exp(y_i) sum_j g_j) / t` (log_softmax), one kernel each.
 
 use rmx_engine::BoxError;
-use rmx_kernels::{with_dtype, DType, Element};
+use rmx_kernels::softmax::{self, SoftmaxPlan};
+use rmx_kernels::DType;
 
 use super::axes::{axis, split_around};
 use crate::attrs::Attrs;
@@ -60,62 +61,22 @@ impl Softmax {
         Ok(TensorDesc { shape: x.shape.clone(), dtype: self.dtype.unwrap_or(x.dtype) })
     }
 
+    /// The kernel's description of the work on data of `shape`.
+    fn plan(&self, shape: &[usize]) -> Result<SoftmaxPlan> {
+        let a = axis(self.name, "axis", self.axis, shape.len())?;
+        let (outer, n, inner) = split_around(shape, a, a);
+        Ok(SoftmaxPlan { outer, n, inner, temperature: self.temperature, log: self.log })
+    }
+
     fn compute_forward(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let x = &inputs[0];
-        let a = axis(self.name, "axis", self.axis, x.shape.len())?;
-        let (outer, n, inner) = split_around(&x.shape, a, a);
-        let out = &mut outputs[0];
-        let xs: Vec<f64> = with_dtype!(x.dtype, T => x.data::<T>().iter().map(|v| v.to_f64()).collect());
-        with_dtype!(out.dtype, T => {
-            let ys = out.data_mut::<T>();
-            let mut row = vec![0f64; n];
-            for o in 0..outer {
-                for i in 0..inner {
-                    let at = |r: usize| (o * n + r) * inner + i;
-                    for (r, v) in row.iter_mut().enumerate() {
-                        *v = xs[at(r)] / self.temperature;
-                    }
-                    let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    let sum: f64 = row.iter().map(|v| (v - m).exp()).sum();
-                    for (r, v) in row.iter().enumerate() {
-                        let y = if self.log { v - m - sum.ln() } else { (v - m).exp() / sum };
-                        ys[at(r)] = T::from_f64(y);
-                    }
-                }
-            }
-        });
+        softmax::forward(&self.plan(&inputs[0].shape)?, &inputs[0], &mut outputs[0])?;
         Ok(())
     }
 
+    /// Inputs `[out_grad, data, out]`.
     fn compute_backward(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let (g, y) = (&inputs[0], &inputs[2]);
         let dx = &mut outputs[0];
-        let a = axis(self.name, "axis", self.axis, dx.shape.len())?;
-        let (outer, n, inner) = split_around(&dx.shape, a, a);
-        let (gs, ys): (Vec<f64>, Vec<f64>) = with_dtype!(g.dtype, T => (
-            g.data::<T>().iter().map(|v| v.to_f64()).collect(),
-            y.data::<T>().iter().map(|v| v.to_f64()).collect(),
-        ));
-        let t = self.temperature;
-        with_dtype!(dx.dtype, T => {
-            let d = dx.data_mut::<T>();
-            for o in 0..outer {
-                for i in 0..inner {
-                    let at = |r: usize| (o * n + r) * inner + i;
-                    if self.log {
-                        let sum: f64 = (0..n).map(|r| gs[at(r)]).sum();
-                        for r in 0..n {
-                            d[at(r)] = T::from_f64((gs[at(r)] - ys[at(r)].exp() * sum) / t);
-                        }
-                    } else {
-                        let dot: f64 = (0..n).map(|r| gs[at(r)] * ys[at(r)]).sum();
-                        for r in 0..n {
-                            d[at(r)] = T::from_f64(ys[at(r)] * (gs[at(r)] - dot) / t);
-                        }
-                    }
-                }
-            }
-        });
+        softmax::backward(&self.plan(&dx.shape)?, &inputs[0], &inputs[2], dx)?;
         Ok(())
     }
 }

@@ -3,12 +3,11 @@
 //! feature maps). Deprecated in MXNet in favour of `softmax`, but still common.
 //! `_backward_SoftmaxActivation` takes `[out_grad, output]`: `dx = y·(dy - Σ dy·y)` over the axis.
 
-use rayon::prelude::*;
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::PARALLEL_GRAIN;
+use rmx_kernels::softmax::{self, SoftmaxPlan};
 
 use super::axes::split_around;
-use super::float::{float_dtype, with_float, Float};
+use super::float::float_dtype;
 use crate::attrs::Attrs;
 use crate::error::{shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -31,37 +30,6 @@ impl SoftmaxActivation {
     }
 }
 
-/// Applies `f` to each `(n, inner)` block of `y` with the matching blocks of the inputs, blocks
-/// in parallel when the data is large.
-fn by_block<T: Float>(n: usize, inner: usize, ins: [&[T]; 2], y: &mut [T], f: impl Fn([&[T]; 2], &mut [T]) + Sync) {
-    let block = (n * inner).max(1);
-    let each = |(b, y): (usize, &mut [T])| f([&ins[0][b * block..(b + 1) * block], &ins[1][b * block..(b + 1) * block]], y);
-    if y.len() <= PARALLEL_GRAIN {
-        y.chunks_mut(block).enumerate().for_each(each);
-    } else {
-        y.par_chunks_mut(block).enumerate().for_each(each);
-    }
-}
-
-fn softmax<T: Float>(x: &[T], inner: usize, y: &mut [T]) {
-    for i in 0..inner {
-        let m = x[i..].iter().step_by(inner).map(|v| v.to_f64()).fold(f64::NEG_INFINITY, f64::max);
-        let s: f64 = x[i..].iter().step_by(inner).map(|v| (v.to_f64() - m).exp()).sum();
-        for (y, x) in y[i..].iter_mut().step_by(inner).zip(x[i..].iter().step_by(inner)) {
-            *y = T::from_f64((x.to_f64() - m).exp() / s);
-        }
-    }
-}
-
-fn softmax_grad<T: Float>(dy: &[T], y: &[T], inner: usize, dx: &mut [T]) {
-    for i in 0..inner {
-        let dot: f64 = dy[i..].iter().step_by(inner).zip(y[i..].iter().step_by(inner)).map(|(g, y)| g.to_f64() * y.to_f64()).sum();
-        for ((d, g), y) in dx[i..].iter_mut().step_by(inner).zip(dy[i..].iter().step_by(inner)).zip(y[i..].iter().step_by(inner)) {
-            *d = T::from_f64(y.to_f64() * (g.to_f64() - dot));
-        }
-    }
-}
-
 impl Operator for SoftmaxActivation {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
         float_dtype(self.name, inputs.iter().map(|d| d.dtype))?;
@@ -73,16 +41,13 @@ impl Operator for SoftmaxActivation {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let (_, n, inner) = self.geometry(&inputs[0].shape)?;
-        with_float!(outputs[0].dtype, T => {
-            let y = outputs[0].data_mut::<T>();
-            if self.backward {
-                by_block(n, inner, [inputs[0].data::<T>(), inputs[1].data::<T>()], y, |[dy, out], dx| softmax_grad(dy, out, inner, dx));
-            } else {
-                let x = inputs[0].data::<T>();
-                by_block(n, inner, [x, x], y, |[x, _], y| softmax(x, inner, y));
-            }
-        });
+        let (outer, n, inner) = self.geometry(&inputs[0].shape)?;
+        let p = SoftmaxPlan { outer, n, inner, temperature: 1.0, log: false };
+        if self.backward {
+            softmax::backward(&p, &inputs[0], &inputs[1], &mut outputs[0])?;
+        } else {
+            softmax::forward(&p, &inputs[0], &mut outputs[0])?;
+        }
         Ok(())
     }
 

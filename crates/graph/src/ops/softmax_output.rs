@@ -27,22 +27,15 @@
 //!
 //! `_backward_SoftmaxOutput` takes `[output, label]` (and `out_grad` with `out_grad=True`).
 
-use rayon::prelude::*;
 use rmx_engine::BoxError;
-use rmx_kernels::{with_dtype, Element, Shape};
+use rmx_kernels::softmax_output::{self, Normalization, SoftmaxOutputPlan};
+use rmx_kernels::Shape;
 
-use super::float::{float_dtype, with_float, Float};
+use super::float::float_dtype;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Normalization {
-    Null,
-    Batch,
-    Valid,
-}
 
 struct SoftmaxOutput {
     name: &'static str,
@@ -57,67 +50,32 @@ struct SoftmaxOutput {
     backward: bool,
 }
 
-/// The softmax's blocks: class `r` of position `(o, i)` is at `(o·classes + r)·inner + i`.
-#[derive(Clone, Copy)]
-struct Geometry {
-    outer: usize,
-    classes: usize,
-    inner: usize,
-}
-
-/// `y = softmax(x)` over the classes of one block's positions. `y` first holds `exp(x - max)`
-/// (the maximum per position), then is divided by the sums; `scratch` holds `2·inner` floats.
-fn softmax_block<T: Float>(inner: usize, x: &[T], y: &mut [T], scratch: &mut Vec<f64>) {
-    scratch.clear();
-    scratch.extend(x[..inner].iter().map(|v| v.to_f64()));
-    scratch.resize(2 * inner, 0.0);
-    let (max, sum) = scratch.split_at_mut(inner);
-    for row in x.chunks_exact(inner).skip(1) {
-        for (m, v) in max.iter_mut().zip(row) {
-            *m = m.max(v.to_f64());
-        }
-    }
-    for (y_row, x_row) in y.chunks_exact_mut(inner).zip(x.chunks_exact(inner)) {
-        for (((y, v), m), s) in y_row.iter_mut().zip(x_row).zip(max.iter()).zip(sum.iter_mut()) {
-            let e = (v.to_f64() - m).exp();
-            *y = T::from_f64(e);
-            *s += e;
-        }
-    }
-    for s in sum.iter_mut() {
-        *s = 1.0 / *s;
-    }
-    for y_row in y.chunks_exact_mut(inner) {
-        for (y, s) in y_row.iter_mut().zip(sum.iter()) {
-            *y = T::from_f64(y.to_f64() * s);
-        }
-    }
-}
-
-/// `y = softmax(x)` over the classes of each position, blocks in parallel when large.
-fn softmax<T: Float>(g: Geometry, x: &[T], y: &mut [T]) {
-    let (block, inner) = ((g.classes * g.inner).max(1), g.inner.max(1));
-    if y.len() <= rmx_kernels::cpu::elementwise::PARALLEL_GRAIN {
-        let mut scratch = Vec::new();
-        y.chunks_mut(block).zip(x.chunks(block)).for_each(|(y, x)| softmax_block(inner, x, y, &mut scratch));
-    } else {
-        y.par_chunks_mut(block).zip(x.par_chunks(block)).for_each_init(Vec::new, |scratch, (y, x)| softmax_block(inner, x, y, scratch));
-    }
-}
-
 impl SoftmaxOutput {
-    fn geometry(&self, data: &[usize]) -> Result<Geometry> {
+    /// The softmax's blocks on data of shape `data`, and the gradient's settings: the kernels'
+    /// description of the work.
+    fn plan(&self, data: &[usize]) -> Result<SoftmaxOutputPlan> {
         let n = data.len();
         if n == 0 || (self.multi_output && n < 2) {
             return Err(shape_err(self.name, format!("input 'data' of shape {data:?} has too few axes{}", if self.multi_output { " for multi_output (needs (n, c, ...))" } else { "" })));
         }
         let p = |s: &[usize]| s.iter().product::<usize>();
-        Ok(if self.multi_output {
-            Geometry { outer: data[0], classes: data[1], inner: p(&data[2..]) }
+        let (outer, classes, inner) = if self.multi_output {
+            (data[0], data[1], p(&data[2..]))
         } else if self.preserve_shape {
-            Geometry { outer: p(&data[..n - 1]), classes: data[n - 1], inner: 1 }
+            (p(&data[..n - 1]), data[n - 1], 1)
         } else {
-            Geometry { outer: data[0], classes: p(&data[1..]), inner: 1 }
+            (data[0], p(&data[1..]), 1)
+        };
+        Ok(SoftmaxOutputPlan {
+            outer,
+            classes,
+            inner,
+            grad_scale: self.grad_scale,
+            ignore_label: self.ignore_label,
+            use_ignore: self.use_ignore,
+            multi_output: self.multi_output,
+            normalization: self.normalization,
+            smooth_alpha: self.smooth_alpha,
         })
     }
 
@@ -137,10 +95,10 @@ impl SoftmaxOutput {
         if label == data {
             return Ok(true);
         }
-        let g = self.geometry(data)?;
+        let plan = self.plan(data)?;
         let numel: usize = label.iter().product();
         let fits = if self.multi_output {
-            label.first() == Some(&data[0]) && numel == g.outer * g.inner
+            label.first() == Some(&data[0]) && numel == plan.outer * plan.inner
         } else {
             label == self.index_label_shape(data).as_slice() || (!self.preserve_shape && label == [data[0]])
         };
@@ -151,52 +109,6 @@ impl SoftmaxOutput {
             ));
         }
         Ok(false)
-    }
-
-    fn divisor(&self, g: Geometry, labels: &[f64]) -> f64 {
-        match self.normalization {
-            Normalization::Valid => {
-                let ignore = self.ignore_label as i64;
-                labels.iter().filter(|&&l| l as i64 != ignore).count().max(1) as f64
-            }
-            Normalization::Null if self.multi_output => g.inner as f64,
-            Normalization::Null => 1.0,
-            Normalization::Batch => (g.outer * if self.multi_output { g.inner } else { 1 }) as f64,
-        }
-    }
-
-    /// `dx` from the softmax output `p`, the labels (as f64) and, with `out_grad`, the
-    /// output's gradient.
-    fn backward<T: Float>(&self, g: Geometry, p: &[T], labels: &[f64], prob: bool, og: Option<&[T]>, dx: &mut [T]) {
-        let scale_by = |j: usize, v: f64| T::from_f64(match og {
-            Some(og) => v * og[j].to_f64(),
-            None => v,
-        });
-        if prob {
-            for (j, (d, (&p, &l))) in dx.iter_mut().zip(p.iter().zip(labels)).enumerate() {
-                *d = scale_by(j, (p.to_f64() - l) * self.grad_scale);
-            }
-            return;
-        }
-        let scale = self.grad_scale / self.divisor(g, labels);
-        let alpha = if self.multi_output || g.classes < 2 { 0.0 } else { self.smooth_alpha };
-        let (on, off) = (1.0 - alpha, if alpha > 0.0 { alpha / (g.classes - 1) as f64 } else { 0.0 });
-        let ignore = self.ignore_label as i64;
-        for o in 0..g.outer {
-            for i in 0..g.inner {
-                let label = labels[o * g.inner + i] as i64;
-                let ignored = self.use_ignore && label == ignore;
-                for r in 0..g.classes {
-                    let j = (o * g.classes + r) * g.inner + i;
-                    dx[j] = if ignored {
-                        T::ZERO
-                    } else {
-                        let target = if r as i64 == label { on } else { off };
-                        scale_by(j, (p[j].to_f64() - target) * scale)
-                    };
-                }
-            }
-        }
     }
 }
 
@@ -216,18 +128,13 @@ impl Operator for SoftmaxOutput {
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let x = &inputs[0];
-        let g = self.geometry(&x.shape)?;
+        let p = self.plan(&x.shape)?;
         if !self.backward {
-            with_float!(x.dtype, T => softmax::<T>(g, x.data::<T>(), outputs[0].data_mut::<T>()));
+            softmax_output::forward(&p, x, &mut outputs[0])?;
             return Ok(());
         }
-        let label = &inputs[1];
-        let prob = self.label_is_prob(&x.shape, &label.shape)?;
-        let labels: Vec<f64> = with_dtype!(label.dtype, L => label.data::<L>().iter().map(|v| v.to_f64()).collect());
-        with_float!(x.dtype, T => {
-            let og = inputs.get(2).map(|t| t.data::<T>());
-            self.backward::<T>(g, x.data::<T>(), &labels, prob, og, outputs[0].data_mut::<T>());
-        });
+        let prob = self.label_is_prob(&x.shape, &inputs[1].shape)?;
+        softmax_output::backward(&p, prob, x, &inputs[1], inputs.get(2), &mut outputs[0])?;
         Ok(())
     }
 
@@ -241,7 +148,7 @@ impl Operator for SoftmaxOutput {
 
     fn complete_inputs(&self, known: &[Option<Shape>]) -> Vec<Option<Shape>> {
         match (self.backward, known.first()) {
-            (false, Some(Some(d))) if self.geometry(d).is_ok() => vec![None, Some(self.index_label_shape(d))],
+            (false, Some(Some(d))) if self.plan(d).is_ok() => vec![None, Some(self.index_label_shape(d))],
             _ => Vec::new(),
         }
     }

@@ -3,19 +3,26 @@
 //! ([`crate::conv`], ...); the generic elementwise, reduce and gemm loops are also public for
 //! the operators whose kernels have not moved behind a primitive yet.
 
+pub mod batch_norm;
 pub mod conv;
 pub mod copy;
+pub mod dropout;
 pub mod elementwise;
 pub mod fused;
 pub mod gather;
 pub mod gemm;
 pub mod im2col;
+pub mod leaky_relu;
 pub mod lrn;
+pub mod make_loss;
 pub mod ordering;
 pub mod pad;
 pub mod pooling;
 pub mod random;
 pub mod reduce;
+pub mod regression;
+pub mod softmax;
+pub mod softmax_output;
 pub mod update;
 pub mod upsampling;
 pub mod vmath;
