@@ -28,8 +28,14 @@ mod storage;
 mod tensor;
 
 pub mod conv;
+pub mod copy;
 pub mod cpu;
 pub mod cuda;
+pub mod elementwise;
+pub mod gemm;
+pub mod init;
+pub mod random;
+pub mod reduce;
 pub mod window;
 
 pub use dtype::{Bool, BinaryFn, Class, DType, Element, UnaryFn};
