@@ -2,11 +2,12 @@
 //! and a [`Region`] of another (read a view out, write dense data into a slab). The shape
 //! operators in `rmx-graph` (reshape, transpose, slice, tile, repeat, concat, split, ...) only
 //! compute the region's geometry; these move the elements. They move bytes, so one kernel serves
-//! every dtype; the host loops are `cpu::copy`.
+//! every dtype; the host loops are `cpu::copy`. `broadcast` reads an array stretched into a larger
+//! shape (stride 0 along its stretched axes).
 
 use crate::dispatch::dispatch;
 use crate::layout::{contiguous_strides, numel};
-use crate::{cpu, with_dtype, Tensor};
+use crate::{cpu, with_dtype, Layout, Tensor};
 use crate::KernelResult;
 
 /// A strided view into a tensor: `shape` elements starting at element `offset`, stepping
@@ -89,4 +90,18 @@ pub fn write_strided(x: &Tensor, y: &mut Tensor, region: &Region) -> KernelResul
 /// `y = 0`: the background a scatter of a region writes into.
 pub fn zero(y: &mut Tensor) -> KernelResult<()> {
     dispatch!("zero", y, cpu => with_dtype!(y.dtype, T => cpu::copy::zero::<T>(y.data_mut())))
+}
+
+/// `y = x` broadcast to `y`'s shape (NumPy's rules: `x`'s axes align with `y`'s last ones, and
+/// each has `y`'s size or 1).
+pub fn broadcast(x: &Tensor, y: &mut Tensor) -> KernelResult<()> {
+    let shape = y.shape.clone();
+    let strides = Layout::contiguous(&x.shape).broadcast_strides(&shape);
+    debug_assert_eq!(x.dtype, y.dtype);
+    dispatch!("broadcast", y, cpu => {
+        assert!(x.is_host(), "a host copy was given a tensor on {}", x.ctx());
+        // SAFETY: the strides stay inside `x` (they are derived from its shape, 0 along
+        // stretched axes) and `y` is this computation's dense output of `shape`, distinct from `x`.
+        unsafe { cpu::copy::copy_strided(x.dtype.size(), &shape, x.ptr(), &strides, y.ptr(), &contiguous_strides(&shape)) }
+    })
 }

@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use rmx_engine::BoxError;
 use rmx_kernels::cpu::elementwise::{map_or_update, zip_or_update};
-use rmx_kernels::{BinaryFn, Element, UnaryFn};
+use rmx_kernels::elementwise::{map, zip};
+use rmx_kernels::{BinaryFn, Element, KernelResult, UnaryFn};
 
-use super::float::{float_dtype, with_float};
+use super::float::float_dtype;
 use super::unary_math::{Relu, Sigmoid, Softsign, Tanh};
 use crate::attrs::Attrs;
 use crate::error::{shape_err, Result};
@@ -66,7 +67,29 @@ struct Activation {
     backward: bool,
 }
 
-/// `x: None`: in place over `y`.
+/// `y = act(x)`; in place when `y` has the buffer of `x`.
+fn forward(act: Act, x: &Tensor, y: &mut Tensor) -> KernelResult<()> {
+    match act {
+        Act::Relu => map::<Relu>(x, y),
+        Act::Sigmoid => map::<Sigmoid>(x, y),
+        Act::Tanh => map::<Tanh>(x, y),
+        Act::SoftRelu => map::<SoftRelu>(x, y),
+        Act::Softsign => map::<Softsign>(x, y),
+    }
+}
+
+/// `dx = act'(g, v)`; in place when `dx` has the buffer of the output gradient `g`.
+fn backward(act: Act, g: &Tensor, v: &Tensor, dx: &mut Tensor) -> KernelResult<()> {
+    match act {
+        Act::Relu => zip::<ReluGrad>(g, v, dx),
+        Act::Sigmoid => zip::<SigmoidGrad>(g, v, dx),
+        Act::Tanh => zip::<TanhGrad>(g, v, dx),
+        Act::SoftRelu => zip::<SoftReluGrad>(g, v, dx),
+        Act::Softsign => zip::<SoftsignGrad>(g, v, dx),
+    }
+}
+
+/// [`forward`] on host blocks, for the fusion pass; `x: None`: in place over `y`.
 fn apply<T: Element>(act: Act, x: Option<&[T]>, y: &mut [T]) {
     match act {
         Act::Relu => map_or_update::<T, Relu>(x, y),
@@ -77,7 +100,8 @@ fn apply<T: Element>(act: Act, x: Option<&[T]>, y: &mut [T]) {
     }
 }
 
-/// `g: None`: in place over `dx`, which holds the output gradient.
+/// [`backward`] on host blocks, for the fusion pass; `g: None`: in place over `dx`, which holds
+/// the output gradient.
 fn apply_grad<T: Element>(act: Act, g: Option<&[T]>, v: &[T], dx: &mut [T]) {
     match act {
         Act::Relu => zip_or_update::<T, ReluGrad>(g, v, dx),
@@ -98,14 +122,11 @@ impl Operator for Activation {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let out = &mut outputs[0];
-        with_float!(out.dtype, T => {
-            if self.backward {
-                apply_grad::<T>(self.act, inputs[0].data_unless_in::<T>(out), inputs[1].data::<T>(), out.data_mut::<T>());
-            } else {
-                apply::<T>(self.act, inputs[0].data_unless_in::<T>(out), out.data_mut::<T>());
-            }
-        });
+        if self.backward {
+            backward(self.act, &inputs[0], &inputs[1], &mut outputs[0])?;
+        } else {
+            forward(self.act, &inputs[0], &mut outputs[0])?;
+        }
         Ok(())
     }
 

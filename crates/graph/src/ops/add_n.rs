@@ -3,8 +3,8 @@
 //! (`elementwise::fold_n`: block by block, each block summing every input while it is in cache).
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::fold_n;
-use rmx_kernels::{with_dtype, DType};
+use rmx_kernels::elementwise::fold_n;
+use rmx_kernels::DType;
 
 use super::binary_math::Add;
 use crate::attrs::Attrs;
@@ -36,11 +36,7 @@ impl Operator for AddN {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let out = &mut outputs[0];
-        with_dtype!(out.dtype, T => {
-            let xs: Vec<Option<&[T]>> = inputs.iter().map(|t| t.data_unless_in::<T>(out)).collect();
-            fold_n::<T, Add>(&xs, out.data_mut::<T>());
-        });
+        fold_n::<Add>(inputs, &mut outputs[0])?;
         Ok(())
     }
 

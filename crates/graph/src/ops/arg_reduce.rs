@@ -3,8 +3,8 @@
 //! Indices are piecewise constant in the input: no gradient flows (MXNet gives zeros).
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::reduce::arg_reduce;
-use rmx_kernels::{with_dtype, Shape};
+use rmx_kernels::reduce::arg_reduce;
+use rmx_kernels::Shape;
 
 use super::axes::{axis, split_around};
 use crate::attrs::Attrs;
@@ -51,8 +51,7 @@ impl Operator for ArgReduce {
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let ((outer, len, inner), _) = self.geometry(&inputs[0].shape)?;
-        let out = &mut outputs[0];
-        with_dtype!(out.dtype, T => arg_reduce::<T>(inputs[0].data::<T>(), outer, len, inner, self.want_max, out.data_mut::<T>()));
+        arg_reduce(&inputs[0], outer, len, inner, self.want_max, &mut outputs[0])?;
         Ok(())
     }
 

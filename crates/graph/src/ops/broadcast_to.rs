@@ -4,10 +4,9 @@
 //! gives only its shape.
 
 use rmx_engine::BoxError;
-use rmx_kernels::{Layout, Shape};
+use rmx_kernels::{copy, Shape};
 
 use super::axes::axis;
-use super::gather::read_as;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -75,9 +74,7 @@ impl Operator for BroadcastTo {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let shape = outputs[0].shape.clone();
-        let strides = Layout::contiguous(&inputs[0].shape).broadcast_strides(&shape);
-        read_as(&inputs[0], &shape, &strides, 0, &mut outputs[0]);
+        copy::broadcast(&inputs[0], &mut outputs[0])?;
         Ok(())
     }
 

@@ -3,8 +3,8 @@
 //! dtype (`_backward_Cast`, which takes the input for its dtype).
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::cast;
-use rmx_kernels::{with_dtype, DType};
+use rmx_kernels::elementwise::cast;
+use rmx_kernels::DType;
 
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
@@ -21,8 +21,7 @@ impl Operator for Cast {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let (x, out) = (&inputs[0], &mut outputs[0]);
-        with_dtype!(x.dtype, S => with_dtype!(out.dtype, D => cast::<S, D>(x.data::<S>(), out.data_mut::<D>())));
+        cast(&inputs[0], &mut outputs[0])?;
         Ok(())
     }
 

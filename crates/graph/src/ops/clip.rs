@@ -2,8 +2,8 @@
 //! `a_min <= x <= a_max` (bounds included, as MXNet) and is 0 outside.
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::map3;
-use rmx_kernels::{with_dtype, Element};
+use rmx_kernels::elementwise::{self, Ternary};
+use rmx_kernels::Element;
 
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, GraphError, Result};
@@ -25,22 +25,11 @@ impl Operator for Clip {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let out = &mut outputs[0];
         if self.backward {
-            let (lo, hi) = (self.lo, self.hi);
-            with_dtype!(out.dtype, T => {
-                let (g, x) = (inputs[0].data::<T>(), inputs[1].data::<T>());
-                map3(g, x, x, out.data_mut::<T>(), &|g, x, _| if x.to_f64() < lo || x.to_f64() > hi { T::default() } else { g });
-            });
-            return Ok(());
+            elementwise::map3(&inputs[0], &inputs[1], &inputs[1], &mut outputs[0], self)?;
+        } else {
+            elementwise::clip(&inputs[0], self.lo, self.hi, &mut outputs[0])?;
         }
-        with_dtype!(out.dtype, T => {
-            let (lo, hi) = (T::from_f64(self.lo), T::from_f64(self.hi));
-            for (o, &x) in out.data_mut::<T>().iter_mut().zip(inputs[0].data::<T>()) {
-                // NaN passes through, as in NumPy.
-                *o = if x.to_f64() < self.lo { lo } else if x.to_f64() > self.hi { hi } else { x };
-            }
-        });
         Ok(())
     }
 
@@ -49,6 +38,14 @@ impl Operator for Clip {
             return Err(GraphError::Invalid(format!("operator {} has no gradient", args.op)));
         }
         Ok(vec![Some(g.op1("_backward_clip", args.attrs, &[args.out_grads[0], args.inputs[0]])?)])
+    }
+}
+
+/// The gradient over `(out_grad, data, data)`: `out_grad` where `a_min <= data <= a_max`, else 0.
+impl Ternary for Clip {
+    fn formula<T: Element>(&self) -> impl Fn(T, T, T) -> T + Sync + '_ {
+        let (lo, hi) = (self.lo, self.hi);
+        move |g: T, x: T, _| if x.to_f64() < lo || x.to_f64() > hi { T::default() } else { g }
     }
 }
 

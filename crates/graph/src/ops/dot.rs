@@ -6,8 +6,8 @@
 //! every transpose flag and every rank, 1-d and N-d included, is one code path).
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::gemm::{matmul, MatRef};
-use rmx_kernels::{with_dtype, DType, Shape};
+use rmx_kernels::gemm::{self, Product};
+use rmx_kernels::{DType, Shape};
 
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, same_dtype, shape_err, GraphError, Result};
@@ -97,24 +97,8 @@ impl Operator for Dot {
             return self.compute_backward(inputs, outputs);
         }
         let (a, b) = (&inputs[0], &inputs[1]);
-        let g = self.geometry(&a.shape, &b.shape)?;
-        let (m, k, n) = (g.m, g.k, g.n);
-        // Stored shapes: lhs is (m, k) or, transposed, (k, m); rhs is (k, n) or (n, k).
-        let (a_rs, a_cs) = if self.ta { (1, m as isize) } else { (k as isize, 1) };
-        let (b_rs, b_cs) = if self.tb { (1, k as isize) } else { (n as isize, 1) };
-        let out = &mut outputs[0];
-        with_dtype!(out.dtype, T => {
-            let (pa, pb, pc) = (a.data::<T>().as_ptr(), b.data::<T>().as_ptr(), out.data_mut::<T>().as_mut_ptr());
-            for i in 0..g.batch {
-                // SAFETY: operands are dense with the extents the geometry was computed from.
-                unsafe {
-                    matmul::<T>(m, n, k,
-                        MatRef { ptr: pa.add(i * m * k), rs: a_rs, cs: a_cs },
-                        MatRef { ptr: pb.add(i * k * n), rs: b_rs, cs: b_cs },
-                        pc.add(i * m * n), false);
-                }
-            }
-        });
+        let p = self.product(&a.shape, &b.shape)?;
+        gemm::matmul(&p, a, b, &mut outputs[0])?;
         Ok(())
     }
 
@@ -132,43 +116,16 @@ impl Dot {
     /// `[out_grad, lhs, rhs]` to `[lhs_grad, rhs_grad]`; see the module doc.
     fn compute_backward(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let (dc, a, b) = (&inputs[0], &inputs[1], &inputs[2]);
-        let g = self.geometry(&a.shape, &b.shape)?;
-        let (m, k, n) = (g.m, g.k, g.n);
-        let (mi, ki, ni) = (m as isize, k as isize, n as isize);
-        // Logical A (m, k) and B (k, n) as stored; dC is (m, n) row-major.
-        let (a_rs, a_cs) = if self.ta { (1, mi) } else { (ki, 1) };
-        let (b_rs, b_cs) = if self.tb { (1, ki) } else { (ni, 1) };
+        let p = self.product(&a.shape, &b.shape)?;
         let (first, second) = outputs.split_at_mut(1);
-        let (da, db) = (&mut first[0], &mut second[0]);
-        with_dtype!(dc.dtype, T => {
-            let (pc, pa, pb) = (dc.data::<T>().as_ptr(), a.data::<T>().as_ptr(), b.data::<T>().as_ptr());
-            let (pda, pdb) = (da.data_mut::<T>().as_mut_ptr(), db.data_mut::<T>().as_mut_ptr());
-            for i in 0..g.batch {
-                // SAFETY: every operand is dense with the extents of the geometry; outputs are
-                // distinct from inputs.
-                unsafe {
-                    let c = pc.add(i * m * n);
-                    let (a, b) = (pa.add(i * m * k), pb.add(i * k * n));
-                    let dc = MatRef { ptr: c, rs: ni, cs: 1 };
-                    let dct = MatRef { ptr: c, rs: 1, cs: ni };
-                    if self.ta {
-                        // dA stored (k, m) = B · dCᵀ.
-                        matmul::<T>(k, m, n, MatRef { ptr: b, rs: b_rs, cs: b_cs }, dct, pda.add(i * m * k), false);
-                    } else {
-                        // dA = dC · Bᵀ.
-                        matmul::<T>(m, k, n, dc, MatRef { ptr: b, rs: b_cs, cs: b_rs }, pda.add(i * m * k), false);
-                    }
-                    if self.tb {
-                        // dB stored (n, k) = dCᵀ · A.
-                        matmul::<T>(n, k, m, dct, MatRef { ptr: a, rs: a_rs, cs: a_cs }, pdb.add(i * k * n), false);
-                    } else {
-                        // dB = Aᵀ · dC.
-                        matmul::<T>(k, n, m, MatRef { ptr: a, rs: a_cs, cs: a_rs }, dc, pdb.add(i * k * n), false);
-                    }
-                }
-            }
-        });
+        gemm::matmul_backward(&p, dc, a, b, &mut first[0], &mut second[0])?;
         Ok(())
+    }
+
+    /// The geometry as the primitive's batched product, with this operator's transposes.
+    fn product(&self, a: &[usize], b: &[usize]) -> Result<Product> {
+        let g = self.geometry(a, b)?;
+        Ok(Product { batch: g.batch, m: g.m, k: g.k, n: g.n, ta: self.ta, tb: self.tb })
     }
 }
 

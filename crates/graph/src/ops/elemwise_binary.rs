@@ -11,11 +11,12 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::{map3_broadcast, map3_into2, update, update_with, zip, zip_broadcast};
-use rmx_kernels::{broadcast_shapes, contiguous_strides, with_dtype, DType, Element, Layout};
+use rmx_kernels::cpu::elementwise::zip;
+use rmx_kernels::elementwise::{self, Ternary2};
+use rmx_kernels::{broadcast_shapes, DType, Element};
 
 use super::binary_math::*;
-use super::sum_to_like::sum_to;
+use super::reduce::Sum;
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -49,23 +50,13 @@ impl<F: BinaryGrad> Operator for Elemwise<F> {
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let (l, r) = (&inputs[0], &inputs[1]);
         let out = &mut outputs[0];
-        with_dtype!(out.dtype, T => {
-            if l.shape == r.shape {
-                match (l.data_unless_in::<T>(out), r.data_unless_in::<T>(out)) {
-                    (Some(a), Some(b)) => zip::<T, F>(a, b, out.data_mut::<T>()),
-                    (None, Some(b)) => update_with(out.data_mut::<T>(), b, &|v, o| T::binary::<F>(v, o)),
-                    (Some(a), None) => update_with(out.data_mut::<T>(), a, &|v, o| T::binary::<F>(o, v)),
-                    (None, None) => update(out.data_mut::<T>(), &|v| T::binary::<F>(v, v)),
-                }
-            } else if l.ptr() == out.ptr() || r.ptr() == out.ptr() {
-                return Err(format!("{}: broadcasting in place is not supported", self.name).into());
-            } else {
-                let shape = out.shape.clone();
-                let ls = Layout::contiguous(&l.shape).broadcast_strides(&shape);
-                let rs = Layout::contiguous(&r.shape).broadcast_strides(&shape);
-                zip_broadcast::<T, F>(&shape, l.data::<T>(), &ls, r.data::<T>(), &rs, out.data_mut::<T>());
-            }
-        });
+        if l.shape == r.shape {
+            elementwise::zip::<F>(l, r, out)?;
+        } else if l.ptr() == out.ptr() || r.ptr() == out.ptr() {
+            return Err(format!("{}: broadcasting in place is not supported", self.name).into());
+        } else {
+            elementwise::zip_broadcast::<F>(l, r, out)?;
+        }
         Ok(())
     }
 
@@ -160,47 +151,25 @@ impl<F: BinaryGrad> Operator for BinaryBackward<F> {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let (og, l, r) = (&inputs[0], &inputs[1], &inputs[2]);
-        let shape = og.shape.clone();
         let (first, second) = outputs.split_at_mut(1);
-        let mut outs = [&mut first[0], &mut second[0]];
-        with_dtype!(og.dtype, T => {
-            let (gs, ls, rs) = (og.data::<T>(), l.data::<T>(), r.data::<T>());
-            if l.shape == shape && r.shape == shape {
-                let [dl, dr] = &mut outs;
-                map3_into2(gs, ls, rs, dl.data_mut::<T>(), dr.data_mut::<T>(), &|g, a, b| scaled_grad::<T, F>(g, a, b));
-                return Ok(());
-            }
-            let strides = [contiguous_strides(&shape), Layout::contiguous(&l.shape).broadcast_strides(&shape), Layout::contiguous(&r.shape).broadcast_strides(&shape)];
-            // add and sub: each partial is a constant, so the gradient is out_grad summed, scaled.
-            let constant = matches!(F::GRAD, Some("add" | "sub"));
-            for (side, out) in outs.iter_mut().enumerate() {
-                let to = out.shape.clone();
-                let pick = |g: T, a: T, b: T| {
-                    let d = scaled_grad::<T, F>(g, a, b);
-                    if side == 0 { d.0 } else { d.1 }
-                };
-                let y = out.data_mut::<T>();
-                if to == shape {
-                    map3_broadcast(&shape, gs, &strides[0], ls, &strides[1], rs, &strides[2], y, &pick);
-                } else if constant {
-                    sum_to(gs, &shape, &to, y);
-                    let c = if side == 0 { F::grad_f64(0.0, 0.0).0 } else { F::grad_f64(0.0, 0.0).1 };
-                    if c != 1.0 {
-                        y.iter_mut().for_each(|v| *v = T::from_f64(c * v.to_f64()));
-                    }
-                } else {
-                    let mut full = vec![T::default(); og.numel()];
-                    map3_broadcast(&shape, gs, &strides[0], ls, &strides[1], rs, &strides[2], &mut full, &pick);
-                    sum_to(&full, &shape, &to, y);
-                }
-            }
+        // add and sub: each partial is a constant, so the gradient is out_grad summed, scaled.
+        let constant = matches!(F::GRAD, Some("add" | "sub")).then(|| {
+            let (dl, dr) = F::grad_f64(0.0, 0.0);
+            [dl, dr]
         });
+        elementwise::zip_grad::<Sum, _>(&inputs[0], &inputs[1], &inputs[2], &mut first[0], &mut second[0], self, constant)?;
         Ok(())
     }
 
     fn num_outputs(&self) -> usize {
         2
+    }
+}
+
+/// `(g * df/dl, g * df/dr)`.
+impl<F: BinaryGrad> Ternary2 for BinaryBackward<F> {
+    fn formula<T: Element>(&self) -> impl Fn(T, T, T) -> (T, T) + Sync + '_ {
+        |g: T, a: T, b: T| scaled_grad::<T, F>(g, a, b)
     }
 }
 

@@ -6,10 +6,10 @@
 //! `dX = dY·W`, `dW = dYᵀ·X`, `db = Σ_rows dY`.
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::gemm::{matmul, MatRef};
+use rmx_kernels::gemm::{linear, linear_backward, Linear};
 use rmx_kernels::Shape;
 
-use super::float::{float_dtype, with_float, Float};
+use super::float::float_dtype;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -44,6 +44,12 @@ impl FullyConnected {
         let mut out: Shape = keep.into();
         out.push(self.num_hidden);
         Ok(Geometry { rows: keep.iter().product(), cols: last[0], out })
+    }
+
+    /// The data's geometry as the primitive's dense layer.
+    fn linear(&self, data: &[usize]) -> Result<Linear> {
+        let g = self.geometry(data)?;
+        Ok(Linear { rows: g.rows, cols: g.cols, hidden: self.num_hidden })
     }
 
     /// Checks `weight` (and `bias`) against the data's geometry.
@@ -85,72 +91,22 @@ impl FullyConnected {
     }
 }
 
-/// `y = x·Wᵀ (+ b)`: y starts as the bias rows and the product accumulates onto it.
-fn forward<T: Float>(g: &Geometry, nh: usize, x: &[T], w: &[T], b: Option<&[T]>, y: &mut [T]) {
-    let accumulate = match b {
-        Some(b) => {
-            for row in y.chunks_exact_mut(nh) {
-                row.copy_from_slice(b);
-            }
-            true
-        }
-        None => false,
-    };
-    // SAFETY: x is rows×cols, w is nh×cols (read transposed), y is rows×nh, all dense.
-    unsafe {
-        matmul::<T>(g.rows, nh, g.cols,
-            MatRef { ptr: x.as_ptr(), rs: g.cols as isize, cs: 1 },
-            MatRef { ptr: w.as_ptr(), rs: 1, cs: g.cols as isize },
-            y.as_mut_ptr(), accumulate);
-    }
-}
-
-/// `[dy, x, w]` to `dx`, `dw` and (with a bias) `db`.
-fn backward<T: Float>(g: &Geometry, nh: usize, [dy, x, w]: [&[T]; 3], dx: &mut [T], dw: &mut [T], db: Option<&mut [T]>) {
-    let (rows, cols) = (g.rows, g.cols);
-    // SAFETY: dy is rows×nh, x rows×cols, w nh×cols; dx and dw are fresh outputs of those shapes.
-    unsafe {
-        matmul::<T>(rows, cols, nh,
-            MatRef { ptr: dy.as_ptr(), rs: nh as isize, cs: 1 },
-            MatRef { ptr: w.as_ptr(), rs: cols as isize, cs: 1 },
-            dx.as_mut_ptr(), false);
-        matmul::<T>(nh, cols, rows,
-            MatRef { ptr: dy.as_ptr(), rs: 1, cs: nh as isize },
-            MatRef { ptr: x.as_ptr(), rs: cols as isize, cs: 1 },
-            dw.as_mut_ptr(), false);
-    }
-    if let Some(db) = db {
-        db.fill(T::ZERO);
-        for row in dy.chunks_exact(nh) {
-            for (s, &v) in db.iter_mut().zip(row) {
-                *s += v;
-            }
-        }
-    }
-}
-
 impl Operator for FullyConnected {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
         if self.backward { self.infer_backward(inputs) } else { self.infer_forward(inputs) }
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let nh = self.num_hidden;
         if !self.backward {
-            let g = self.geometry(&inputs[0].shape)?;
-            with_float!(outputs[0].dtype, T => {
-                let bias = if self.no_bias { None } else { Some(inputs[2].data::<T>()) };
-                forward::<T>(&g, nh, inputs[0].data::<T>(), inputs[1].data::<T>(), bias, outputs[0].data_mut::<T>());
-            });
+            let p = self.linear(&inputs[0].shape)?;
+            let bias = if self.no_bias { None } else { Some(&inputs[2]) };
+            linear(&p, &inputs[0], &inputs[1], bias, &mut outputs[0])?;
             return Ok(());
         }
-        let g = self.geometry(&inputs[1].shape)?;
+        let p = self.linear(&inputs[1].shape)?;
         let (dx, rest) = outputs.split_at_mut(1);
         let (dw, db) = rest.split_at_mut(1);
-        with_float!(dx[0].dtype, T => {
-            let db = db.first_mut().map(|t| t.data_mut::<T>());
-            backward::<T>(&g, nh, [inputs[0].data::<T>(), inputs[1].data::<T>(), inputs[2].data::<T>()], dx[0].data_mut::<T>(), dw[0].data_mut::<T>(), db);
-        });
+        linear_backward(&p, &inputs[0], &inputs[1], &inputs[2], &mut dx[0], &mut dw[0], db.first_mut())?;
         Ok(())
     }
 

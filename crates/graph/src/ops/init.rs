@@ -4,8 +4,9 @@
 //! no gradient flows.
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::fill;
-use rmx_kernels::{with_dtype, DType, Element, Shape};
+use rmx_kernels::elementwise::fill;
+use rmx_kernels::init::{arange, eye};
+use rmx_kernels::{DType, Shape};
 
 use crate::attrs::Attrs;
 use crate::error::{param_err, Result};
@@ -35,24 +36,11 @@ impl Operator for Init {
 
     fn compute(&self, _ctx: &OpCtx, _inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
-        let cols = out.shape.last().copied().unwrap_or(1);
-        with_dtype!(out.dtype, T => {
-            let y = out.data_mut::<T>();
-            match self.kind {
-                Kind::Full(v) | Kind::Like(v) => fill(y, T::from_f64(v)),
-                Kind::Arange { start, step, repeat } => {
-                    for (i, v) in y.iter_mut().enumerate() {
-                        *v = T::from_f64(start + step * (i / repeat) as f64);
-                    }
-                }
-                Kind::Eye { k } => {
-                    for (i, v) in y.iter_mut().enumerate() {
-                        let (r, c) = ((i / cols) as i64, (i % cols) as i64);
-                        *v = T::from_f64(if c - r == k { 1.0 } else { 0.0 });
-                    }
-                }
-            }
-        });
+        match self.kind {
+            Kind::Full(v) | Kind::Like(v) => fill(out, v)?,
+            Kind::Arange { start, step, repeat } => arange(out, start, step, repeat)?,
+            Kind::Eye { k } => eye(out, k)?,
+        }
         Ok(())
     }
 

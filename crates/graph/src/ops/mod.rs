@@ -26,7 +26,6 @@ mod broadcast_to;
 mod concat;
 mod expand_dims;
 mod flatten;
-mod gather;
 mod repeat;
 pub mod reshape;
 mod slice;

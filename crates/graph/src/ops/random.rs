@@ -5,7 +5,7 @@
 //! `_shuffle`'s permutation is not recorded, so it has no gradient (an error, not zeros).
 
 use rmx_engine::BoxError;
-use rmx_kernels::{with_dtype, DType, Shape};
+use rmx_kernels::{random, DType, Shape};
 
 use crate::attrs::Attrs;
 use crate::error::{param_err, GraphError, Result};
@@ -36,23 +36,12 @@ impl Operator for Random {
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let mut rng = crate::rng::lock();
         let out = &mut outputs[0];
-        with_dtype!(out.dtype, T => {
-            match self.dist {
-                Dist::Uniform(lo, hi) => rng.uniform(lo, hi, out.data_mut::<T>()),
-                Dist::Normal(loc, scale) => rng.normal(loc, scale, out.data_mut::<T>()),
-                Dist::RandInt(lo, hi) => rng.randint(lo, hi, out.data_mut::<T>()),
-                Dist::Shuffle => {
-                    let x = inputs[0].data::<T>();
-                    let rows = inputs[0].shape.first().copied().unwrap_or(1);
-                    let row = x.len() / rows.max(1);
-                    let perm = rng.permutation(rows);
-                    let y = out.data_mut::<T>();
-                    for (dst, &src) in perm.iter().enumerate() {
-                        y[dst * row..(dst + 1) * row].copy_from_slice(&x[src * row..(src + 1) * row]);
-                    }
-                }
-            }
-        });
+        match self.dist {
+            Dist::Uniform(lo, hi) => random::uniform(&mut rng, lo, hi, out)?,
+            Dist::Normal(loc, scale) => random::normal(&mut rng, loc, scale, out)?,
+            Dist::RandInt(lo, hi) => random::randint(&mut rng, lo, hi, out)?,
+            Dist::Shuffle => random::shuffle(&mut rng, &inputs[0], out)?,
+        }
         Ok(())
     }
 

@@ -11,12 +11,11 @@
 use std::marker::PhantomData;
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::copy::copy_strided;
-use rmx_kernels::cpu::elementwise::map3_broadcast;
-use rmx_kernels::cpu::reduce::reduce;
-use rmx_kernels::{contiguous_strides, with_dtype, DType, Element, Layout, ReduceFn, Shape, Storage};
+use rmx_kernels::elementwise::Ternary;
+use rmx_kernels::reduce::{self, broadcast_back};
+use rmx_kernels::{DType, Element, ReduceFn, Shape};
 
-use super::axes::{axes, split_around};
+use super::axes::axes;
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -112,19 +111,8 @@ impl<R: ReduceFn> Operator for Reduce<R> {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let x = &inputs[0];
-        let (reduced, _) = self.axes.resolve(self.name, &x.shape)?;
-        let view = ReduceView::new(x, &reduced)?;
-        let out = &mut outputs[0];
-        if out.dtype == x.dtype {
-            with_dtype!(x.dtype, T => reduce::<T, R>(view.data::<T>(x), view.outer, view.len, view.inner, out.data_mut::<T>()));
-        } else {
-            with_dtype!(x.dtype, T => {
-                let mut tmp = vec![T::default(); out.numel()];
-                reduce::<T, R>(view.data::<T>(x), view.outer, view.len, view.inner, &mut tmp);
-                with_dtype!(out.dtype, D => rmx_kernels::cpu::elementwise::cast::<T, D>(&tmp, out.data_mut::<D>()));
-            });
-        }
+        let (reduced, _) = self.axes.resolve(self.name, &inputs[0].shape)?;
+        reduce::reduce::<R>(&inputs[0], &reduced, &mut outputs[0])?;
         Ok(())
     }
 
@@ -133,47 +121,6 @@ impl<R: ReduceFn> Operator for Reduce<R> {
         attrs.set("fn", self.name);
         let dx = g.op1("_backward_reduce", &attrs, &[args.out_grads[0], args.inputs[0], args.outputs[0]])?;
         Ok(vec![Some(dx)])
-    }
-}
-
-/// The input seen as `(outer, len, inner)` with the reduced axes in the middle: the input itself
-/// when they are adjacent, else a transposed copy with them last.
-pub struct ReduceView {
-    pub outer: usize,
-    pub len: usize,
-    pub inner: usize,
-    scratch: Option<Storage>,
-}
-
-impl ReduceView {
-    pub fn new(x: &Tensor, reduced: &[usize]) -> rmx_kernels::KernelResult<Self> {
-        let shape = &x.shape;
-        if reduced.is_empty() {
-            return Ok(ReduceView { outer: x.numel(), len: 1, inner: 1, scratch: None });
-        }
-        let (first, last) = (reduced[0], *reduced.last().unwrap());
-        if last - first + 1 == reduced.len() {
-            let (outer, len, inner) = split_around(shape, first, last);
-            return Ok(ReduceView { outer, len, inner, scratch: None });
-        }
-        let kept: Vec<usize> = (0..shape.len()).filter(|d| !reduced.contains(d)).collect();
-        let order: Vec<usize> = kept.iter().chain(reduced).copied().collect();
-        let src = contiguous_strides(shape);
-        let perm_shape: Vec<usize> = order.iter().map(|&d| shape[d]).collect();
-        let perm_strides: Vec<isize> = order.iter().map(|&d| src[d]).collect();
-        let buf = Storage::zeroed(x.numel() * x.dtype.size(), x.ctx())?;
-        // SAFETY: `x` is this push's input; `buf` is fresh and holds as many elements.
-        unsafe { copy_strided(x.dtype.size(), &perm_shape, x.ptr(), &perm_strides, buf.base(), &contiguous_strides(&perm_shape)) };
-        let len: usize = reduced.iter().map(|&d| shape[d]).product();
-        Ok(ReduceView { outer: x.numel() / len.max(1), len, inner: 1, scratch: Some(buf) })
-    }
-
-    pub fn data<'a, T: rmx_kernels::Element>(&'a self, x: &'a Tensor) -> &'a [T] {
-        match &self.scratch {
-            // SAFETY: the scratch holds the permuted copy of `x`, same length and dtype.
-            Some(buf) => unsafe { buf.host().expect("a host reduction's scratch").slice::<T>(0, x.numel()) },
-            None => x.data::<T>(),
-        }
     }
 }
 
@@ -218,29 +165,67 @@ struct ReduceBackward {
 }
 
 impl ReduceBackward {
-    fn run<T: Element>(&self, shape: &[usize], n: f64, g: (&[T], &[isize]), x: &[T], y: &[T], out: &mut [T]) {
-        let dense = contiguous_strides(shape);
-        // Each arm is its own closure, so the kernel is specialized per partial.
-        macro_rules! go {
-            (|$g:ident, $x:ident, $y:ident| $e:expr) => {
-                map3_broadcast(shape, g.0, g.1, x, &dense, y, g.1, out, &|$g: T, $x: T, $y: T| {
-                    let ($g, $x, $y) = ($g.to_f64(), $x.to_f64(), $y.to_f64());
-                    T::from_f64($e)
-                })
-            };
-        }
+    /// `dx` from `[g, x, y]`, the reduction's partial derivative chosen by `self.partial`; `n`
+    /// is the number of elements reduced into each output.
+    fn run(&self, [g, x, y]: [&Tensor; 3], reduced: &[usize], n: f64, dx: &mut Tensor) -> rmx_kernels::KernelResult<()> {
+        // Each arm is its own formula type, so the kernel is specialized per partial.
         match self.partial {
-            Partial::One => map3_broadcast(shape, g.0, g.1, x, &dense, y, g.1, out, &|g: T, _, _| g),
-            Partial::Mean => go!(|g, _x, _y| g / n),
-            Partial::Arg => go!(|g, x, y| if x == y { g } else { 0.0 }),
-            Partial::Prod => go!(|g, x, y| g * y / x),
-            Partial::NanOne => go!(|g, x, _y| if x.is_nan() { 0.0 } else { g }),
-            Partial::NanProd => go!(|g, x, y| if x.is_nan() { 0.0 } else { g * y / x }),
-            Partial::L2 => go!(|g, x, y| if y == 0.0 { 0.0 } else { g * x / y }),
-            Partial::L1 => go!(|g, x, _y| if x > 0.0 { g } else if x < 0.0 { -g } else { 0.0 }),
+            Partial::One => broadcast_back(g, x, y, reduced, dx, &PassOne),
+            Partial::Mean => broadcast_back(g, x, y, reduced, dx, &MeanGrad(n)),
+            Partial::Arg => broadcast_back(g, x, y, reduced, dx, &ArgGrad),
+            Partial::Prod => broadcast_back(g, x, y, reduced, dx, &ProdGrad),
+            Partial::NanOne => broadcast_back(g, x, y, reduced, dx, &NanOneGrad),
+            Partial::NanProd => broadcast_back(g, x, y, reduced, dx, &NanProdGrad),
+            Partial::L2 => broadcast_back(g, x, y, reduced, dx, &L2Grad),
+            Partial::L1 => broadcast_back(g, x, y, reduced, dx, &L1Grad),
         }
     }
 }
+
+/// The sum's partial: the output gradient itself, in its own dtype (no float round trip).
+struct PassOne;
+
+impl Ternary for PassOne {
+    fn formula<T: Element>(&self) -> impl Fn(T, T, T) -> T + Sync + '_ {
+        |g: T, _, _| g
+    }
+}
+
+/// The mean's partial: `g / n`, `n` the count reduced into each output.
+struct MeanGrad(f64);
+
+impl Ternary for MeanGrad {
+    fn formula<T: Element>(&self) -> impl Fn(T, T, T) -> T + Sync + '_ {
+        let n = self.0;
+        move |g: T, _x: T, _y: T| {
+            let (g, _x, _y) = (g.to_f64(), _x.to_f64(), _y.to_f64());
+            T::from_f64(g / n)
+        }
+    }
+}
+
+/// A partial `dx = e(g, x, y)` computed in float64 from the output gradient `g`, the data `x`
+/// and the result `y`.
+macro_rules! partial {
+    ($name:ident, |$g:ident, $x:ident, $y:ident| $e:expr) => {
+        struct $name;
+        impl Ternary for $name {
+            fn formula<T: Element>(&self) -> impl Fn(T, T, T) -> T + Sync + '_ {
+                |$g: T, $x: T, $y: T| {
+                    let ($g, $x, $y) = ($g.to_f64(), $x.to_f64(), $y.to_f64());
+                    T::from_f64($e)
+                }
+            }
+        }
+    };
+}
+
+partial!(ArgGrad, |g, x, y| if x == y { g } else { 0.0 });
+partial!(ProdGrad, |g, x, y| g * y / x);
+partial!(NanOneGrad, |g, x, _y| if x.is_nan() { 0.0 } else { g });
+partial!(NanProdGrad, |g, x, y| if x.is_nan() { 0.0 } else { g * y / x });
+partial!(L2Grad, |g, x, y| if y == 0.0 { 0.0 } else { g * x / y });
+partial!(L1Grad, |g, x, _y| if x > 0.0 { g } else if x < 0.0 { -g } else { 0.0 });
 
 impl Operator for ReduceBackward {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
@@ -257,22 +242,11 @@ impl Operator for ReduceBackward {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let (g, x, y) = (&inputs[0], &inputs[1], &inputs[2]);
+        let x = &inputs[1];
         let (reduced, _) = self.axes.resolve(self.name, &x.shape)?;
-        let kept: Vec<usize> = x.shape.iter().enumerate().map(|(d, &n)| if reduced.contains(&d) { 1 } else { n }).collect();
-        let strides = Layout::contiguous(&kept).broadcast_strides(&x.shape);
         let n = reduced.iter().map(|&d| x.shape[d]).product::<usize>() as f64;
-        let out = &mut outputs[0];
-        with_dtype!(x.dtype, T => {
-            // `norm`'s out_dtype: the gradient and result are read in the data's dtype.
-            let (gs, ys): (Vec<T>, Vec<T>) = if g.dtype == x.dtype {
-                (Vec::new(), Vec::new())
-            } else {
-                with_dtype!(g.dtype, S => (g.data::<S>().iter().map(|&v| T::cast_from(v)).collect(), y.data::<S>().iter().map(|&v| T::cast_from(v)).collect()))
-            };
-            let (gs, ys) = if g.dtype == x.dtype { (g.data::<T>(), y.data::<T>()) } else { (&gs[..], &ys[..]) };
-            self.run::<T>(&x.shape, n, (gs, &strides), x.data::<T>(), ys, out.data_mut::<T>());
-        });
+        // `norm`'s out_dtype: the primitive reads the gradient and result in the data's dtype.
+        self.run([&inputs[0], x, &inputs[2]], &reduced, n, &mut outputs[0])?;
         Ok(())
     }
 }

@@ -4,10 +4,11 @@
 
 use rmx_engine::BoxError;
 use rmx_kernels::copy::{self, Region};
-use rmx_kernels::{contiguous_strides, with_dtype};
+use rmx_kernels::contiguous_strides;
 
 use super::axes::axis;
-use super::sum_to_like::sum_to;
+use super::reduce::Sum;
+use rmx_kernels::reduce::reduce_to_as;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -54,7 +55,7 @@ impl Operator for Repeat {
             let mut to = s;
             to.insert(a + 1, 1);
             let (og, out) = (&inputs[0], &mut outputs[0]);
-            with_dtype!(og.dtype, T => sum_to::<T>(og.data::<T>(), &from, &to, out.data_mut::<T>()));
+            reduce_to_as::<Sum>(og, &from, out, &to)?;
             return Ok(());
         }
         let (s, a) = self.geometry(&inputs[0].shape)?;

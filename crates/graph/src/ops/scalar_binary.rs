@@ -9,8 +9,9 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::{map3, update, zip_scalar};
-use rmx_kernels::{with_dtype, DType, Element};
+use rmx_kernels::cpu::elementwise::zip_scalar;
+use rmx_kernels::elementwise::{self, Ternary};
+use rmx_kernels::{DType, Element};
 
 use super::binary_math::*;
 use crate::attrs::Attrs;
@@ -34,15 +35,7 @@ impl<F: BinaryGrad> Operator for ScalarOp<F> {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let out = &mut outputs[0];
-        with_dtype!(out.dtype, T => {
-            let s = T::from_f64(self.scalar);
-            match inputs[0].data_unless_in::<T>(out) {
-                Some(x) => zip_scalar::<T, F>(x, s, self.reflected, out.data_mut::<T>()),
-                None if self.reflected => update(out.data_mut::<T>(), &|v| T::binary::<F>(s, v)),
-                None => update(out.data_mut::<T>(), &|v| T::binary::<F>(v, s)),
-            }
-        });
+        elementwise::zip_scalar::<F>(&inputs[0], self.scalar, self.reflected, &mut outputs[0])?;
         Ok(())
     }
 
@@ -131,17 +124,31 @@ impl<F: BinaryGrad> Operator for ScalarBackward<F> {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let out = &mut outputs[0];
-        with_dtype!(out.dtype, T => {
-            let s = T::from_f64(self.scalar);
-            let (gs, xs) = (inputs[0].data::<T>(), inputs[1].data::<T>());
-            if self.reflected {
-                map3(gs, xs, xs, out.data_mut::<T>(), &|g, x, _| scaled_grad::<T, F>(g, s, x).1);
-            } else {
-                map3(gs, xs, xs, out.data_mut::<T>(), &|g, x, _| scaled_grad::<T, F>(g, x, s).0);
-            }
-        });
+        let (g, x) = (&inputs[0], &inputs[1]);
+        if self.reflected {
+            elementwise::map3(g, x, x, &mut outputs[0], &Reflected(self))?;
+        } else {
+            elementwise::map3(g, x, x, &mut outputs[0], self)?;
+        }
         Ok(())
+    }
+}
+
+/// `dx = g * d/dx f(x, scalar)`, over `(g, x, x)`.
+impl<F: BinaryGrad> Ternary for ScalarBackward<F> {
+    fn formula<T: Element>(&self) -> impl Fn(T, T, T) -> T + Sync + '_ {
+        let s = T::from_f64(self.scalar);
+        move |g: T, x: T, _| scaled_grad::<T, F>(g, x, s).0
+    }
+}
+
+/// `dx = g * d/dx f(scalar, x)` (the `_r*` operators), over `(g, x, x)`.
+struct Reflected<'a, F>(&'a ScalarBackward<F>);
+
+impl<F: BinaryGrad> Ternary for Reflected<'_, F> {
+    fn formula<T: Element>(&self) -> impl Fn(T, T, T) -> T + Sync + '_ {
+        let s = T::from_f64(self.0.scalar);
+        move |g: T, x: T, _| scaled_grad::<T, F>(g, s, x).1
     }
 }
 

@@ -1,11 +1,11 @@
 //! `_sum_to_like` (`data`, `like`): `data` summed down to `like`'s shape, the gradient of
 //! broadcasting. `like` must broadcast to `data`: the leading axes `like` lacks are summed away,
-//! and axes where `like` has 1 are summed keeping the 1. [`sum_to`] is the kernel, shared with
-//! the backward kernels of broadcasting operators, tile and repeat.
+//! and axes where `like` has 1 are summed keeping the 1: `rmx_kernels::reduce::reduce_to` with
+//! [`Sum`], the primitive the backward kernels of broadcasting operators share.
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::reduce::reduce;
-use rmx_kernels::{with_dtype, DType, Element};
+use rmx_kernels::reduce::reduce_to;
+use rmx_kernels::DType;
 
 use super::reduce::Sum;
 use crate::attrs::Attrs;
@@ -13,55 +13,8 @@ use crate::error::{dtype_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{OpCtx, Arity, OpDef, Operator, Tensor, TensorDesc};
 
-/// Whether `to` broadcasts to `from` (so that `from` sums down to `to`).
-pub fn sums_to(from: &[usize], to: &[usize]) -> bool {
-    to.len() <= from.len() && to.iter().rev().zip(from.iter().rev()).all(|(&t, &f)| t == f || t == 1)
-}
+pub use rmx_kernels::cpu::reduce_to::sums_to;
 
-/// Sums dense `x` of shape `from` down to `to` (which must broadcast to `from`), into dense `y`.
-/// Size-1 axes are dropped and adjacent axes of one kind merged, leaving alternating runs of kept
-/// and summed axes; each summed run is then one `(outer, len, inner)` reduction, the last first,
-/// so no transposed copy is made (an NCHW bias gradient is two passes, the first the big one).
-pub fn sum_to<T: Element>(x: &[T], from: &[usize], to: &[usize], y: &mut [T]) {
-    debug_assert!(sums_to(from, to));
-    let pad = from.len() - to.len();
-    // (size, summed) for each axis of size > 1, adjacent axes of one kind merged.
-    let mut runs: Vec<(usize, bool)> = Vec::new();
-    for (d, &n) in from.iter().enumerate() {
-        if n == 1 {
-            continue;
-        }
-        let summed = d < pad || to[d - pad] == 1;
-        match runs.last_mut() {
-            Some((size, kind)) if *kind == summed => *size *= n,
-            _ => runs.push((n, summed)),
-        }
-    }
-    let mut current: Option<Vec<T>> = None;
-    loop {
-        let Some(j) = runs.iter().rposition(|&(_, summed)| summed) else {
-            // Nothing (left) to sum: the data is already laid out as `to`.
-            y.copy_from_slice(current.as_deref().unwrap_or(x));
-            return;
-        };
-        let outer: usize = runs[..j].iter().map(|r| r.0).product();
-        let inner: usize = runs[j + 1..].iter().map(|r| r.0).product();
-        let len = runs[j].0;
-        runs.remove(j);
-        if j > 0 && j < runs.len() && !runs[j - 1].1 && !runs[j].1 {
-            runs[j - 1].0 *= runs[j].0;
-            runs.remove(j);
-        }
-        let src = current.as_deref().unwrap_or(x);
-        if !runs.iter().any(|r| r.1) {
-            reduce::<T, Sum>(src, outer, len, inner, y);
-            return;
-        }
-        let mut next = vec![T::default(); outer * inner];
-        reduce::<T, Sum>(src, outer, len, inner, &mut next);
-        current = Some(next);
-    }
-}
 
 struct SumToLike;
 
@@ -81,9 +34,7 @@ impl Operator for SumToLike {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let (x, out) = (&inputs[0], &mut outputs[0]);
-        let to = out.shape.clone();
-        with_dtype!(x.dtype, T => sum_to::<T>(x.data::<T>(), &x.shape, &to, out.data_mut::<T>()));
+        reduce_to::<Sum>(&inputs[0], &mut outputs[0])?;
         Ok(())
     }
 

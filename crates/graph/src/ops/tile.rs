@@ -5,9 +5,10 @@
 
 use rmx_engine::BoxError;
 use rmx_kernels::copy::{self, Region};
-use rmx_kernels::{contiguous_strides, with_dtype, Shape};
+use rmx_kernels::{contiguous_strides, Shape};
 
-use super::sum_to_like::sum_to;
+use super::reduce::Sum;
+use rmx_kernels::reduce::reduce_to_as;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
@@ -67,7 +68,7 @@ impl Operator for TileBackward {
         let from: Vec<usize> = r.iter().zip(&s).flat_map(|(&r, &s)| [r, s]).collect();
         let to: Vec<usize> = s.iter().flat_map(|&s| [1, s]).collect();
         let (og, out) = (&inputs[0], &mut outputs[0]);
-        with_dtype!(og.dtype, T => sum_to::<T>(og.data::<T>(), &from, &to, out.data_mut::<T>()));
+        reduce_to_as::<Sum>(og, &from, out, &to)?;
         Ok(())
     }
 }

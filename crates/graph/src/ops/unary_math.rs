@@ -10,8 +10,9 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::{map, map3, map_or_update};
-use rmx_kernels::{with_dtype, Class, DType, Element, UnaryFn, VecMath};
+use rmx_kernels::cpu::elementwise::map;
+use rmx_kernels::elementwise::{self, Ternary};
+use rmx_kernels::{Class, DType, Element, UnaryFn, VecMath};
 
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, param_err, same_dtype, shape_err, Result};
@@ -138,8 +139,7 @@ impl<F: UnaryGrad> Operator for Unary<F> {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let out = &mut outputs[0];
-        with_dtype!(out.dtype, T => map_or_update::<T, F>(inputs[0].data_unless_in::<T>(out), out.data_mut::<T>()));
+        elementwise::map::<F>(&inputs[0], &mut outputs[0])?;
         Ok(())
     }
 
@@ -230,18 +230,21 @@ impl<F: UnaryGrad> Operator for UnaryBackward<F> {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let out = &mut outputs[0];
-        with_dtype!(out.dtype, T => {
-            let f = |g: T, x: T, y: T| {
-                if T::CLASS == Class::F32 {
-                    T::from_f32(g.to_f32() * F::grad_f32(x.to_f32(), y.to_f32()))
-                } else {
-                    T::from_f64(g.to_f64() * F::grad_f64(x.to_f64(), y.to_f64()))
-                }
-            };
-            map3(inputs[0].data::<T>(), inputs[1].data::<T>(), inputs[2].data::<T>(), out.data_mut::<T>(), &f);
-        });
+        elementwise::map3(&inputs[0], &inputs[1], &inputs[2], &mut outputs[0], self)?;
         Ok(())
+    }
+}
+
+/// `dx = g * f'(x, y)` in `T`'s computing class (float32 math for float32 and float16).
+impl<F: UnaryGrad> Ternary for UnaryBackward<F> {
+    fn formula<T: Element>(&self) -> impl Fn(T, T, T) -> T + Sync + '_ {
+        |g: T, x: T, y: T| {
+            if T::CLASS == Class::F32 {
+                T::from_f32(g.to_f32() * F::grad_f32(x.to_f32(), y.to_f32()))
+            } else {
+                T::from_f64(g.to_f64() * F::grad_f64(x.to_f64(), y.to_f64()))
+            }
+        }
     }
 }
 

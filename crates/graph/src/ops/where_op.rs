@@ -3,19 +3,12 @@
 //! splits the output gradient between x and y by the condition; the condition gets none.
 
 use rmx_engine::BoxError;
-use rmx_kernels::{with_dtype, Element};
+use rmx_kernels::elementwise::{select, select_backward};
 
 use crate::attrs::Attrs;
 use crate::error::{same_dtype, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{OpCtx, Arity, OpDef, Operator, Tensor, TensorDesc};
-
-/// The condition as booleans, and how many elements of x each one selects.
-fn condition(c: &Tensor, n: usize) -> (Vec<bool>, usize) {
-    let cond: Vec<bool> = with_dtype!(c.dtype, C => c.data::<C>().iter().map(|v| v.to_f64() != 0.0).collect());
-    let per = n / cond.len().max(1);
-    (cond, per)
-}
 
 struct Where;
 
@@ -34,15 +27,7 @@ impl Operator for Where {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let (c, x, y) = (&inputs[0], &inputs[1], &inputs[2]);
-        let (cond, per) = condition(c, x.numel());
-        let out = &mut outputs[0];
-        with_dtype!(out.dtype, T => {
-            let (xs, ys, o) = (x.data::<T>(), y.data::<T>(), out.data_mut::<T>());
-            for (i, v) in o.iter_mut().enumerate() {
-                *v = if cond[i / per] { xs[i] } else { ys[i] };
-            }
-        });
+        select(&inputs[0], &inputs[1], &inputs[2], &mut outputs[0])?;
         Ok(())
     }
 
@@ -65,15 +50,8 @@ impl Operator for WhereBackward {
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        let og = &inputs[0];
-        let (cond, per) = condition(&inputs[1], og.numel());
         let (first, second) = outputs.split_at_mut(1);
-        with_dtype!(og.dtype, T => {
-            let (g, dx, dy) = (og.data::<T>(), first[0].data_mut::<T>(), second[0].data_mut::<T>());
-            for (i, ((&v, a), b)) in g.iter().zip(dx.iter_mut()).zip(dy.iter_mut()).enumerate() {
-                (*a, *b) = if cond[i / per] { (v, T::default()) } else { (T::default(), v) };
-            }
-        });
+        select_backward(&inputs[0], &inputs[1], &mut first[0], &mut second[0])?;
         Ok(())
     }
 }

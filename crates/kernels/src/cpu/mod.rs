@@ -3,7 +3,9 @@
 //! ([`crate::conv`], ...); the generic elementwise, reduce and gemm loops are also public for
 //! the operators whose kernels have not moved behind a primitive yet.
 
+pub mod batch_matmul;
 pub mod batch_norm;
+pub mod clip;
 pub mod conv;
 pub mod copy;
 pub mod dropout;
@@ -12,7 +14,10 @@ pub mod fused;
 pub mod gather;
 pub mod gemm;
 pub mod im2col;
+pub mod in_place;
+pub mod init;
 pub mod leaky_relu;
+pub mod linear;
 pub mod lrn;
 pub mod make_loss;
 pub mod ordering;
@@ -20,9 +25,14 @@ pub mod pad;
 pub mod pooling;
 pub mod random;
 pub mod reduce;
+pub mod reduce_axes;
+pub mod reduce_to;
 pub mod regression;
+pub mod select;
+pub mod shuffle;
 pub mod softmax;
 pub mod softmax_output;
 pub mod update;
 pub mod upsampling;
 pub mod vmath;
+pub mod zip_grad;
