@@ -13,6 +13,9 @@ or several arrays, on any devices.
     >>> out = mx.nd.zeros((2, 3)); kv.pull(3, out=out); out.asnumpy()[0]
     array([4., 4., 4.], dtype=float32)
 
+The store is Rust (crate ``rmx-kvstore``, bound as ``rmx._rmx.KVStoreHandle``); this module checks
+and flattens the arguments and keeps the updater, which is Python like the optimizers.
+
 Everything is queued on the engine (copies, additions, the updater's operations): ``push`` and
 ``pull`` never wait. Numbers match MXNet's, including the order of the summation: ``local`` adds
 the values as MXNet's CPU reduction does (``v0 + (v1 + v2 + v3 + v4) + (v5 + ...)``), ``device``

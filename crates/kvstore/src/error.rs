@@ -24,7 +24,7 @@ pub enum KVStoreError {
     #[error("duplicate init of key {0}{hint}", hint = duplicate_hint(.0))]
     DuplicateInit(Key),
     /// A copy between arrays of different shapes (a pull into an output of another shape).
-    #[error("copyto: shape {from:?} into shape {into:?}")]
+    #[error("copyto: shape {} into shape {}", shape_text(.from), shape_text(.into))]
     Shape { from: Vec<usize>, into: Vec<usize> },
     /// An operator call of the reduction or a copy refused (shapes, dtypes, devices).
     #[error(transparent)]
@@ -39,6 +39,14 @@ fn duplicate_hint(key: &Key) -> &'static str {
     match key {
         Key::Int(_) => ". Please double check if you called kv.init or kv.broadcast with this key multiple times",
         Key::Str(_) => "",
+    }
+}
+
+/// A shape as Python writes a tuple: `(2,)`, `(2, 3)`.
+fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [d] => format!("({d},)"),
+        _ => format!("({})", shape.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")),
     }
 }
 

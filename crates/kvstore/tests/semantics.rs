@@ -40,7 +40,9 @@ fn key_errors_carry_mxnets_messages() {
 fn shape_and_operator_errors_are_typed() {
     let mut kv = store(StoreKind::Local);
     kv.init(&[(Key::Int(0), array(&[0.0, 1.0], 0))]).unwrap();
-    assert!(matches!(kv.pull(&[(Key::Int(0), array(&[0.0], 0))]).unwrap_err(), KVStoreError::Shape { .. }));
+    let e = kv.pull(&[(Key::Int(0), array(&[0.0], 0))]).unwrap_err();
+    assert!(matches!(e, KVStoreError::Shape { .. }));
+    assert_eq!(e.to_string(), "copyto: shape (2,) into shape (1,)");
     let e = kv.push(&[(Key::Int(0), array(&[0.0, 1.0], 0)), (Key::Int(0), array(&[1.0], 1))]).unwrap_err();
     assert!(matches!(e, KVStoreError::Shape { .. } | KVStoreError::Graph(_)), "{e:?}");
 }
