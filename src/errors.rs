@@ -8,6 +8,7 @@ use pyo3::types::PyType;
 use rmx_engine::EngineError;
 use rmx_graph::GraphError;
 use rmx_kernels::KernelError;
+use rmx_kvstore::KVStoreError;
 
 /// Builds an exception of class `rmx.base.<class>`; falls back to `RuntimeError` only if the
 /// Python package itself is broken.
@@ -71,6 +72,24 @@ fn graph_class(py: Python<'_>, error: &GraphError, message: String) -> PyErr {
         GraphError::Kernel(k) => kernel_class(k),
     };
     raise(py, class, message)
+}
+
+/// A store error as its `rmx.base` class: an updater's own Python exception as raised; key
+/// errors as MXNet's `MXNetError`; store types rmx lacks as `UnsupportedKVStoreError`.
+pub fn kvstore_error(py: Python<'_>, error: KVStoreError) -> PyErr {
+    let message = error.to_string();
+    match error {
+        KVStoreError::Graph(e) => graph_error(py, e),
+        KVStoreError::Updater { source, .. } => match source.downcast::<PyErr>() {
+            Ok(err) => *err,
+            Err(_) => raise(py, "MXNetError", message),
+        },
+        KVStoreError::Unsupported(_) => raise(py, "UnsupportedKVStoreError", message),
+        KVStoreError::Shape { .. } => raise(py, "InvalidArgumentError", message),
+        KVStoreError::MixedKeyTypes | KVStoreError::UnknownKey(_) | KVStoreError::NotInited(_) | KVStoreError::DuplicateInit(_) => {
+            raise(py, "MXNetError", message)
+        }
+    }
 }
 
 fn kernel_class(error: &KernelError) -> &'static str {

@@ -8,6 +8,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod engine;
 mod errors;
+mod kvstore;
 mod ndarray;
 mod symbol;
 
@@ -17,5 +18,6 @@ fn _rmx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     engine::register(m)?;
     ndarray::register(m)?;
     symbol::register(m)?;
+    kvstore::register(m)?;
     Ok(())
 }

@@ -615,6 +615,7 @@ def _strategies(world):
                         st.binary(max_size=64), st.sampled_from([np.zeros(6, np.float32), np.zeros((2, 3), np.uint8)[:, ::2], np.zeros(3, np.uint8)[:0]]))
     np_arrays = st.sampled_from([np.zeros(3, np.float32), np.arange(4, dtype=np.int64), np.zeros((2, 2), np.uint8), np.array([], np.float64)])
     vars_ = st.builds(_rmx.new_var)
+    kv_pairs = st.lists(st.tuples(st.one_of(st.integers(-1, 6), st.sampled_from(HUGE_INTS), st.sampled_from(["w", "x", ""])), handles), max_size=4)
     anything = st.one_of(
         ints, st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12), st.binary(max_size=16), st.none(), st.booleans(),
         int_lists, st.tuples(ints, ints), np_arrays, buffers, handles, st.lists(handles, max_size=3), sym_handles, st.lists(sym_handles, max_size=2),
@@ -639,6 +640,7 @@ def _strategies(world):
         "reads": st.lists(vars_, max_size=2), "writes": st.lists(vars_, max_size=2), "var": vars_,
         "prop": st.sampled_from(["normal", "async", "copy_from_gpu", "copy_to_gpu", "cpu_prioritized", "gpu_prioritized", "xx"]),
         "priority": ints, "scalar": st.floats(allow_nan=True, allow_infinity=True), "key": st.text(max_size=6), "value": st.text(max_size=6),
+        "pairs": kv_pairs, "values": kv_pairs, "outs": kv_pairs, "updater": st.none(),
         "seed": ints, "per_node": st.booleans(), "is_train": st.booleans(), "reverse": st.booleans(), "x": handles, "other": handles,
     }
     return st, anything, hints
@@ -660,6 +662,12 @@ def _instances(cls_name, world):
         return [e.handle for e in world["executors"]]
     if cls_name == "Var":
         return [_rmx.new_var()]
+    if cls_name == "KVStoreHandle":
+        stores = [_rmx.KVStoreHandle("local"), _rmx.KVStoreHandle("device"), _rmx.KVStoreHandle("local")]
+        for kv in stores[:2]:
+            kv.init([(k, a.handle) for k, a in enumerate(world["arrays"])])
+        stores[2].init([("w", world["arrays"][0].handle)])
+        return stores
     return []
 
 

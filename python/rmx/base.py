@@ -60,7 +60,11 @@ class OutOfMemoryError(MXNetError, MemoryError):
     """A device refused an allocation (the message names the device and the size)."""
 
 
-__all__ += ["ParameterError", "IndexError", "FileError", "OutOfMemoryError"]
+class UnsupportedKVStoreError(MXNetError, NotImplementedError):
+    """A kvstore type or feature rmx does not have (yet); also ``rmx.kvstore.UnsupportedKVStoreError``."""
+
+
+__all__ += ["ParameterError", "IndexError", "FileError", "OutOfMemoryError", "UnsupportedKVStoreError"]
 
 
 class NotImplementedForSymbol(MXNetError):
