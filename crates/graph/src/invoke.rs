@@ -48,9 +48,11 @@ pub fn invoke_with(name: &str, inputs: &[NDArray], attrs: &Attrs, out: Option<Ve
 /// Operators index their inputs by position; a call with another count is refused here, naming
 /// what the operator takes, before anything indexes past the end.
 fn check_input_count(def: &OpDef, op: &dyn Operator, given: usize) -> Result<()> {
-    let names: Vec<&str> = match (op.input_names(), def.inputs) {
+    // The registry's fixed list needs no allocation (this runs on every imperative call).
+    let dynamic = op.input_names();
+    let names: &[&str] = match (&dynamic, def.inputs) {
         (Some(n), _) => n,
-        (None, Arity::Fixed(n)) => n.to_vec(),
+        (None, Arity::Fixed(n)) => n,
         (None, Arity::Variadic(_)) if given == 0 => return Err(shape_err(def.name, "takes one or more inputs, got none")),
         (None, Arity::Variadic(_)) => return Ok(()),
     };
