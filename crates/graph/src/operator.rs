@@ -108,6 +108,15 @@ pub trait Operator: Send + Sync {
         Vec::new()
     }
 
+    /// The fused backward kernel of an elementwise function, made for a backward node with
+    /// `attrs`: `_backward_unary`, `_backward_binary` and `_backward_scalar` find the forward
+    /// operator in the registry by their `fn` attribute and ask it (see [`elementwise_backward`]),
+    /// so an elementwise function is added in its family's file alone. `None`: the operator has
+    /// no such kernel (not elementwise, or piecewise constant: no gradient flows).
+    fn elementwise_backward(&self, _attrs: &Attrs) -> Option<Result<Box<dyn Operator>>> {
+        None
+    }
+
     /// For one-output elementwise operators on equal shapes, their arithmetic as block kernels
     /// (float32 and float64), which lets the fusion pass chain them into one pass over memory.
     fn block_kernel(&self) -> Option<BlockKernel> {
@@ -176,4 +185,14 @@ impl OpDef {
 /// Shorthand for parameter tables.
 pub const fn param(name: &'static str, ty: &'static str, default: &'static str, doc: &'static str) -> ParamDoc {
     ParamDoc { name, ty, default, doc }
+}
+
+/// The backward kernel `backward_op` (named in errors) for the forward operator registered as
+/// `forward`, given the backward node's `attrs`: the one lookup behind `_backward_unary`,
+/// `_backward_binary` and `_backward_scalar`.
+pub fn elementwise_backward(backward_op: &str, forward: &str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    let fn_name = attrs.get("fn").unwrap_or_default();
+    let none = || crate::error::param_err(backward_op, "fn", format!("no differentiable elementwise function named {fn_name:?}"));
+    let op = crate::registry::lookup(forward).and_then(|d| d.instantiate(&Attrs::new())).map_err(|_| none())?;
+    op.elementwise_backward(attrs).unwrap_or_else(|| Err(none()))
 }

@@ -33,19 +33,6 @@ pub fn scaled_grad<T: Element, F: BinaryGrad>(g: T, a: T, b: T) -> (T, T) {
     }
 }
 
-/// Runs `$body` with `$F` bound to the differentiable function whose `BinaryGrad::GRAD` is
-/// `$name`; `None` when there is none of that name.
-macro_rules! with_binary_grad {
-    ($name:expr, $F:ident => $body:expr) => {
-        with_binary_grad!(@each $name, $F, $body; Add, Sub, Mul, Div, Mod, Power, Maximum, Minimum, Hypot)
-    };
-    (@each $name:expr, $F:ident, $body:expr; $($t:ident),*) => {{
-        use $crate::ops::binary_math::*;
-        let name: &str = $name;
-        $(if <$t as BinaryGrad>::GRAD == Some(name) { type $F = $t; Some($body) } else)* { None }
-    }};
-}
-pub(crate) use with_binary_grad;
 
 macro_rules! binary_fn {
     ($(#[$doc:meta])* $name:ident, cuda $cuda:literal, |$a:ident, $b:ident| $float:expr, int: |$x:ident, $y:ident| $int:expr

@@ -69,6 +69,15 @@ impl<F: BinaryGrad> Operator for Elemwise<F> {
         (!self.broadcast).then(|| BlockKernel { f32: Arc::new(|x, y| zip::<f32, F>(x[0], x[1], y)), f64: Arc::new(|x, y| zip::<f64, F>(x[0], x[1], y)) })
     }
 
+    /// `_backward_binary`'s kernel, or `_backward_scalar`'s when the node has a `scalar`.
+    fn elementwise_backward(&self, attrs: &Attrs) -> Option<Result<Box<dyn Operator>>> {
+        F::GRAD?;
+        if attrs.get("scalar").is_some() {
+            return Some(super::scalar_binary::scalar_backward::<F>("_backward_scalar", attrs));
+        }
+        Some(Ok(Box::new(BinaryBackward::<F> { f: PhantomData }) as Box<dyn Operator>))
+    }
+
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
         let Some(kind) = F::GRAD else { return Ok(vec![None, None]) };
         let og = args.out_grads[0];
@@ -174,9 +183,9 @@ impl<F: BinaryGrad> Ternary2 for BinaryBackward<F> {
 }
 
 fn create_backward(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    // `fn` names the function (`BinaryGrad::GRAD`); its `broadcast_<fn>` operator makes the kernel.
     let f = attrs.get("fn").ok_or_else(|| param_err(name, "fn", "required"))?;
-    with_binary_grad!(f, F => Box::new(BinaryBackward::<F> { f: PhantomData }) as Box<dyn Operator>)
-        .ok_or_else(|| param_err(name, "fn", format!("no differentiable function named {f:?}")))
+    crate::operator::elementwise_backward(name, &format!("broadcast_{f}"), attrs)
 }
 
 /// The backward kernels of this family (hidden by their leading underscore).

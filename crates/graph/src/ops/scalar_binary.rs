@@ -153,11 +153,17 @@ impl<F: BinaryGrad> Ternary for Reflected<'_, F> {
 }
 
 fn create_backward(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    // `fn` names the function (`BinaryGrad::GRAD`); its `broadcast_<fn>` operator makes the kernel.
     let f = attrs.get("fn").ok_or_else(|| param_err(name, "fn", "required"))?;
+    attrs.required_f64(name, "scalar")?;
+    crate::operator::elementwise_backward(name, &format!("broadcast_{f}"), attrs)
+}
+
+/// `_backward_scalar`'s kernel for function `F`, from the node's `scalar` and `reflected`.
+pub(crate) fn scalar_backward<F: BinaryGrad>(name: &str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     let scalar = attrs.required_f64(name, "scalar")?;
     let reflected = attrs.bool(name, "reflected", false)?;
-    with_binary_grad!(f, F => Box::new(ScalarBackward::<F> { scalar, reflected, f: PhantomData }) as Box<dyn Operator>)
-        .ok_or_else(|| param_err(name, "fn", format!("no differentiable function named {f:?}")))
+    Ok(Box::new(ScalarBackward::<F> { scalar, reflected, f: PhantomData }))
 }
 
 /// The backward kernel of this family (hidden by its leading underscore).

@@ -71,19 +71,6 @@ macro_rules! unary_fn {
     };
 }
 
-/// Runs `$body` with `$F` bound to the function whose `UnaryGrad::GRAD` is `$name`.
-macro_rules! with_unary_grad {
-    ($name:expr, $F:ident => $body:expr) => {
-        with_unary_grad!(@each $name, $F, $body; Abs, Negative, Square, Exp, Expm1, Log, Log2, Log10, Log1p, Sqrt, Rsqrt,
-            Cbrt, Rcbrt, Reciprocal, Sin, Cos, Tan, Arcsin, Arccos, Arctan, Sinh, Cosh, Tanh, Arcsinh, Arccosh,
-            Arctanh, Degrees, Radians, Sigmoid, Relu, Softsign, Identity)
-    };
-    (@each $name:expr, $F:ident, $body:expr; $($t:ident),*) => {{
-        let name: &str = $name;
-        $(if <$t as UnaryGrad>::GRAD == Some(name) { type $F = $t; Some($body) } else)* { None }
-    }};
-}
-
 unary_fn!(Abs, cuda "fabs(x)", |x| x.abs(), int: |i| i.wrapping_abs(), grad "abs": |x, _y| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 });
 unary_fn!(Sign, cuda "(x > T(0)) ? T(1) : ((x < T(0)) ? T(-1) : x)", |x| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { x }, int: |i| i.signum());
 unary_fn!(Negative, cuda "-x", |x| -x, int: |i| i.wrapping_neg(), grad "negative": |_x, _y| -1.0);
@@ -149,6 +136,10 @@ impl<F: UnaryGrad> Operator for Unary<F> {
 
     fn block_kernel(&self) -> Option<BlockKernel> {
         Some(BlockKernel { f32: Arc::new(|x, y| map::<f32, F>(x[0], y)), f64: Arc::new(|x, y| map::<f64, F>(x[0], y)) })
+    }
+
+    fn elementwise_backward(&self, _attrs: &Attrs) -> Option<Result<Box<dyn Operator>>> {
+        F::GRAD.map(|_| Ok(Box::new(UnaryBackward::<F> { f: PhantomData }) as Box<dyn Operator>))
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
@@ -249,9 +240,9 @@ impl<F: UnaryGrad> Ternary for UnaryBackward<F> {
 }
 
 fn create_backward(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    // `fn` is the forward operator's registry name (the function's `UnaryGrad::GRAD`).
     let f = attrs.get("fn").ok_or_else(|| param_err(name, "fn", "required"))?;
-    with_unary_grad!(f, F => Box::new(UnaryBackward::<F> { f: PhantomData }) as Box<dyn Operator>)
-        .ok_or_else(|| param_err(name, "fn", format!("no differentiable one-input function named {f:?}")))
+    crate::operator::elementwise_backward(name, f, attrs)
 }
 
 /// The backward kernel of this family (hidden by its leading underscore).
