@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::{map_or_update, zip_or_update};
+use rmx_kernels::cpu::elementwise::map_or_update;
+use rmx_kernels::cpu::in_place::zip_into;
 use rmx_kernels::elementwise::{map, zip};
 use rmx_kernels::{BinaryFn, Element, KernelResult, UnaryFn};
 
@@ -104,11 +105,11 @@ fn apply<T: Element>(act: Act, x: Option<&[T]>, y: &mut [T]) {
 /// the output gradient.
 fn apply_grad<T: Element>(act: Act, g: Option<&[T]>, v: &[T], dx: &mut [T]) {
     match act {
-        Act::Relu => zip_or_update::<T, ReluGrad>(g, v, dx),
-        Act::Sigmoid => zip_or_update::<T, SigmoidGrad>(g, v, dx),
-        Act::Tanh => zip_or_update::<T, TanhGrad>(g, v, dx),
-        Act::SoftRelu => zip_or_update::<T, SoftReluGrad>(g, v, dx),
-        Act::Softsign => zip_or_update::<T, SoftsignGrad>(g, v, dx),
+        Act::Relu => zip_into::<T, ReluGrad>(g, Some(v), dx),
+        Act::Sigmoid => zip_into::<T, SigmoidGrad>(g, Some(v), dx),
+        Act::Tanh => zip_into::<T, TanhGrad>(g, Some(v), dx),
+        Act::SoftRelu => zip_into::<T, SoftReluGrad>(g, Some(v), dx),
+        Act::Softsign => zip_into::<T, SoftsignGrad>(g, Some(v), dx),
     }
 }
 
