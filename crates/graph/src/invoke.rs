@@ -5,15 +5,14 @@
 use std::sync::Arc;
 
 use rmx_engine::{engine, BoxError, Context, FnProperty, OprName, RunContext, Var};
-use rmx_kernels::cpu::copy::copy_strided;
-use rmx_kernels::{contiguous_strides, Storage};
+use rmx_kernels::{copy, Storage};
+use rmx_operators::attrs::Attrs;
+use rmx_operators::error::{shape_err, GraphError, Result};
+use rmx_operators::operator::{Arity, OpCtx, OpDef, Operator, Tensor, TensorDesc};
+use rmx_operators::registry::lookup;
+use rmx_operators::rng::rng_var;
 
-use crate::attrs::Attrs;
-use crate::error::{shape_err, GraphError, Result};
 use crate::ndarray::{check_device, NDArray};
-use crate::operator::{Arity, OpCtx, OpDef, Operator, Tensor, TensorDesc};
-use crate::registry::lookup;
-use crate::rng::rng_var;
 
 /// Runs operator `name` on `inputs`. With `out`, results are written there (shapes and dtypes
 /// must match what the operator infers); otherwise new arrays are made on the inputs' device
@@ -71,7 +70,7 @@ fn check_out(op: &str, outs: Vec<NDArray>, wanted: &[TensorDesc]) -> Result<Vec<
             return Err(shape_err(op, format!("out= has shape {:?}, the result has shape {:?}", o.shape(), w.shape.as_slice())));
         }
         if o.dtype() != w.dtype {
-            return Err(crate::error::dtype_err(op, format!("out= has dtype {}, the result has dtype {}", o.dtype(), w.dtype)));
+            return Err(rmx_operators::error::dtype_err(op, format!("out= has dtype {}, the result has dtype {}", o.dtype(), w.dtype)));
         }
     }
     Ok(outs)
@@ -139,19 +138,20 @@ fn run_compute(op: &dyn Operator, inputs: &[NDArray], outputs: &[NDArray], mutat
     op.compute(&ctx, &ins, &mut outs)?;
     for (o, t) in outputs.iter().zip(&outs) {
         if !o.is_contiguous() {
-            scatter(t, o);
+            scatter(t, o)?;
         }
     }
     for &i in &copy_back {
-        scatter(&ins[i], &inputs[i]);
+        scatter(&ins[i], &inputs[i])?;
     }
     Ok(())
 }
 
 /// Copies dense `t` into the (strided) elements of `a`.
-fn scatter(t: &Tensor, a: &NDArray) {
-    // SAFETY: this push writes `a`'s variable; `t` is its dense scratch, of `a`'s shape.
-    unsafe { copy_strided(a.dtype().size(), a.shape(), t.ptr(), &contiguous_strides(a.shape()), a.data_ptr(), &a.layout().strides) };
+fn scatter(t: &Tensor, a: &NDArray) -> std::result::Result<(), BoxError> {
+    // SAFETY: this push writes `a`'s variable, so nothing else touches its chunk meanwhile.
+    let mut chunk = unsafe { a.chunk_tensor() };
+    Ok(copy::write_strided(t, &mut chunk, &a.region())?)
 }
 
 /// `a` and `b` are the same dense elements (same first element, count and dtype; the shapes
@@ -169,12 +169,12 @@ fn dense_tensor(a: &NDArray, aliased: bool, scratch: &mut Vec<Storage>, fill: bo
         return Ok(unsafe { Tensor::new(a.data_ptr(), a.shape().into(), a.dtype(), a.ctx()) });
     }
     let buf = Storage::zeroed(a.nbytes(), a.ctx())?;
-    if fill {
-        // SAFETY: `a` is an input of this push; `buf` is fresh and holds `a.nbytes()` bytes.
-        unsafe { copy_strided(a.dtype().size(), a.shape(), a.data_ptr(), &a.layout().strides, buf.base(), &contiguous_strides(a.shape())) };
-    }
     // SAFETY: `buf` holds `a.numel()` elements and lives in `scratch` until the push ends.
-    let t = unsafe { Tensor::new(buf.base(), a.shape().into(), a.dtype(), a.ctx()) };
+    let mut t = unsafe { Tensor::new(buf.base(), a.shape().into(), a.dtype(), a.ctx()) };
     scratch.push(buf);
+    if fill {
+        // SAFETY: `a` is an input of this push: its variable is in the push's sets.
+        copy::read_strided(&unsafe { a.chunk_tensor() }, &a.region(), &mut t)?;
+    }
     Ok(t)
 }

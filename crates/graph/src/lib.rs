@@ -1,6 +1,6 @@
-//! What rmx computes. The nouns: [`OpDef`] and [`Operator`] (one file per operator under `ops/`,
-//! listed once in `ops::REGISTRY`), [`NDArray`] (a view of a storage chunk plus its engine
-//! variable), and [`invoke`] (the imperative path: infer now, compute later through the engine).
+//! How rmx runs its operators (which live in `rmx_operators`, re-exported here). The nouns:
+//! [`NDArray`] (a view of a storage chunk plus its engine variable) and [`invoke`] (the imperative
+//! path: infer now, compute later through the engine).
 //! The symbolic half: [`symbol`] (graphs, inference, JSON) and [`executor`] (binding: the
 //! gradient pass, elementwise fusion, the memory planner, then forward/backward pushes).
 //!
@@ -17,24 +17,15 @@
 //! # fn bytemuck_bytes(v: &[f32]) -> &[u8] { unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 4) } }
 //! ```
 
-mod attrs;
-mod error;
 pub mod grad;
 mod invoke;
 mod ndarray;
 pub mod ndarray_file;
-mod operator;
-pub mod ops;
-mod registry;
-pub mod rng;
 pub mod executor;
 pub mod symbol;
 pub mod testing;
 
-pub use attrs::Attrs;
-pub use error::{GraphError, Result};
 pub use invoke::{invoke, invoke_with, push_compute};
 pub use ndarray::{check_device, Chunk, NDArray};
-pub use grad::{GradArgs, GradBuilder, Value};
-pub use operator::{Arity, BlockFn, BlockKernel, OpCtx, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
-pub use registry::{all as all_ops, lookup};
+pub use grad::EagerBuilder;
+pub use rmx_operators::{all_ops, lookup, ops, rng, Arity, Attrs, BlockFn, BlockKernel, GradArgs, GradBuilder, GraphError, OpCtx, OpDef, Operator, ParamDoc, Result, Tensor, TensorDesc, Value};

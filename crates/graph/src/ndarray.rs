@@ -8,10 +8,10 @@
 use std::sync::Arc;
 
 use rmx_engine::{engine, Context, DeviceKind, FnProperty, Var};
-use rmx_kernels::cpu::copy::copy_strided;
-use rmx_kernels::{checked_bytes, contiguous_strides, cuda, DType, Layout, Shape, Storage};
+use rmx_kernels::copy::{self, Region};
+use rmx_kernels::{checked_bytes, contiguous_strides, cuda, DType, Layout, Shape, Storage, Tensor};
 
-use crate::error::{GraphError, Result};
+use rmx_operators::error::{GraphError, Result};
 
 /// A buffer and the variable that orders every access to it.
 pub struct Chunk {
@@ -121,6 +121,23 @@ impl NDArray {
         self.chunk.storage.base().wrapping_add(self.layout.offset * self.dtype.size())
     }
 
+    /// The whole chunk as a one-dimensional tensor of this array's dtype: what a strided copy
+    /// reads or writes this array's [`region`](Self::region) of.
+    ///
+    /// # Safety
+    /// The caller holds this array's variable for the tensor's use (in a push's read set to read
+    /// it, its write set to write it), so no other computation touches the chunk meanwhile.
+    pub unsafe fn chunk_tensor(&self) -> Tensor {
+        let n = self.chunk.storage.bytes() / self.dtype.size();
+        // SAFETY: `base` addresses the chunk's `bytes`, which hold `n` whole elements and more.
+        unsafe { Tensor::new(self.chunk.storage.base(), [n][..].into(), self.dtype, self.ctx()) }
+    }
+
+    /// This array's elements as a region of [`chunk_tensor`](Self::chunk_tensor).
+    pub fn region(&self) -> Region<'_> {
+        Region { shape: self.shape(), strides: &self.layout.strides, offset: self.layout.offset as isize }
+    }
+
     /// Another view of the same chunk, refused unless every element it can address lies
     /// inside the chunk.
     pub fn with_layout(&self, layout: Layout) -> Result<NDArray> {
@@ -146,12 +163,12 @@ impl NDArray {
         if let Storage::Cuda(d) = &self.chunk.storage {
             return Ok(d.read(self.dense_byte_offset("asnumpy")?, dst)?);
         }
-        // SAFETY: the wait above completed every write; reads beside us do not conflict, and a
-        // write pushed after the wait is ordered after this call returns only by the caller
-        // (as in MXNet, reading an array while pushing writes to it is the caller's race).
-        unsafe {
-            copy_strided(self.dtype.size(), self.shape(), self.data_ptr(), &self.layout.strides, dst.as_mut_ptr(), &contiguous_strides(self.shape()));
-        }
+        // SAFETY: `dst` is host memory of `nbytes` (checked above), borrowed mutably for this
+        // call. The wait above completed every write to the chunk; reads beside us do not
+        // conflict, and a write pushed after the wait is ordered after this call returns only by
+        // the caller (as in MXNet, reading an array while pushing writes to it is the caller's race).
+        let mut dense = unsafe { Tensor::new(dst.as_mut_ptr(), self.shape().into(), self.dtype, Context::cpu(0)) };
+        copy::read_strided(&unsafe { self.chunk_tensor() }, &self.region(), &mut dense)?;
         Ok(())
     }
 
@@ -174,9 +191,10 @@ impl NDArray {
             return Ok(());
         }
         let body = Box::new(move |_: &rmx_engine::RunContext| {
-            let strides = contiguous_strides(target.shape());
-            // SAFETY: this push writes the target's variable.
-            unsafe { copy_strided(target.dtype.size(), target.shape(), bytes.as_ptr(), &strides, target.data_ptr(), &target.layout.strides) };
+            // SAFETY: `bytes` holds the target's dense elements (checked above) and is only read;
+            // this push writes the target's variable, so nothing else touches its chunk.
+            let dense = unsafe { Tensor::new(bytes.as_ptr() as *mut u8, target.shape().into(), target.dtype, Context::cpu(0)) };
+            copy::write_strided(&dense, &mut unsafe { target.chunk_tensor() }, &target.region())?;
             Ok(())
         });
         engine().push(body, self.ctx(), &[], &[self.var().clone()], FnProperty::Normal, 0, "_set_value".into())?;

@@ -6,7 +6,7 @@
 use rmx_engine::{Context, DeviceKind};
 use rmx_kernels::DType;
 
-use crate::error::{GraphError, Result};
+use rmx_operators::error::{GraphError, Result};
 use crate::ndarray::NDArray;
 
 const LIST_MAGIC: u64 = 0x112;

@@ -5,12 +5,12 @@ use rand::{Rng, SeedableRng};
 use rmx_engine::Context;
 use rmx_kernels::DType;
 
-use crate::attrs::Attrs;
+use rmx_operators::attrs::Attrs;
 use crate::grad::{EagerBuilder, GradArgs, GradBuilder, Value};
 use crate::invoke::invoke_with;
 use crate::ndarray::NDArray;
-use crate::operator::OpCtx;
-use crate::registry::lookup;
+use rmx_operators::operator::OpCtx;
+use rmx_operators::registry::lookup;
 
 /// A float64 array from values.
 pub fn array(shape: &[usize], values: &[f64]) -> NDArray {

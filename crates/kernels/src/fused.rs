@@ -7,10 +7,42 @@
 use std::sync::Arc;
 
 use crate::dispatch::dispatch;
-use crate::{cpu, with_float, Float, KernelResult, Tensor};
+use crate::{cpu, with_float, BinaryFn, Float, KernelResult, Tensor, UnaryFn};
 
 /// One dtype's step arithmetic: `f(operands' blocks, output block)`, `y[j] = f(x0[j], x1[j], ...)`.
 pub type BlockFn<T> = Arc<dyn Fn(&[&[T]], &mut [T]) + Send + Sync>;
+
+/// An elementwise operator's arithmetic over blocks of its equal-shape operands, in both float
+/// dtypes: what an operator hands the graph's fusion pass (`Operator::block_kernel`). Made only
+/// here, from the same `UnaryFn`/`BinaryFn` types as the operator's own primitives and through
+/// the same host loops, so fused and unfused graphs agree bitwise; the CUDA twin will build its
+/// fused kernel from the same types' CUDA expressions.
+#[derive(Clone)]
+pub struct BlockKernel {
+    pub f32: BlockFn<f32>,
+    pub f64: BlockFn<f64>,
+}
+
+impl BlockKernel {
+    /// `y = F(x0)`, as [`crate::elementwise::map`].
+    pub fn map<F: UnaryFn>() -> Self {
+        BlockKernel { f32: Arc::new(|x, y| cpu::elementwise::map::<f32, F>(x[0], y)), f64: Arc::new(|x, y| cpu::elementwise::map::<f64, F>(x[0], y)) }
+    }
+
+    /// `y = F(x0, x1)`, as [`crate::elementwise::zip`].
+    pub fn zip<F: BinaryFn>() -> Self {
+        BlockKernel { f32: Arc::new(|x, y| cpu::elementwise::zip::<f32, F>(x[0], x[1], y)), f64: Arc::new(|x, y| cpu::elementwise::zip::<f64, F>(x[0], x[1], y)) }
+    }
+
+    /// `y = F(x0, s)`, or `F(s, x0)` when `scalar_first`, as [`crate::elementwise::zip_scalar`]
+    /// (which rounds `s` to the dtype first).
+    pub fn zip_scalar<F: BinaryFn>(s: f64, scalar_first: bool) -> Self {
+        BlockKernel {
+            f32: Arc::new(move |x, y| cpu::elementwise::zip_scalar::<f32, F>(x[0], <f32 as crate::Element>::from_f64(s), scalar_first, y)),
+            f64: Arc::new(move |x, y| cpu::elementwise::zip_scalar::<f64, F>(x[0], s, scalar_first, y)),
+        }
+    }
+}
 
 /// Where a step's operand comes from.
 #[derive(Clone, Copy, Debug)]

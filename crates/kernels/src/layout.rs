@@ -21,6 +21,11 @@ pub fn contiguous_strides(shape: &[usize]) -> Strides {
     strides
 }
 
+/// Whether `to` broadcasts to `from` (so that `from` reduces down to `to`).
+pub fn sums_to(from: &[usize], to: &[usize]) -> bool {
+    to.len() <= from.len() && to.iter().rev().zip(from.iter().rev()).all(|(&t, &f)| t == f || t == 1)
+}
+
 /// NumPy's broadcast of two shapes (aligned at the right; a 1 stretches), or None.
 pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Shape> {
     let n = a.len().max(b.len());

@@ -57,7 +57,7 @@ pub use dtype::{Bool, BinaryFn, Class, DType, Element, UnaryFn};
 pub use error::{KernelError, KernelResult};
 pub use float::Float;
 pub use half::f16;
-pub use layout::{broadcast_shapes, collapse, contiguous_strides, numel, Layout, Shape, Strides};
+pub use layout::{broadcast_shapes, collapse, sums_to, contiguous_strides, numel, Layout, Shape, Strides};
 pub use cpu::reduce::ReduceFn;
 pub use cpu::vmath::VecMath;
 pub use rmx_engine::Context;

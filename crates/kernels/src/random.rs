@@ -2,7 +2,7 @@
 //! shuffle, each advancing the given [`RandomState`] (the process's stream, which the caller
 //! holds for the computation, so a seed fixes every draw whatever the timing).
 
-use crate::cpu::random::RandomState;
+pub use crate::cpu::random::RandomState;
 use crate::dispatch::dispatch;
 use crate::{cpu, with_dtype, KernelResult, Tensor};
 

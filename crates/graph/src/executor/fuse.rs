@@ -16,8 +16,8 @@ use rmx_kernels::fused::{self, Operand, Step};
 use rmx_kernels::DType;
 
 use super::ExecNode;
-use crate::error::Result;
-use crate::operator::{OpCtx, BlockKernel, Operator, Tensor, TensorDesc};
+use rmx_operators::error::Result;
+use rmx_operators::operator::{OpCtx, BlockKernel, Operator, Tensor, TensorDesc};
 
 /// The switch.
 pub const FUSION_ENV: &str = "RMX_FUSE_ELEMWISE";

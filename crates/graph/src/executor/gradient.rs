@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{ExecNode, GradReq};
-use crate::attrs::Attrs;
-use crate::error::{GraphError, Result};
+use rmx_operators::attrs::Attrs;
+use rmx_operators::error::{GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{Operator, TensorDesc};
-use crate::registry::lookup;
+use rmx_operators::operator::{Operator, TensorDesc};
+use rmx_operators::registry::lookup;
 use crate::symbol::IndexedGraph;
 
 pub(crate) struct Plan {

@@ -11,11 +11,11 @@ use std::sync::Arc;
 
 use rmx_engine::Context;
 
-use crate::error::{GraphError, Result};
+use rmx_operators::error::{GraphError, Result};
 use crate::invoke::{invoke, push_compute};
 use crate::ndarray::{Chunk, NDArray};
 pub use memory::{MemoryPlan, MemoryStrategy, Step};
-use crate::operator::{OpCtx, Operator, TensorDesc};
+use rmx_operators::operator::{OpCtx, Operator, TensorDesc};
 use crate::symbol::{infer, IndexedGraph, Symbol};
 use crate::Attrs;
 
@@ -70,7 +70,7 @@ pub struct Executor {
 }
 
 fn mismatch(kind: &str, name: &str, given: &TensorDesc, inferred: &TensorDesc) -> GraphError {
-    crate::error::shape_err(
+    rmx_operators::error::shape_err(
         "bind",
         format!("{kind} '{name}' is {:?} {}, but the graph infers {:?} {}", given.shape.as_slice(), given.dtype, inferred.shape.as_slice(), inferred.dtype),
     )
@@ -302,7 +302,7 @@ impl Executor {
             match out_grads.get(i) {
                 Some(src) => {
                     if src.shape() != self.descs[e].shape.as_slice() {
-                        return Err(crate::error::shape_err("backward", format!("out_grads[{i}] has shape {:?}, output {i} has shape {:?}", src.shape(), self.descs[e].shape.as_slice())));
+                        return Err(rmx_operators::error::shape_err("backward", format!("out_grads[{i}] has shape {:?}, output {i} has shape {:?}", src.shape(), self.descs[e].shape.as_slice())));
                     }
                     invoke("_copy", std::slice::from_ref(src), &Attrs::new(), Some(dst), self.ctx)?;
                 }

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use super::{Entry, Node, OpNode, Symbol};
-use crate::attrs::Attrs;
-use crate::error::{GraphError, Result};
-use crate::operator::Arity;
-use crate::registry::lookup;
+use rmx_operators::attrs::Attrs;
+use rmx_operators::error::{GraphError, Result};
+use rmx_operators::operator::Arity;
+use rmx_operators::registry::lookup;
 
 fn single_entry(op: &str, arg: &str, s: &Symbol) -> Result<Entry> {
     match s.outputs.as_slice() {
@@ -33,7 +33,7 @@ pub(crate) fn build_op(op_name: &str, name: &str, attrs: Attrs, args: &[Symbol],
     if matches!(def.inputs, Arity::Variadic(_)) && def.params.iter().any(|p| p.name == "num_args") && attrs.get("num_args").is_none() {
         attrs.set("num_args", (args.len() + kwargs.len()).to_string());
     }
-    let op = Arc::<dyn crate::operator::Operator>::from(def.instantiate(&attrs.op_params())?);
+    let op = Arc::<dyn rmx_operators::operator::Operator>::from(def.instantiate(&attrs.op_params())?);
     let names: Vec<String> = match (op.input_names(), def.inputs) {
         (Some(n), _) => n.iter().map(|s| s.to_string()).collect(),
         (None, Arity::Fixed(n)) => n.iter().map(|s| s.to_string()).collect(),

@@ -6,9 +6,9 @@
 use rmx_kernels::{DType, Shape};
 
 use super::IndexedGraph;
-use crate::attrs::Attrs;
-use crate::error::{shape_err, GraphError, Result};
-use crate::operator::TensorDesc;
+use rmx_operators::attrs::Attrs;
+use rmx_operators::error::{shape_err, GraphError, Result};
+use rmx_operators::operator::TensorDesc;
 
 /// What inference found, per entry of the indexed graph.
 pub struct Inferred {

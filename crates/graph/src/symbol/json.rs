@@ -10,8 +10,8 @@ use serde_json::Value as Json;
 
 use super::compose::build_op;
 use super::{Entry, IndexedGraph, Node, Symbol};
-use crate::attrs::Attrs;
-use crate::error::{GraphError, Result};
+use rmx_operators::attrs::Attrs;
+use rmx_operators::error::{GraphError, Result};
 
 /// `MXNET_VERSION` of 1.9.1 (major*10000 + minor*100 + patch).
 const MXNET_VERSION: i64 = 10901;

@@ -16,9 +16,9 @@ pub use indexed::IndexedGraph;
 pub use infer::{infer, Inferred};
 pub use json::{from_json, to_json};
 
-use crate::attrs::{is_hidden_key, Attrs};
-use crate::error::{GraphError, Result};
-use crate::operator::{OpDef, Operator};
+use rmx_operators::attrs::{is_hidden_key, Attrs};
+use rmx_operators::error::{GraphError, Result};
+use rmx_operators::operator::{OpDef, Operator};
 
 /// An operator node's operator: its registry entry and typed instance.
 pub struct OpNode {
@@ -90,8 +90,8 @@ impl Node {
             return names.iter().map(|s| s.to_string()).collect();
         }
         match o.def.inputs {
-            crate::operator::Arity::Fixed(names) => names.iter().map(|s| s.to_string()).collect(),
-            crate::operator::Arity::Variadic(_) => (0..self.inputs.len()).map(|i| format!("arg{i}")).collect(),
+            rmx_operators::operator::Arity::Fixed(names) => names.iter().map(|s| s.to_string()).collect(),
+            rmx_operators::operator::Arity::Variadic(_) => (0..self.inputs.len()).map(|i| format!("arg{i}")).collect(),
         }
     }
 

@@ -3,13 +3,9 @@
 //! few `(outer, len, inner)` reductions without a transposed copy.
 
 use crate::dtype::Element;
+use crate::layout::sums_to;
 
 use super::reduce::{reduce, ReduceFn};
-
-/// Whether `to` broadcasts to `from` (so that `from` reduces down to `to`).
-pub fn sums_to(from: &[usize], to: &[usize]) -> bool {
-    to.len() <= from.len() && to.iter().rev().zip(from.iter().rev()).all(|(&t, &f)| t == f || t == 1)
-}
 
 /// Reduces dense `x` of shape `from` down to `to` (which must broadcast to `from`), into dense `y`.
 /// Size-1 axes are dropped and adjacent axes of one kind merged, leaving alternating runs of kept

@@ -4,7 +4,7 @@
 //! path number, and zero their weight; each round is one pass in topological order.
 
 use super::{bytes, Step};
-use crate::operator::TensorDesc;
+use rmx_operators::operator::TensorDesc;
 
 /// Each step's path number, and how many numbers there are (at most `max` paths, plus one group
 /// for the steps left over).

@@ -22,8 +22,8 @@ mod color;
 
 use std::collections::BTreeSet;
 
-use crate::error::{GraphError, Result};
-use crate::operator::TensorDesc;
+use rmx_operators::error::{GraphError, Result};
+use rmx_operators::operator::TensorDesc;
 
 /// How the planner shares buffers (see the module doc).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use crate::error::{dtype_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{OpCtx, Arity, OpDef, Operator, Tensor, TensorDesc};
 
-pub use rmx_kernels::cpu::reduce_to::sums_to;
+use rmx_kernels::sums_to;
 
 
 struct SumToLike;

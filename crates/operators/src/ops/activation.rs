@@ -4,20 +4,17 @@
 //! forward output (the derivative follows from it: `y > 0`, `y(1 - y)`, `1 - y²`, `1 - e^-y`),
 //! except for softsign, whose derivative `1 / (1 + |x|)²` needs the input.
 
-use std::sync::Arc;
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::map_or_update;
-use rmx_kernels::cpu::in_place::zip_into;
 use rmx_kernels::elementwise::{map, zip};
-use rmx_kernels::{BinaryFn, Element, KernelResult, UnaryFn};
+use rmx_kernels::{BinaryFn, KernelResult, UnaryFn};
 
 use super::float::float_dtype;
 use super::unary_math::{Relu, Sigmoid, Softsign, Tanh};
 use crate::attrs::Attrs;
 use crate::error::{shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{OpCtx, BlockFn, BlockKernel, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{OpCtx, BlockKernel, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Act {
@@ -90,29 +87,6 @@ fn backward(act: Act, g: &Tensor, v: &Tensor, dx: &mut Tensor) -> KernelResult<(
     }
 }
 
-/// [`forward`] on host blocks, for the fusion pass; `x: None`: in place over `y`.
-fn apply<T: Element>(act: Act, x: Option<&[T]>, y: &mut [T]) {
-    match act {
-        Act::Relu => map_or_update::<T, Relu>(x, y),
-        Act::Sigmoid => map_or_update::<T, Sigmoid>(x, y),
-        Act::Tanh => map_or_update::<T, Tanh>(x, y),
-        Act::SoftRelu => map_or_update::<T, SoftRelu>(x, y),
-        Act::Softsign => map_or_update::<T, Softsign>(x, y),
-    }
-}
-
-/// [`backward`] on host blocks, for the fusion pass; `g: None`: in place over `dx`, which holds
-/// the output gradient.
-fn apply_grad<T: Element>(act: Act, g: Option<&[T]>, v: &[T], dx: &mut [T]) {
-    match act {
-        Act::Relu => zip_into::<T, ReluGrad>(g, Some(v), dx),
-        Act::Sigmoid => zip_into::<T, SigmoidGrad>(g, Some(v), dx),
-        Act::Tanh => zip_into::<T, TanhGrad>(g, Some(v), dx),
-        Act::SoftRelu => zip_into::<T, SoftReluGrad>(g, Some(v), dx),
-        Act::Softsign => zip_into::<T, SoftsignGrad>(g, Some(v), dx),
-    }
-}
-
 impl Operator for Activation {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
         float_dtype(self.name, inputs.iter().map(|d| d.dtype))?;
@@ -137,13 +111,18 @@ impl Operator for Activation {
     }
 
     fn block_kernel(&self) -> Option<BlockKernel> {
-        let act = self.act;
-        let (f32, f64): (BlockFn<f32>, BlockFn<f64>) = if self.backward {
-            (Arc::new(move |x, y| apply_grad::<f32>(act, Some(x[0]), x[1], y)), Arc::new(move |x, y| apply_grad::<f64>(act, Some(x[0]), x[1], y)))
-        } else {
-            (Arc::new(move |x, y| apply::<f32>(act, Some(x[0]), y)), Arc::new(move |x, y| apply::<f64>(act, Some(x[0]), y)))
-        };
-        Some(BlockKernel { f32, f64 })
+        Some(match (self.act, self.backward) {
+            (Act::Relu, false) => BlockKernel::map::<Relu>(),
+            (Act::Sigmoid, false) => BlockKernel::map::<Sigmoid>(),
+            (Act::Tanh, false) => BlockKernel::map::<Tanh>(),
+            (Act::SoftRelu, false) => BlockKernel::map::<SoftRelu>(),
+            (Act::Softsign, false) => BlockKernel::map::<Softsign>(),
+            (Act::Relu, true) => BlockKernel::zip::<ReluGrad>(),
+            (Act::Sigmoid, true) => BlockKernel::zip::<SigmoidGrad>(),
+            (Act::Tanh, true) => BlockKernel::zip::<TanhGrad>(),
+            (Act::SoftRelu, true) => BlockKernel::zip::<SoftReluGrad>(),
+            (Act::Softsign, true) => BlockKernel::zip::<SoftsignGrad>(),
+        })
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
@@ -180,53 +159,3 @@ pub static DEFS: &[OpDef] = &[
         create,
     },
 ];
-
-#[cfg(test)]
-mod tests {
-    use crate::invoke::invoke;
-    use crate::testing::{array, check_gradient, uniform, values};
-    use crate::Attrs;
-    use rmx_engine::Context;
-
-    fn reference(act: &str, x: f64) -> f64 {
-        match act {
-            "relu" => x.max(0.0),
-            "sigmoid" => 1.0 / (1.0 + (-x).exp()),
-            "tanh" => x.tanh(),
-            "softrelu" => (1.0 + x.exp()).ln(),
-            _ => x / (1.0 + x.abs()),
-        }
-    }
-
-    #[test]
-    fn forward_matches_the_formulas() {
-        let x = uniform(40, -4.0, 4.0, 3);
-        for act in super::ACT_TYPES {
-            let y = &invoke("Activation", &[array(&[5, 8], &x)], &Attrs::from_pairs([("act_type", *act)]), None, Context::cpu(0)).unwrap()[0];
-            for (a, &v) in values(y).iter().zip(&x) {
-                assert!((a - reference(act, v)).abs() < 1e-12, "{act}({v}) = {a}");
-            }
-        }
-        // Large inputs: softrelu returns x itself (no overflow), sigmoid saturates.
-        let y = &invoke("Activation", &[array(&[2], &[30.0, 800.0])], &Attrs::from_pairs([("act_type", "softrelu")]), None, Context::cpu(0)).unwrap()[0];
-        assert_eq!(values(y), vec![30.0, 800.0]);
-    }
-
-    #[test]
-    fn gradients_match_finite_differences() {
-        // Away from relu's kink at 0.
-        let x: Vec<f64> = uniform(12, 0.1, 3.0, 5).iter().enumerate().map(|(i, v)| if i % 2 == 0 { -v } else { *v }).collect();
-        for act in super::ACT_TYPES {
-            check_gradient("Activation", &[("act_type", act)], &[array(&[3, 4], &x)], &[], false);
-        }
-    }
-
-    #[test]
-    fn unknown_or_missing_act_type_is_refused() {
-        let x = array(&[2], &[1.0, 2.0]);
-        let err = invoke("Activation", std::slice::from_ref(&x), &Attrs::from_pairs([("act_type", "gelu")]), None, Context::cpu(0)).err().unwrap().to_string();
-        assert!(err.contains("act_type") && err.contains("softsign"), "{err}");
-        let err = invoke("Activation", &[x], &Attrs::new(), None, Context::cpu(0)).err().unwrap().to_string();
-        assert!(err.contains("act_type") && err.contains("required"), "{err}");
-    }
-}

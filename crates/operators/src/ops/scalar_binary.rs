@@ -6,10 +6,8 @@
 //! functions use `_backward_scalar`, one pass of `og * df/dx`. Comparisons and logic: none flows.
 
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::zip_scalar;
 use rmx_kernels::elementwise::{self, Ternary};
 use rmx_kernels::{DType, Element};
 
@@ -44,11 +42,7 @@ impl<F: BinaryGrad> Operator for ScalarOp<F> {
     }
 
     fn block_kernel(&self) -> Option<BlockKernel> {
-        let (s, r) = (self.scalar, self.reflected);
-        Some(BlockKernel {
-            f32: Arc::new(move |x, y| zip_scalar::<f32, F>(x[0], f32::from_f64(s), r, y)),
-            f64: Arc::new(move |x, y| zip_scalar::<f64, F>(x[0], s, r, y)),
-        })
+        Some(BlockKernel::zip_scalar::<F>(self.scalar, self.reflected))
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {

@@ -8,10 +8,8 @@
 //! flows (`None`, which the gradient pass reads as zeros, MXNet's answer).
 
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::zip;
 use rmx_kernels::elementwise::{self, Ternary2};
 use rmx_kernels::{broadcast_shapes, DType, Element};
 
@@ -66,7 +64,7 @@ impl<F: BinaryGrad> Operator for Elemwise<F> {
     }
 
     fn block_kernel(&self) -> Option<BlockKernel> {
-        (!self.broadcast).then(|| BlockKernel { f32: Arc::new(|x, y| zip::<f32, F>(x[0], x[1], y)), f64: Arc::new(|x, y| zip::<f64, F>(x[0], x[1], y)) })
+        (!self.broadcast).then(BlockKernel::zip::<F>)
     }
 
     /// `_backward_binary`'s kernel, or `_backward_scalar`'s when the node has a `scalar`.

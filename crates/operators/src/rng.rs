@@ -4,7 +4,7 @@
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use rmx_engine::{engine, Context, FnProperty, Var};
-use rmx_kernels::cpu::random::RandomState;
+use rmx_kernels::random::RandomState;
 
 struct Stream {
     state: Mutex<RandomState>,

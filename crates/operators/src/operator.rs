@@ -2,9 +2,9 @@
 //! called, documents it, names its inputs and parameters, and creates a typed instance from
 //! MXNet's string attributes; the instance infers output shapes and dtypes and computes.
 
-use std::sync::Arc;
 
 use rmx_engine::{BoxError, RunContext};
+pub use rmx_kernels::fused::{BlockFn, BlockKernel};
 pub use rmx_kernels::Tensor;
 use rmx_kernels::{DType, Shape};
 
@@ -24,18 +24,6 @@ impl TensorDesc {
         TensorDesc { shape: shape.into(), dtype }
     }
 }
-
-/// An elementwise operator's arithmetic as kernels over blocks of its equal-shape inputs,
-/// `y[j] = f(x0[j], x1[j], ...)`, for the fusion pass (`executor/fuse`). They must be the very
-/// arithmetic of the operator's own kernel, so fused and unfused graphs agree bitwise.
-#[derive(Clone)]
-pub struct BlockKernel {
-    pub f32: BlockFn<f32>,
-    pub f64: BlockFn<f64>,
-}
-
-/// One dtype's block kernel: `f(inputs' blocks, output block)`.
-pub type BlockFn<T> = Arc<dyn Fn(&[&[T]], &mut [T]) + Send + Sync>;
 
 /// What a computation may depend on besides its inputs: the mode, and where it runs.
 #[derive(Clone, Copy, Debug, Default)]

@@ -7,10 +7,8 @@
 //! `logical_not` are piecewise constant: no gradient flows (`None`, read as zeros, MXNet's answer).
 
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use rmx_engine::BoxError;
-use rmx_kernels::cpu::elementwise::map;
 use rmx_kernels::elementwise::{self, Ternary};
 use rmx_kernels::{Class, DType, Element, UnaryFn, VecMath};
 
@@ -135,7 +133,7 @@ impl<F: UnaryGrad> Operator for Unary<F> {
     }
 
     fn block_kernel(&self) -> Option<BlockKernel> {
-        Some(BlockKernel { f32: Arc::new(|x, y| map::<f32, F>(x[0], y)), f64: Arc::new(|x, y| map::<f64, F>(x[0], y)) })
+        Some(BlockKernel::map::<F>())
     }
 
     fn elementwise_backward(&self, _attrs: &Attrs) -> Option<Result<Box<dyn Operator>>> {
