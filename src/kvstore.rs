@@ -39,7 +39,7 @@ impl Updater for PyUpdater {
                 Key::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
                 Key::Str(s) => PyBytes::new(py, s.as_bytes()).into_any().unbind(),
             };
-            self.0.call1(py, (key, PyNDArray(merged.clone()), PyNDArray(stored.clone())))?;
+            self.0.call1(py, (key, PyNDArray::from(merged.clone()), PyNDArray::from(stored.clone())))?;
             Ok(())
         })
         .map_err(|e: PyErr| Box::new(e) as BoxError)

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod autograd;
 mod engine;
 mod errors;
 mod kvstore;
@@ -16,6 +17,7 @@ mod symbol;
 fn _rmx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     engine::register(m)?;
+    autograd::register(m)?;
     ndarray::register(m)?;
     symbol::register(m)?;
     kvstore::register(m)?;

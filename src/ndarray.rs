@@ -2,18 +2,42 @@
 //! registered operator (the Python functions are generated from `op_list`), array creation from
 //! and reading into Python buffers, and views.
 
+use std::sync::Mutex;
+
 use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 
 use rmx_engine::{Context, DeviceKind};
-use rmx_graph::{all_ops, invoke as graph_invoke, Arity, Attrs, NDArray};
+use rmx_graph::autograd::{invoke_tracked, Entry, Tracked};
+use rmx_graph::{all_ops, Arity, Attrs, NDArray};
 use rmx_kernels::{DType, Layout};
 
 use crate::errors::{graph_error, guard, invalid_argument};
 
-/// The Rust side of `rmx.nd.NDArray`.
+/// The Rust side of `rmx.nd.NDArray`: the array, and where autograd recorded it from (set by a
+/// recorded call or `mark_variable`; an `out=` array takes the entry of the call that wrote it).
 #[pyclass(name = "NDArrayHandle", module = "rmx._rmx", frozen)]
-pub struct PyNDArray(pub NDArray);
+pub struct PyNDArray(pub NDArray, pub Mutex<Option<Entry>>);
+
+impl From<NDArray> for PyNDArray {
+    fn from(a: NDArray) -> Self {
+        PyNDArray(a, Mutex::new(None))
+    }
+}
+
+impl PyNDArray {
+    pub fn tracked(a: Tracked) -> Self {
+        PyNDArray(a.0, Mutex::new(a.1))
+    }
+
+    pub fn entry(&self) -> Option<Entry> {
+        self.1.lock().unwrap().clone()
+    }
+
+    pub fn set_entry(&self, e: Option<Entry>) {
+        *self.1.lock().unwrap() = e;
+    }
+}
 
 pub fn context(py: Python<'_>, dev_type: i32, dev_id: u32) -> PyResult<Context> {
     let kind = DeviceKind::from_code(dev_type).ok_or_else(|| invalid_argument(py, format!("unknown device type code {dev_type}")))?;
@@ -107,14 +131,14 @@ impl PyNDArray {
     fn view(&self, py: Python<'_>, shape: Vec<usize>, strides: Vec<isize>, offset: usize) -> PyResult<PyNDArray> {
         guard(py, "view", || {
             let layout = Layout { shape: shape.as_slice().into(), strides: strides.as_slice().into(), offset };
-            self.0.with_layout(layout).map(PyNDArray).map_err(|e| graph_error(py, e))
+            self.0.with_layout(layout).map(PyNDArray::from).map_err(|e| graph_error(py, e))
         })
     }
 
     /// A view in another shape, or None if this array is not dense.
     fn reshape_view(&self, py: Python<'_>, shape: Vec<usize>) -> PyResult<Option<PyNDArray>> {
         guard(py, "reshape", || Ok({
-            self.0.reshape_view(&shape).map(PyNDArray)
+            self.0.reshape_view(&shape).map(PyNDArray::from)
         }))
     }
 }
@@ -128,7 +152,7 @@ fn nd_from_buffer(py: Python<'_>, buf: &Bound<'_, PyAny>, shape: Vec<usize>, dty
         let buf = byte_buffer(py, buf, false)?;
         // SAFETY: the buffer is alive and contiguous for `item_count` bytes while `buf` is held.
         let bytes = unsafe { std::slice::from_raw_parts(buf.buf_ptr() as *const u8, buf.item_count()) };
-        NDArray::from_bytes(&shape, d, ctx, bytes).map(PyNDArray).map_err(|e| graph_error(py, e))
+        NDArray::from_bytes(&shape, d, ctx, bytes).map(PyNDArray::from).map_err(|e| graph_error(py, e))
     })
 }
 
@@ -138,13 +162,14 @@ fn nd_zeros(py: Python<'_>, shape: Vec<usize>, dtype_name: &str, dev_type: i32, 
     guard(py, "zeros", || {
         let d = dtype(py, dtype_name)?;
         let ctx = context(py, dev_type, dev_id)?;
-        NDArray::zeros(&shape, d, ctx).map(PyNDArray).map_err(|e| graph_error(py, e))
+        NDArray::zeros(&shape, d, ctx).map(PyNDArray::from).map_err(|e| graph_error(py, e))
     })
 }
 
 /// Runs a registered operator: the one generic entry point behind every `mx.nd.*` function.
 #[pyfunction]
-#[pyo3(signature = (name, inputs, attrs, out=None, dev_type=1, dev_id=0))]
+#[pyo3(signature = (name, inputs, attrs, out=None, dev_type=1, dev_id=0, visible_only=false))]
+#[allow(clippy::too_many_arguments)]
 fn invoke(
     py: Python<'_>,
     name: &str,
@@ -153,13 +178,48 @@ fn invoke(
     out: Option<Vec<PyRef<'_, PyNDArray>>>,
     dev_type: i32,
     dev_id: u32,
+    visible_only: bool,
 ) -> PyResult<Vec<PyNDArray>> {
     let ctx = context(py, dev_type, dev_id)?;
-    let inputs: Vec<NDArray> = inputs.iter().map(|h| h.0.clone()).collect();
-    let out = out.map(|v| v.iter().map(|h| h.0.clone()).collect());
+    check_inplace(py, &inputs.iter().map(|h| &**h).collect::<Vec<_>>(), out.as_deref())?;
+    let tracked: Vec<Tracked> = inputs.iter().map(|h| (h.0.clone(), h.entry())).collect();
+    let out_arrays = out.as_ref().map(|v| v.iter().map(|h| h.0.clone()).collect());
     let attrs = Attrs::from_pairs(attrs);
-    let outs = guard(py, name, || graph_invoke(name, &inputs, &attrs, out, ctx).map_err(|e| graph_error(py, e)))?;
-    Ok(outs.into_iter().map(PyNDArray).collect())
+    let mut outs = guard(py, name, || invoke_tracked(name, &tracked, &attrs, out_arrays, ctx).map_err(|e| graph_error(py, e)))?;
+    take_entries(out.as_deref(), &outs);
+    if visible_only && outs.len() > 1 {
+        // Hidden outputs (Dropout's mask, BatchNorm's batch statistics) stay on the tape only.
+        let visible = guard(py, name, || Ok(rmx_graph::lookup(name).and_then(|d| d.instantiate(&attrs)).map_or(outs.len(), |op| op.num_visible_outputs())))?;
+        outs.truncate(visible);
+    }
+    Ok(outs.into_iter().map(PyNDArray::tracked).collect())
+}
+
+/// While recording, an operation may not overwrite an array the tape refers to, nor write over
+/// one of its inputs when an input is recorded (MXNet refuses both: the tape keeps arrays, not
+/// copies, so the gradient would read the overwritten values).
+fn check_inplace(py: Python<'_>, inputs: &[&PyNDArray], out: Option<&[PyRef<'_, PyNDArray>]>) -> PyResult<()> {
+    let Some(out) = out else { return Ok(()) };
+    if !rmx_graph::autograd::is_recording() {
+        return Ok(());
+    }
+    let any_tracked = inputs.iter().any(|h| h.entry().is_some());
+    for o in out {
+        if o.entry().is_some() || (any_tracked && inputs.iter().any(|i| i.0.same_chunk(&o.0))) {
+            return Err(crate::errors::raise(py, "MXNetError", "Inplace operations (+=, -=, x[:]=, etc) are not supported when recording with autograd.".into()));
+        }
+    }
+    Ok(())
+}
+
+/// `out=` arrays now hold what a recorded call wrote, and so its entries; a call not recorded
+/// leaves them as they were (a variable written in place outside `record()` stays a variable).
+fn take_entries(out: Option<&[PyRef<'_, PyNDArray>]>, outs: &[Tracked]) {
+    for (h, (_, e)) in out.unwrap_or_default().iter().zip(outs) {
+        if e.is_some() {
+            h.set_entry(e.clone());
+        }
+    }
 }
 
 /// `x <op> scalar` for a scalar operator (`_plus_scalar`, ...): the hot path of imperative code,
@@ -171,10 +231,12 @@ fn scalar_op(py: Python<'_>, name: &str, x: PyRef<'_, PyNDArray>, scalar: f64, o
     // Whole numbers (the usual `x + 1`) format through the cheap integer path.
     let text = if scalar.fract() == 0.0 && scalar.abs() < 1e15 { (scalar as i64).to_string() } else { format!("{scalar:?}") };
     attrs.set("scalar", text);
-    let out = out.map(|o| vec![o.0.clone()]);
+    check_inplace(py, &[&*x], out.as_ref().map(std::slice::from_ref))?;
+    let out_array = out.as_ref().map(|o| vec![o.0.clone()]);
     let ctx = x.0.ctx();
-    let mut outs = guard(py, name, || graph_invoke(name, std::slice::from_ref(&x.0), &attrs, out, ctx).map_err(|e| graph_error(py, e)))?;
-    Ok(PyNDArray(outs.swap_remove(0)))
+    let outs = guard(py, name, || invoke_tracked(name, &[(x.0.clone(), x.entry())], &attrs, out_array, ctx).map_err(|e| graph_error(py, e)))?;
+    take_entries(out.as_ref().map(std::slice::from_ref), &outs);
+    Ok(PyNDArray::tracked(outs.into_iter().next().expect("one output")))
 }
 
 /// `(name, aliases, doc, inputs, variadic, params)` for every operator, params as
@@ -210,7 +272,7 @@ fn nd_save_bytes<'py>(py: Python<'py>, arrays: Vec<PyRef<'py, PyNDArray>>, names
 fn nd_load_bytes(py: Python<'_>, data: &[u8]) -> PyResult<(Vec<PyNDArray>, Vec<String>)> {
     guard(py, "load", || {
         let (arrays, names) = rmx_graph::ndarray_file::load_from_bytes(data).map_err(|e| graph_error(py, e))?;
-        Ok((arrays.into_iter().map(PyNDArray).collect(), names))
+        Ok((arrays.into_iter().map(PyNDArray::from).collect(), names))
     })
 }
 

@@ -294,25 +294,25 @@ impl PyExecutor {
 
     fn outputs(&self, py: Python<'_>) -> PyResult<Vec<PyNDArray>> {
         guard(py, "outputs", || Ok({
-            self.0.outputs.iter().cloned().map(PyNDArray).collect()
+            self.0.outputs.iter().cloned().map(PyNDArray::from).collect()
         }))
     }
 
     fn arg_arrays(&self, py: Python<'_>) -> PyResult<Vec<PyNDArray>> {
         guard(py, "arg_arrays", || Ok({
-            self.0.arg_arrays.iter().cloned().map(PyNDArray).collect()
+            self.0.arg_arrays.iter().cloned().map(PyNDArray::from).collect()
         }))
     }
 
     fn grad_arrays(&self, py: Python<'_>) -> PyResult<Vec<Option<PyNDArray>>> {
         guard(py, "grad_arrays", || Ok({
-            self.0.grad_arrays.iter().map(|g| g.clone().map(PyNDArray)).collect()
+            self.0.grad_arrays.iter().map(|g| g.clone().map(PyNDArray::from)).collect()
         }))
     }
 
     fn aux_arrays(&self, py: Python<'_>) -> PyResult<Vec<PyNDArray>> {
         guard(py, "aux_arrays", || Ok({
-            self.0.aux_arrays.iter().cloned().map(PyNDArray).collect()
+            self.0.aux_arrays.iter().cloned().map(PyNDArray::from).collect()
         }))
     }
 

@@ -13,6 +13,7 @@ from . import _rmx
 from . import base, context, engine
 from . import ndarray
 from . import ndarray as nd
+from . import autograd
 from .ndarray import random
 from . import name, attribute, symbol, executor, test_utils
 from . import visualization

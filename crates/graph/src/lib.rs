@@ -17,6 +17,7 @@
 //! # fn bytemuck_bytes(v: &[f32]) -> &[u8] { unsafe { std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * 4) } }
 //! ```
 
+pub mod autograd;
 pub mod grad;
 mod invoke;
 mod ndarray;

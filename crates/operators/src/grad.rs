@@ -28,6 +28,13 @@ pub struct GradArgs<'a> {
 pub trait GradBuilder {
     /// Appends a call of registry operator `name` and returns its outputs.
     fn op(&mut self, name: &str, attrs: &Attrs, inputs: &[Value]) -> Result<Vec<Value>>;
+
+    /// Whether the gradient being built will itself be differentiated (autograd's
+    /// `create_graph`): operators whose gradient is a fused backward kernel without a gradient of
+    /// its own then describe it in differentiable operators where they can.
+    fn differentiable(&self) -> bool {
+        false
+    }
 }
 
 impl dyn GradBuilder + '_ {

@@ -11,8 +11,9 @@ import numbers
 
 import numpy as np
 
+from .. import _rmx
 from ..base import IndexError as MXIndexError
-from ..base import InvalidArgumentError
+from ..base import InvalidArgumentError, MXNetError
 from .ndarray import NDArray, _scalar_str, _wrap, array, dtype_name, invoke
 
 
@@ -38,6 +39,8 @@ def _expand(key, ndim):
 
 def basic_view(x, key):
     """The view of ``x`` that basic index ``key`` selects."""
+    if _rmx.is_recording() and _rmx.is_tracked(x.handle):
+        return _recorded_basic(x, key)
     shape, strides, offset = x.shape, x.handle.strides, x.handle.offset
     new_shape, new_strides, dim = [], [], 0
     for k in _expand(key, x.ndim):
@@ -65,6 +68,36 @@ def basic_view(x, key):
     return _wrap(x.handle.view(new_shape, new_strides, offset))
 
 
+def _recorded_basic(x, key):
+    """Basic indexing as recorded operators (``slice``, then ``Reshape`` for integer indices
+    and new axes), so that gradients flow back to ``x``."""
+    begin, end, step, new_shape, dim = [], [], [], [], 0
+    for k in _expand(key, x.ndim):
+        if k is None:
+            new_shape.append(1)
+            continue
+        n = x.shape[dim]
+        if isinstance(k, numbers.Integral):
+            i = int(k) + n if k < 0 else int(k)
+            if not 0 <= i < n:
+                raise MXIndexError(f"index {int(k)} is out of bounds for axis {dim} with size {n}")
+            begin.append(i), end.append(i + 1), step.append(1)
+        else:
+            r = range(*k.indices(n))
+            begin.append(r.start), step.append(r.step)
+            end.append(None if r.stop < 0 else r.stop)
+            new_shape.append(len(r))
+        dim += 1
+    new_shape += list(x.shape[dim:])
+    fmt = lambda v: "(" + ", ".join("None" if e is None else str(e) for e in v) + ("," if len(v) == 1 else "") + ")"
+    y = x
+    if begin:
+        y = invoke("slice", [x], [("begin", fmt(begin)), ("end", fmt(end)), ("step", fmt(step))])[0]
+    if list(y.shape) != new_shape:
+        y = invoke("Reshape", [y], [("shape", str(tuple(new_shape or [1])))])[0]
+    return y
+
+
 def _index_array(k):
     if isinstance(k, NDArray):
         return k
@@ -83,6 +116,8 @@ def getitem(x, key):
 
 
 def setitem(x, key, value):
+    if _rmx.is_recording() and _rmx.is_tracked(x.handle):
+        raise MXNetError("Inplace operations (+=, -=, x[:]=, etc) are not supported when recording with autograd.")
     basic = isinstance(key, tuple) and all(_is_basic(k) for k in key) or _is_basic(key)
     if not basic:
         # Advanced assignment: through the host, synchronously, as documented above.

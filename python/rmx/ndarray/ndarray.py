@@ -46,15 +46,16 @@ def _wrap(handle):
     return a
 
 
-def invoke(name, inputs, attrs=(), out=None, ctx=None):
-    """Runs registered operator ``name``; returns the list of output handles wrapped."""
+def invoke(name, inputs, attrs=(), out=None, ctx=None, visible_only=False):
+    """Runs registered operator ``name``; returns the list of output handles wrapped (only the
+    outputs a user sees, without Dropout's mask and such, when ``visible_only``)."""
     out_handles = None if out is None else [o.handle for o in (out if isinstance(out, (list, tuple)) else [out])]
     if inputs:
         # The operator runs where its inputs are; the context only matters without inputs.
-        handles = _rmx.invoke(name, [a.handle for a in inputs], list(attrs), out_handles)
+        handles = _rmx.invoke(name, [a.handle for a in inputs], list(attrs), out_handles, visible_only=visible_only)
     else:
         c = _ctx(ctx)
-        handles = _rmx.invoke(name, [], list(attrs), out_handles, c.device_typeid, c.device_id)
+        handles = _rmx.invoke(name, [], list(attrs), out_handles, c.device_typeid, c.device_id, visible_only)
     return [_wrap(h) for h in handles]
 
 
@@ -205,6 +206,9 @@ class NDArray:
         if kwargs:
             raise InvalidArgumentError(f"reshape: unexpected arguments {sorted(kwargs)}")
         target = _rmx.infer_reshape(list(self.shape), [int(s) for s in shape], reverse)
+        if _rmx.is_recording() and _rmx.is_tracked(self.handle):
+            # A view would leave the tape; the operator is recorded (its gradient reshapes back).
+            return invoke("Reshape", [self], [("shape", str(tuple(target)))])[0]
         view = self.handle.reshape_view(target)
         if view is None:
             return self.copy().reshape(target)
@@ -228,6 +232,33 @@ class NDArray:
         axes = {a % self.ndim for a in axes if self.shape[a % self.ndim] == 1}
         shape = tuple(d for i, d in enumerate(self.shape) if i not in axes) or (1,)
         return self.reshape(shape)
+
+    # --- autograd -----------------------------------------------------------------------------
+    def attach_grad(self, grad_req="write", stype=None):
+        """Gives the array a gradient buffer of zeros, ``.grad``, which ``backward`` fills as
+        ``grad_req`` says ('write', 'add' or 'null'); calls recorded on it inside
+        ``autograd.record()`` become differentiable."""
+        from .. import autograd
+
+        grad = zeros(self.shape, ctx=self.context, dtype=self.dtype)
+        autograd.mark_variables([self], [grad], grad_req)
+
+    @property
+    def grad(self):
+        """The gradient buffer ``attach_grad`` made, or None."""
+        g = _rmx.grad_of(self.handle)
+        return None if g is None else _wrap(g[0])
+
+    def detach(self):
+        """The same data, outside the recorded computation (no gradient flows through it)."""
+        return _wrap(_rmx.detach(self.handle))
+
+    def backward(self, out_grad=None, retain_graph=False, train_mode=True):
+        """Computes the gradients of this array (with ``out_grad``, ones by default) with respect
+        to the variables it was recorded from, into their ``.grad``."""
+        from .. import autograd
+
+        autograd.backward([self], None if out_grad is None else [out_grad], retain_graph, train_mode)
 
     # --- Python protocol --------------------------------------------------------------------
     def __len__(self):

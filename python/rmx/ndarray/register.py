@@ -55,16 +55,24 @@ def make_function(name, inputs, variadic, params):
             rest = [a for a in rest if not isinstance(a, NDArray)]
             kwargs.setdefault("num_args", len(arrays))
         else:
+            # Trailing inputs may be absent where the parameters drop them (`no_bias=True`); the
+            # operator checks the count against its parameters. A gap before a given input is
+            # an error here.
+            missing = None
             for input_name in inputs:
                 if rest and isinstance(rest[0], NDArray):
-                    arrays.append(rest.pop(0))
+                    arr = rest.pop(0)
                 elif isinstance(kwargs.get(input_name), NDArray):
-                    arrays.append(kwargs.pop(input_name))
-                elif rest or input_name in kwargs:
-                    got = rest[0] if rest else kwargs[input_name]
-                    raise InvalidArgumentError(f"{op_name}: input '{input_name}' must be an NDArray, got {type(got).__name__}")
+                    arr = kwargs.pop(input_name)
+                elif input_name in kwargs and kwargs[input_name] is not None:
+                    raise InvalidArgumentError(f"{op_name}: input '{input_name}' must be an NDArray, got {type(kwargs[input_name]).__name__}")
                 else:
-                    raise InvalidArgumentError(f"{op_name}: missing input '{input_name}'")
+                    kwargs.pop(input_name, None)
+                    missing = missing or input_name
+                    continue
+                if missing is not None:
+                    raise InvalidArgumentError(f"{op_name}: missing input '{missing}'")
+                arrays.append(arr)
         if len(rest) > len(param_names):
             raise InvalidArgumentError(f"{op_name}: too many positional arguments")
         for pname, v in zip(param_names, rest):
@@ -72,7 +80,7 @@ def make_function(name, inputs, variadic, params):
                 raise InvalidArgumentError(f"{op_name}: parameter '{pname}' given twice")
             kwargs[pname] = v
         attrs = [(k, attr_str(v)) for k, v in kwargs.items()]
-        outs = invoke(op_name, arrays, attrs, out=out, ctx=ctx)
+        outs = invoke(op_name, arrays, attrs, out=out, ctx=ctx, visible_only=True)
         if out is not None:
             return out
         return outs[0] if len(outs) == 1 else outs
