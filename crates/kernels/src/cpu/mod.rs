@@ -5,6 +5,7 @@
 
 pub mod batch_matmul;
 pub mod batch_norm;
+pub mod layer_norm;
 pub mod clip;
 pub mod conv;
 pub mod copy;

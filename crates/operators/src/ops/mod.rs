@@ -25,6 +25,9 @@ mod scalar_binary;
 mod broadcast_to;
 mod concat;
 mod expand_dims;
+mod layer_norm;
+mod reverse;
+mod squeeze;
 mod flatten;
 mod repeat;
 pub mod reshape;
@@ -85,6 +88,9 @@ pub static REGISTRY: &[&[OpDef]] = &[
     reshape::DEFS,
     flatten::DEFS,
     expand_dims::DEFS,
+    layer_norm::DEFS,
+    squeeze::DEFS,
+    reverse::DEFS,
     transpose::DEFS,
     broadcast_to::DEFS,
     tile::DEFS,

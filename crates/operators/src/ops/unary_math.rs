@@ -10,6 +10,7 @@ use std::marker::PhantomData;
 
 use rmx_engine::BoxError;
 use rmx_kernels::elementwise::{self, Ternary};
+use rmx_kernels::special;
 use rmx_kernels::{Class, DType, Element, UnaryFn, VecMath};
 
 use crate::attrs::Attrs;
@@ -81,6 +82,7 @@ unary_fn!(Ceil, cuda "ceil(x)", |x| x.ceil(), int: |i| i);
 unary_fn!(Trunc, cuda "trunc(x)", |x| x.trunc(), int: |i| i);
 unary_fn!(Exp, cuda "exp(x)", |x| x.exp(), grad "exp": |_x, y| y);
 unary_fn!(Expm1, cuda "expm1(x)", |x| x.exp_m1(), grad "expm1": |_x, y| y + 1.0);
+unary_fn!(Erf, cuda "erf(x)", |x| special::Erf::erf(x), grad "erf": |x, _y| FRAC_2_SQRT_PI * (-x * x).exp());
 unary_fn!(Log, cuda "log(x)", |x| x.ln(), grad "log": |x, _y| 1.0 / x);
 unary_fn!(Log2, cuda "log2(x)", |x| x.log2(), grad "log2": |x, _y| 1.0 / (x * LN_2));
 unary_fn!(Log10, cuda "log10(x)", |x| x.log10(), grad "log10": |x, _y| 1.0 / (x * LN_10));
@@ -208,6 +210,7 @@ family! {
     "trunc", [], Trunc, "x rounded toward zero";
     "exp", [], Exp, "e ** x";
     "expm1", [], Expm1, "e ** x - 1, exact near 0";
+    "erf", [], Erf, "the Gauss error function";
     "log", [], Log, "natural logarithm";
     "log2", [], Log2, "base-2 logarithm";
     "log10", [], Log10, "base-10 logarithm";
