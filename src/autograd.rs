@@ -128,6 +128,13 @@ fn record_custom(inputs: Vec<PyRef<'_, PyNDArray>>, outputs: Vec<PyRef<'_, PyNDA
     }
 }
 
+/// The recorded computation behind `array` as a symbol.
+#[pyfunction]
+fn get_symbol(py: Python<'_>, array: PyRef<'_, PyNDArray>) -> PyResult<crate::symbol::PySymbol> {
+    let entry = array.entry().ok_or_else(|| invalid_argument(py, "get_symbol: the array was not recorded (compute it inside autograd.record())".into()))?;
+    guard(py, "get_symbol", || autograd::to_symbol(&entry).map(crate::symbol::PySymbol).map_err(|e| graph_error(py, e)))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_recording, m)?)?;
     m.add_function(wrap_pyfunction!(set_training, m)?)?;
@@ -140,5 +147,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(backward, m)?)?;
     m.add_function(wrap_pyfunction!(grad, m)?)?;
     m.add_function(wrap_pyfunction!(record_custom, m)?)?;
+    m.add_function(wrap_pyfunction!(get_symbol, m)?)?;
     Ok(())
 }

@@ -1101,7 +1101,6 @@ def test_batchnorm_fix_gamma_gives_zero_gamma_grad():
 # ----------------------------------------------------------------------------
 # get_symbol
 # ----------------------------------------------------------------------------
-@pytest.mark.xfail(mx.__name__ == "rmx", strict=True, reason="autograd.get_symbol is not built yet (issue 15)")
 def test_get_symbol_arguments():
     a = _arr([1.0, 2.0])
     b = _arr([3.0, 4.0])

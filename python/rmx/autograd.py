@@ -129,8 +129,10 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
 
 
 def get_symbol(x):
-    """Not available: rmx's tape keeps arrays, not a symbol graph (use ``mx.sym`` to build one)."""
-    raise MXNetError("autograd.get_symbol is not supported by rmx yet; build the graph with mx.sym instead")
+    """The recorded computation that produced ``x`` as a Symbol: marked variables become
+    variables ``var0``, ``var1``, ..., arrays used as constants ``null0``, ..."""
+    from .symbol.symbol import Symbol
+    return Symbol(_rmx.get_symbol(x.handle))
 
 
 class Function:

@@ -27,6 +27,7 @@ use rmx_operators::registry::lookup;
 
 use crate::invoke::invoke_with;
 use crate::ndarray::NDArray;
+use crate::symbol::{create_op, Symbol};
 
 thread_local! {
     static RECORDING: Cell<bool> = const { Cell::new(false) };
@@ -163,6 +164,49 @@ pub fn record_custom(inputs: &[Tracked], outputs: &[NDArray], grad: CustomGrad) 
     };
     let node = Arc::new(Node::Call(Mutex::new(Some(call))));
     (0..outputs.len()).map(|index| Entry { node: node.clone(), index }).collect()
+}
+
+/// The recorded computation behind `head` as a symbol (MXNet's `autograd.get_symbol`):
+/// variables are named `var0`, `var1`, ... in the order the walk meets them, arrays used without
+/// an entry (constants) `null0`, ..., and calls `<operator><k>`.
+pub fn to_symbol(head: &Entry) -> Result<Symbol> {
+    let (order, _) = topological(std::slice::from_ref(head))?;
+    let mut made: HashMap<usize, Symbol> = HashMap::new();
+    let (mut vars, mut nulls) = (0usize, 0usize);
+    let mut input = |e: &Option<Entry>, made: &HashMap<usize, Symbol>| -> Result<Symbol> {
+        let Some(e) = e else {
+            nulls += 1;
+            return Ok(Symbol::variable(&format!("null{}", nulls - 1), Attrs::new()));
+        };
+        match made.get(&(Arc::as_ptr(&e.node) as usize)) {
+            Some(sym) if sym.list_outputs().len() > 1 => sym.output(e.index),
+            Some(sym) => Ok(sym.clone()),
+            None => Err(GraphError::Invalid("get_symbol: a recorded input was not reached".into())),
+        }
+    };
+    let mut var_symbol = |e: &Entry, made: &mut HashMap<usize, Symbol>| {
+        let key = Arc::as_ptr(&e.node) as usize;
+        if e.grad().is_some() && !made.contains_key(&key) {
+            made.insert(key, Symbol::variable(&format!("var{vars}"), Attrs::new()));
+            vars += 1;
+        }
+    };
+    for (k, node) in order.iter().rev().enumerate() {
+        let Node::Call(c) = &**node else { continue };
+        let guard = c.lock().unwrap();
+        let call = guard.as_ref().ok_or_else(|| GraphError::Invalid(NOT_IN_GRAPH.into()))?;
+        let CallOp::Registry(op, attrs) = &call.op else {
+            return Err(GraphError::Invalid("get_symbol: an autograd.Function call has no symbol".into()));
+        };
+        for e in call.entries.iter().flatten() {
+            var_symbol(e, &mut made);
+        }
+        let args: Vec<Symbol> = call.entries.iter().map(|e| input(e, &made)).collect::<Result<_>>()?;
+        let sym = create_op(op, &format!("{}{k}", op.to_lowercase()), attrs.clone(), &args, &[])?;
+        made.insert(Arc::as_ptr(node) as usize, sym);
+    }
+    var_symbol(head, &mut made);
+    input(&Some(head.clone()), &made)
 }
 
 const NOT_IN_GRAPH: &str = "Cannot differentiate node because it is not in a computational graph. \
