@@ -24,6 +24,7 @@ from .attribute import AttrScope
 from . import registry, initializer, metric, lr_scheduler, callback
 from . import initializer as init
 from . import optimizer, kvstore
+from . import gluon
 from . import optimizer as opt
 from . import kvstore as kv
 from . import io
