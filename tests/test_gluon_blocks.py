@@ -432,3 +432,19 @@ def test_mlp_learns_a_separable_problem_quickly():
     elapsed = time.time() - start
     assert accuracy > 0.95, accuracy
     assert elapsed < 3.0, elapsed
+
+
+def test_layer_norm_layer_names_output_and_gradients():
+    ln = mx.gluon.nn.LayerNorm(prefix="layernorm0_")
+    ln.initialize()
+    x = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32)
+    y = ln(mx.nd.array(x))
+    assert list(ln.collect_params().keys()) == ["layernorm0_gamma", "layernorm0_beta"]
+    assert repr(ln) == "LayerNorm(eps=1e-05, axis=-1, center=True, scale=True, in_channels=5)"
+    want = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(y.asnumpy(), want, rtol=1e-5, atol=1e-5)
+    with mx.autograd.record():
+        loss = (ln(mx.nd.array(x)) * 2).sum()
+    loss.backward()
+    np.testing.assert_allclose(ln.beta.grad().asnumpy(), np.full(5, 8.0), rtol=1e-6)
+    np.testing.assert_allclose(ln.gamma.grad().asnumpy(), 2 * want.sum(0), rtol=1e-4, atol=1e-5)

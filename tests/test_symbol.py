@@ -214,3 +214,13 @@ def test_symbol_debug_str_lists_nodes_and_inputs():
     text = net.debug_str()
     assert "Variable:fc_weight" in text and "Op:FullyConnected, Name=fc" in text
     assert "\targ[1]=fc_weight(0)" in text and "\tnum_hidden=2" in text
+
+
+def test_none_input_is_absent_as_in_mxnet():
+    # MXNet's Dense passes bias=None positionally with no_bias=True; later inputs go by name.
+    s = mx.sym.FullyConnected(mx.sym.var("x"), mx.sym.var("w"), None, no_bias=True, num_hidden=4)
+    assert s.list_arguments() == ["x", "w"]
+    s = mx.sym.FullyConnected(mx.sym.var("x"), None, mx.sym.var("b"), num_hidden=4, name="fc")
+    assert s.list_arguments() == ["x", "fc_weight", "b"]
+    y = mx.nd.FullyConnected(mx.nd.ones((2, 3)), mx.nd.ones((4, 3)), None, no_bias=True, num_hidden=4)
+    assert y.shape == (2, 4)

@@ -60,6 +60,11 @@ def make_function(name, inputs, variadic, params):
             # an error here.
             missing = None
             for input_name in inputs:
+                if rest and rest[0] is None:
+                    # An absent input given as None (MXNet's `Dense` passes bias=None).
+                    rest.pop(0)
+                    missing = missing or input_name
+                    continue
                 if rest and isinstance(rest[0], NDArray):
                     arr = rest.pop(0)
                 elif isinstance(kwargs.get(input_name), NDArray):

@@ -28,12 +28,20 @@ def make_function(op_name, inputs, variadic, params):
     param_names = [p[0] for p in params]
 
     def op(*args, name=None, attr=None, **kwargs):
-        sym_args, rest = [], []
-        for a in args:
-            (sym_args if isinstance(a, Symbol) and not rest else rest).append(a)
+        sym_args, rest, sym_kwargs, skipped = [], [], [], False
+        for i, a in enumerate(args):
+            if rest or not (isinstance(a, Symbol) or (a is None and not variadic and i < len(inputs))):
+                rest.append(a)
+            elif a is None:
+                # An absent input (MXNet's `Dense` passes bias=None with no_bias): later inputs
+                # then go by name.
+                skipped = True
+            elif skipped:
+                sym_kwargs.append((inputs[i], a.handle))
+            else:
+                sym_args.append(a)
         if any(isinstance(a, Symbol) for a in rest):
             raise InvalidArgumentError(f"{op_name}: symbol inputs must come before parameters")
-        sym_kwargs = []
         for k in list(kwargs):
             v = kwargs[k]
             if isinstance(v, Symbol):

@@ -1,8 +1,8 @@
 """Gluon's neural network layers (``mx.gluon.nn``), as MXNet 1.9.1: ``basic_layers.py``
-(containers, Dense, Dropout, BatchNorm, Embedding, Flatten, lambdas, Concurrent, Identity),
+(containers, Dense, Dropout, BatchNorm, LayerNorm, Embedding, Flatten, lambdas, Concurrent, Identity),
 ``conv_layers.py`` (convolutions, pooling, reflection padding), ``activations.py``.
 
-Not here, for want of the operators: LayerNorm, InstanceNorm, GroupNorm, BatchNormReLU
+Not here, for want of the operators: InstanceNorm, GroupNorm, BatchNormReLU
 (MXNet's ``contrib.BatchNormWithReLU``), SyncBatchNorm."""
 
 from ..block import Block, HybridBlock

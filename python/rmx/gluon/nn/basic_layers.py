@@ -21,7 +21,7 @@ from ..block import Block, HybridBlock
 from ..utils import _indent
 from .activations import Activation
 
-__all__ = ["Sequential", "HybridSequential", "Dense", "Dropout", "Embedding", "BatchNorm", "Flatten",
+__all__ = ["Sequential", "HybridSequential", "Dense", "Dropout", "Embedding", "BatchNorm", "LayerNorm", "Flatten",
            "Lambda", "HybridLambda", "Concurrent", "HybridConcurrent", "Identity"]
 
 
@@ -202,6 +202,37 @@ class BatchNorm(HybridBlock):
         in_channels = self.gamma.shape[0]
         s = "{name}({content}, in_channels={ch})"
         return s.format(name=self.__class__.__name__, ch=in_channels if in_channels else None,
+                        content=", ".join(["=".join([k, v.__repr__()]) for k, v in self._kwargs.items()]))
+
+
+class LayerNorm(HybridBlock):
+    """Layer normalization (Ba et al., 2016) along ``axis``: each slice by its own mean and
+    variance, then scaled by ``gamma`` and shifted by ``beta`` (``scale``/``center`` off leave
+    them out of training).
+
+    >>> import rmx as mx
+    >>> ln = mx.gluon.nn.LayerNorm()
+    >>> ln.initialize()
+    >>> ln(mx.nd.array([[1, 2, 3]])).asnumpy().round(4)
+    array([[-1.2247,  0.    ,  1.2247]], dtype=float32)
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-5, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", in_channels=0, prefix=None, params=None):
+        super(LayerNorm, self).__init__(prefix=prefix, params=params)
+        self._kwargs = {"eps": epsilon, "axis": axis, "center": center, "scale": scale}
+        self._axis, self._epsilon = axis, epsilon
+        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null", shape=(in_channels,),
+                                     init=gamma_initializer, allow_deferred_init=True)
+        self.beta = self.params.get("beta", grad_req="write" if center else "null", shape=(in_channels,),
+                                    init=beta_initializer, allow_deferred_init=True)
+
+    def hybrid_forward(self, F, data, gamma, beta):
+        return F.LayerNorm(data, gamma=gamma, beta=beta, axis=self._axis, eps=self._epsilon)
+
+    def __repr__(self):
+        s = "{name}({content}, in_channels={in_channels})"
+        return s.format(name=self.__class__.__name__, in_channels=self.gamma.shape[0],
                         content=", ".join(["=".join([k, v.__repr__()]) for k, v in self._kwargs.items()]))
 
 
