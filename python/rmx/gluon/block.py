@@ -32,7 +32,7 @@ import threading
 import warnings
 from collections import OrderedDict, defaultdict
 
-from .. import initializer, name as _name, ndarray, symbol
+from .. import autograd, initializer, name as _name, ndarray, symbol
 from ..ndarray import NDArray
 from ..symbol import Symbol
 from .parameter import DeferredInitializationError, Parameter, ParameterDict
@@ -381,10 +381,10 @@ class HybridBlock(Block):
     **params)``, where ``F`` is ``mx.nd`` or ``mx.sym`` and the block's parameters come as
     keyword arguments (NDArrays on ``x``'s context, or their variables).
 
-    ``hybridize()`` records its flags, but rmx does not build MXNet's cached graph yet: a
-    hybridized block still runs ``hybrid_forward`` imperatively, with the same results and
-    speed. The symbolic graph is traced on the first hybridized call (for ``export``) and
-    whenever deferred shapes are inferred.
+    ``hybridize()`` makes the next call trace ``hybrid_forward`` with ``mx.sym`` and run the
+    graph through the executor from then on (bound once per input signature, with the memory
+    planner), as MXNet's cached graph does; while recording, the whole graph is one node of the
+    autograd tape, its backward the executor's backward pass.
     """
 
     def __init__(self, prefix=None, params=None):
@@ -445,8 +445,8 @@ class HybridBlock(Block):
 
     def hybridize(self, active=True, backend=None, clear=True, static_alloc=False, static_shape=False,
                   inline_limit=2, forward_bulk_size=None, backward_bulk_size=None, **kwargs):
-        """Marks this block and its descendants hybridized and records the flags. The cached
-        graph is not built yet: forward stays imperative (see the class doc)."""
+        """Marks this block and its descendants hybridized (see the class doc); the flags are
+        recorded (``static_alloc``/``static_shape``: the executor always keeps its buffers)."""
         if len(kwargs) > 0:
             self._backend_opts = kwargs
         self._backend = backend
@@ -561,10 +561,70 @@ class HybridBlock(Block):
                     for _, v in self.params.items():
                         v._finish_deferred_init()
                     params = {k: v.data(ctx) for k, v in self._reg_params.items()}
+                if self._active and self._cached_graph:
+                    return self._call_cached_graph(ctx, x, *args)
                 return self.hybrid_forward(ndarray, x, *args, **params)
         params = {i: j.var() for i, j in self._reg_params.items()}
         with self.name_scope():
             return self.hybrid_forward(symbol, x, *args, **params)
+
+    def _call_cached_graph(self, ctx, *args):
+        """The hybridized call: the traced graph bound once per input signature (shapes, dtypes,
+        whether gradients are recorded) through the executor, with its memory plan; parameters
+        are bound as they are (updates reach the graph), inputs copied into its arguments. While
+        recording, the call is one node of the autograd tape whose backward is the executor's."""
+        from .. import _rmx
+        flat = [a for a in _flatten(args, "input")[0] if a is not None]
+        recording = autograd.is_recording()
+        key = (tuple((a.shape, a.dtype) for a in flat), ctx, recording)
+        cache = self._cached_op if isinstance(self._cached_op, dict) else {}
+        self._cached_op = cache
+        if key not in cache:
+            cache[key] = self._bind_cached_graph(ctx, flat, recording)
+        exe, input_names, tracked = cache[key]
+        for name, a in zip(input_names, flat):
+            a.copyto(exe.arg_dict[name])
+        exe.forward(is_train=autograd.is_training())
+        outs = [o.copy() for o in exe.outputs]
+        if recording:
+            sources = flat + [exe.arg_dict[n] for n in tracked]
+            names = input_names + tracked
+
+            def backward(out_grads):
+                from ..ndarray.ndarray import _wrap
+                exe.backward([_wrap(g) for g in out_grads])
+                return [exe.grad_dict[n].handle for n in names]
+
+            _rmx.record_custom([a.handle for a in sources], [o.handle for o in outs], backward)
+        return _regroup(outs, self._out_format)
+
+    def _bind_cached_graph(self, ctx, flat, recording):
+        inputs, out = self._cached_graph
+        input_names = [v.name for v in inputs]
+        params = {p.name: p for p in self.collect_params().values()}
+        try:
+            for p in params.values():
+                p.data(ctx)
+        except DeferredInitializationError:
+            self._deferred_infer_shape(*_regroup(flat, self._in_format))
+            for p in params.values():
+                p._finish_deferred_init()
+        args, grads, reqs = {}, {}, {}
+        for name in out.list_arguments():
+            if name in input_names:
+                a = flat[input_names.index(name)]
+                args[name] = ndarray.zeros(a.shape, ctx=ctx, dtype=a.dtype)
+                req = "write" if recording else "null"
+            else:
+                args[name] = params[name].data(ctx)
+                req = params[name].grad_req if recording else "null"
+            reqs[name] = req
+            if req != "null":
+                grads[name] = ndarray.zeros(args[name].shape, ctx=ctx, dtype=args[name].dtype)
+        aux = {name: params[name].data(ctx) for name in out.list_auxiliary_states()}
+        exe = out.bind(ctx, args, args_grad=grads, grad_req=reqs, aux_states=aux)
+        tracked = [n for n in out.list_arguments() if n not in input_names and reqs[n] != "null"]
+        return exe, input_names, tracked
 
     def hybrid_forward(self, F, x, *args, **kwargs):
         """The computation with ``F`` (``mx.nd`` or ``mx.sym``): override it."""
