@@ -1,8 +1,8 @@
 """Train LeNet (or an MLP) on MNIST and report test accuracy: rmx's main job (`make demo`).
 
-    python -m rmx.examples.mnist [--network lenet|mlp] [--num-epochs 5] [--batch-size 64]
-                                 [--lr 0.05] [--lr-step-epochs 3] [--lr-factor 0.1]
-                                 [--data-dir DIR] [--plot curve.png]
+    python -m rmx.examples.mnist [--api module|gluon] [--network lenet|mlp] [--num-epochs 5]
+                                 [--batch-size 64] [--lr 0.05] [--lr-step-epochs 3]
+                                 [--lr-factor 0.1] [--data-dir DIR] [--plot curve.png]
 
 As MXNet's `example/image-classification/train_mnist.py`: `mx.io.MNISTIter` reads the idx files,
 `mx.mod.Module.fit` trains with SGD and momentum, `mx.callback.Speedometer` logs throughput, and
@@ -10,6 +10,10 @@ the test set is scored after every epoch. The learning rate is multiplied by `--
 each epoch of `--lr-step-epochs`, as `train_mnist.py`'s `fit.py` does (a
 `mx.lr_scheduler.MultiFactorScheduler` stepping every `ceil(60000 / batch_size)` updates). The
 four MNIST files ship with the repository in `data/mnist/`.
+
+`--api gluon` trains the same network written as a hybridized `gluon.nn.HybridSequential`, with
+`gluon.data.vision.MNIST`, a `DataLoader`, `autograd.record()` and a `gluon.Trainer` (the same
+optimizer, schedule and initialization), as MXNet 1.x's Gluon tutorials do.
 
 On a terminal each epoch shows a progress bar with the log lines above it and ends with a summary
 line (`rmx.progress`; `RMX_PROGRESS=0` hides it); redirected to a file, the output is the log
@@ -85,8 +89,67 @@ def lr_scheduler(lr, step_epochs, factor, batch_size, num_examples=60000):
     return mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=factor, base_lr=lr)
 
 
+def gluon_net(network):
+    """LeNet or the MLP of ``rmx.models``, as a Gluon block."""
+    from rmx import gluon
+
+    nn = gluon.nn
+    net = nn.HybridSequential(prefix=network + "_")
+    with net.name_scope():
+        if network == "lenet":
+            net.add(nn.Conv2D(20, 5, activation="tanh"), nn.MaxPool2D(2, 2), nn.Conv2D(50, 5, activation="tanh"),
+                    nn.MaxPool2D(2, 2), nn.Flatten(), nn.Dense(500, activation="tanh"), nn.Dense(10))
+        else:
+            net.add(nn.Dense(128, activation="relu"), nn.Dense(64, activation="relu"), nn.Dense(10))
+    return net
+
+
+def train_gluon(a):
+    """The Gluon twin of the Module path; returns the final test accuracy."""
+    import numpy as np
+    from rmx import autograd, gluon
+
+    def arrays(train):
+        ds = gluon.data.vision.MNIST(root=a.data_dir, train=train)
+        images = ds._data.asnumpy().astype(np.float32).transpose(0, 3, 1, 2) / 255
+        return gluon.data.ArrayDataset(images, ds._label.astype(np.float32))
+
+    train_data = gluon.data.DataLoader(arrays(True), batch_size=a.batch_size, shuffle=True, last_batch="rollover")
+    test_data = gluon.data.DataLoader(arrays(False), batch_size=500)
+    net = gluon_net(a.network)
+    net.initialize(mx.init.Xavier(factor_type="in", magnitude=2.34))
+    net.hybridize()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {
+        "learning_rate": a.lr, "momentum": a.momentum, "wd": 1e-4,
+        "lr_scheduler": lr_scheduler(a.lr, a.lr_step_epochs, a.lr_factor, a.batch_size)})
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+
+    def score(loader):
+        metric = mx.metric.Accuracy()
+        for data, label in loader:
+            metric.update([label], [net(data)])
+        return metric.get()[1]
+
+    acc = 0.0
+    for epoch in range(a.num_epochs):
+        tic, metric = time.time(), mx.metric.Accuracy()
+        for i, (data, label) in enumerate(train_data):
+            with autograd.record():
+                out = net(data)
+                loss = loss_fn(out, label)
+            loss.backward()
+            trainer.step(data.shape[0])
+            metric.update([label], [out])
+            if a.disp_batches and (i + 1) % a.disp_batches == 0:
+                logging.info("Epoch[%d] Batch [%d] Train-accuracy=%f", epoch, i + 1, metric.get()[1])
+        acc = score(test_data)
+        logging.info("Epoch[%d] Train-accuracy=%f Validation-accuracy=%f Time cost=%.1f", epoch, metric.get()[1], acc, time.time() - tic)
+    return acc
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="train a network on MNIST with rmx")
+    p.add_argument("--api", choices=["module", "gluon"], default="module", help="mx.mod.Module.fit, or Gluon with autograd and a Trainer")
     p.add_argument("--network", choices=["lenet", "mlp"], default="lenet")
     p.add_argument("--num-epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
@@ -100,6 +163,12 @@ def main(argv=None):
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     mx.random.seed(42)
+    if a.api == "gluon":
+        start = time.time()
+        acc = train_gluon(a)
+        logging.info("%s (gluon): test accuracy %.4f after %d epochs in %.0f s", a.network, acc, a.num_epochs, time.time() - start)
+        print(f"test accuracy: {acc:.4f}")
+        return acc
     net = models.get_model(a.network, num_classes=10)
     train, test = iterators(a.data_dir, a.batch_size, flat=a.network == "mlp")
     mod = mx.mod.Module(net, context=mx.cpu())
