@@ -48,12 +48,7 @@ fn mark_variable(py: Python<'_>, array: PyRef<'_, PyNDArray>, grad: PyRef<'_, Py
 fn grad_of(array: PyRef<'_, PyNDArray>) -> Option<(PyNDArray, &'static str)> {
     let entry = array.entry()?;
     let (grad, req) = entry.grad()?;
-    let req = match req {
-        GradReq::Null => "null",
-        GradReq::Write => "write",
-        GradReq::Add => "add",
-    };
-    Some((PyNDArray::from(grad.clone()), req))
+    Some((PyNDArray::from(grad.clone()), req.name()))
 }
 
 /// Whether the array was recorded or marked (it carries an entry).

@@ -181,7 +181,7 @@ fn invoke(
     visible_only: bool,
 ) -> PyResult<Vec<PyNDArray>> {
     let ctx = context(py, dev_type, dev_id)?;
-    check_inplace(py, &inputs.iter().map(|h| &**h).collect::<Vec<_>>(), out.as_deref())?;
+    check_inplace(py, &inputs, out.as_deref())?;
     let tracked: Vec<Tracked> = inputs.iter().map(|h| (h.0.clone(), h.entry())).collect();
     let out_arrays = out.as_ref().map(|v| v.iter().map(|h| h.0.clone()).collect());
     let attrs = Attrs::from_pairs(attrs);
@@ -198,7 +198,7 @@ fn invoke(
 /// While recording, an operation may not overwrite an array the tape refers to, nor write over
 /// one of its inputs when an input is recorded (MXNet refuses both: the tape keeps arrays, not
 /// copies, so the gradient would read the overwritten values).
-fn check_inplace(py: Python<'_>, inputs: &[&PyNDArray], out: Option<&[PyRef<'_, PyNDArray>]>) -> PyResult<()> {
+fn check_inplace(py: Python<'_>, inputs: &[PyRef<'_, PyNDArray>], out: Option<&[PyRef<'_, PyNDArray>]>) -> PyResult<()> {
     let Some(out) = out else { return Ok(()) };
     if !rmx_graph::autograd::is_recording() {
         return Ok(());
@@ -231,7 +231,7 @@ fn scalar_op(py: Python<'_>, name: &str, x: PyRef<'_, PyNDArray>, scalar: f64, o
     // Whole numbers (the usual `x + 1`) format through the cheap integer path.
     let text = if scalar.fract() == 0.0 && scalar.abs() < 1e15 { (scalar as i64).to_string() } else { format!("{scalar:?}") };
     attrs.set("scalar", text);
-    check_inplace(py, &[&*x], out.as_ref().map(std::slice::from_ref))?;
+    check_inplace(py, std::slice::from_ref(&x), out.as_ref().map(std::slice::from_ref))?;
     let out_array = out.as_ref().map(|o| vec![o.0.clone()]);
     let ctx = x.0.ctx();
     let outs = guard(py, name, || invoke_tracked(name, &[(x.0.clone(), x.entry())], &attrs, out_array, ctx).map_err(|e| graph_error(py, e)))?;

@@ -45,7 +45,7 @@ def test_hybridized_training_equals_imperative():
         # Weights, and BatchNorm's moving statistics, which the executor updates in place.
         np.testing.assert_array_equal(params_h[k], params_i[k], err_msg=k)
     # One binding for training (recorded) and one for prediction, reused across steps.
-    assert isinstance(net._cached_op, dict) and len(net._cached_op) == 2
+    assert len(net._cached_op.bindings) == 2
 
 
 def test_hybridized_input_gradient_and_new_shapes():

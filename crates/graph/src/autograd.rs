@@ -25,6 +25,7 @@ use rmx_operators::grad::{GradArgs, GradBuilder, Value};
 use rmx_operators::operator::OpCtx;
 use rmx_operators::registry::lookup;
 
+pub use crate::executor::GradReq;
 use crate::invoke::invoke_with;
 use crate::ndarray::NDArray;
 use crate::symbol::{create_op, Symbol};
@@ -53,28 +54,6 @@ pub fn set_recording(on: bool) -> bool {
 /// Sets the training flag; returns the previous one.
 pub fn set_training(on: bool) -> bool {
     TRAINING.with(|c| c.replace(on))
-}
-
-/// How a variable's gradient buffer takes a new gradient (MXNet's `grad_req`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GradReq {
-    /// Nothing is written.
-    Null,
-    /// The buffer is overwritten.
-    Write,
-    /// The gradient is added to the buffer.
-    Add,
-}
-
-impl GradReq {
-    pub fn parse(s: &str) -> Result<GradReq> {
-        match s {
-            "null" => Ok(GradReq::Null),
-            "write" | "inplace" => Ok(GradReq::Write),
-            "add" => Ok(GradReq::Add),
-            _ => Err(GraphError::Invalid(format!("grad_req must be 'write', 'add' or 'null', got '{s}'"))),
-        }
-    }
 }
 
 /// One node of the tape.

@@ -32,9 +32,10 @@ import threading
 import warnings
 from collections import OrderedDict, defaultdict
 
-from .. import autograd, initializer, name as _name, ndarray, symbol
+from .. import initializer, name as _name, ndarray, symbol
 from ..ndarray import NDArray
 from ..symbol import Symbol
+from .cached_graph import CachedGraph
 from .parameter import DeferredInitializationError, Parameter, ParameterDict
 from .utils import HookHandle, _brief_print_list, _indent
 
@@ -569,62 +570,16 @@ class HybridBlock(Block):
             return self.hybrid_forward(symbol, x, *args, **params)
 
     def _call_cached_graph(self, ctx, *args):
-        """The hybridized call: the traced graph bound once per input signature (shapes, dtypes,
-        whether gradients are recorded) through the executor, with its memory plan; parameters
-        are bound as they are (updates reach the graph), inputs copied into its arguments. While
-        recording, the call is one node of the autograd tape whose backward is the executor's."""
-        from .. import _rmx
+        """The hybridized call, through the bound graph (see ``cached_graph.py``)."""
         flat = [a for a in _flatten(args, "input")[0] if a is not None]
-        recording = autograd.is_recording()
-        key = (tuple((a.shape, a.dtype) for a in flat), ctx, recording)
-        cache = self._cached_op if isinstance(self._cached_op, dict) else {}
-        self._cached_op = cache
-        if key not in cache:
-            cache[key] = self._bind_cached_graph(ctx, flat, recording)
-        exe, input_names, tracked = cache[key]
-        for name, a in zip(input_names, flat):
-            a.copyto(exe.arg_dict[name])
-        exe.forward(is_train=autograd.is_training())
-        outs = [o.copy() for o in exe.outputs]
-        if recording:
-            sources = flat + [exe.arg_dict[n] for n in tracked]
-            names = input_names + tracked
+        if self._cached_op is None:
+            inputs, out = self._cached_graph
 
-            def backward(out_grads):
-                from ..ndarray.ndarray import _wrap
-                exe.backward([_wrap(g) for g in out_grads])
-                return [exe.grad_dict[n].handle for n in names]
+            def finish_deferred_init():
+                self._deferred_infer_shape(*_regroup(flat, self._in_format))
 
-            _rmx.record_custom([a.handle for a in sources], [o.handle for o in outs], backward)
-        return _regroup(outs, self._out_format)
-
-    def _bind_cached_graph(self, ctx, flat, recording):
-        inputs, out = self._cached_graph
-        input_names = [v.name for v in inputs]
-        params = {p.name: p for p in self.collect_params().values()}
-        try:
-            for p in params.values():
-                p.data(ctx)
-        except DeferredInitializationError:
-            self._deferred_infer_shape(*_regroup(flat, self._in_format))
-            for p in params.values():
-                p._finish_deferred_init()
-        args, grads, reqs = {}, {}, {}
-        for name in out.list_arguments():
-            if name in input_names:
-                a = flat[input_names.index(name)]
-                args[name] = ndarray.zeros(a.shape, ctx=ctx, dtype=a.dtype)
-                req = "write" if recording else "null"
-            else:
-                args[name] = params[name].data(ctx)
-                req = params[name].grad_req if recording else "null"
-            reqs[name] = req
-            if req != "null":
-                grads[name] = ndarray.zeros(args[name].shape, ctx=ctx, dtype=args[name].dtype)
-        aux = {name: params[name].data(ctx) for name in out.list_auxiliary_states()}
-        exe = out.bind(ctx, args, args_grad=grads, grad_req=reqs, aux_states=aux)
-        tracked = [n for n in out.list_arguments() if n not in input_names and reqs[n] != "null"]
-        return exe, input_names, tracked
+            self._cached_op = CachedGraph(inputs, out, self.collect_params(), finish_deferred_init)
+        return _regroup(self._cached_op(ctx, flat), self._out_format)
 
     def hybrid_forward(self, F, x, *args, **kwargs):
         """The computation with ``F`` (``mx.nd`` or ``mx.sym``): override it."""

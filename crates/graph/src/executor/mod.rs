@@ -19,7 +19,7 @@ use rmx_operators::operator::{OpCtx, Operator, TensorDesc};
 use crate::symbol::{infer, IndexedGraph, Symbol};
 use crate::Attrs;
 
-/// How an argument's gradient is stored.
+/// How an argument's (or autograd variable's) gradient is stored: MXNet's `grad_req`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GradReq {
     Null,
@@ -34,6 +34,15 @@ impl GradReq {
             "write" | "inplace" => Ok(GradReq::Write),
             "add" => Ok(GradReq::Add),
             other => Err(GraphError::Invalid(format!("grad_req must be 'write', 'add' or 'null', got '{other}'"))),
+        }
+    }
+
+    /// MXNet's name for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            GradReq::Null => "null",
+            GradReq::Write => "write",
+            GradReq::Add => "add",
         }
     }
 }
