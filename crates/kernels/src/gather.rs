@@ -1,6 +1,7 @@
 //! Gather primitives, dispatched by device: `take` / `pick` (rows or elements chosen by index
-//! along an axis, with MXNet's out-of-range modes) and their scatter-add adjoint, Embedding's
-//! lookup and its gradient, and `one_hot`. Indices are tensors of any dtype, read as numbers; the
+//! along an axis, with MXNet's out-of-range modes) and their scatter-add adjoint, `gather_nd` /
+//! `scatter_nd` (blocks named by index tuples over the leading axes), Embedding's lookup and its
+//! gradient, and `one_hot`. Indices are tensors of any dtype, read as numbers; the
 //! host loops are `cpu::gather`.
 
 use crate::dispatch::dispatch;
@@ -77,5 +78,35 @@ pub fn one_hot(indices: &Tensor, on: f64, off: f64, y: &mut Tensor) -> KernelRes
     dispatch!("one_hot", y, cpu => {
         let ix = with_dtype!(indices.dtype, I => cpu::gather::indices::<I>(indices.data()));
         with_dtype!(y.dtype, T => cpu::gather::one_hot::<T>(&ix, depth, on, off, y.data_mut()))
+    })
+}
+
+/// An n-d gather's geometry: index tuples over the leading `dims` of the gathered-from (or
+/// scattered-into) array, each naming a block of `inner` elements.
+#[derive(Clone, Debug)]
+pub struct NdPlan {
+    /// The operator, named in an index error.
+    pub op: &'static str,
+    pub dims: Vec<usize>,
+    pub inner: usize,
+}
+
+/// `y[k, ...] = x[indices[:, k], ...]`; an index outside its axis (after counting negative ones
+/// from the end) is [`crate::KernelError::Index`].
+pub fn gather_nd(p: &NdPlan, x: &Tensor, indices: &Tensor, y: &mut Tensor) -> KernelResult<()> {
+    dispatch!("gather_nd", y, cpu => {
+        let ix = with_dtype!(indices.dtype, I => cpu::gather::indices::<I>(indices.data()));
+        let blocks = cpu::gather::nd_blocks(p.op, &ix, &p.dims)?;
+        with_dtype!(y.dtype, T => cpu::gather::gather_nd::<T>(&blocks, p.inner, x.data(), y.data_mut()))
+    })
+}
+
+/// `y` zeroed, then `y[indices[:, k], ...] = x[k, ...]` (`+=` when `accumulate`: the gather's
+/// adjoint).
+pub fn scatter_nd(p: &NdPlan, x: &Tensor, indices: &Tensor, y: &mut Tensor, accumulate: bool) -> KernelResult<()> {
+    dispatch!("scatter_nd", y, cpu => {
+        let ix = with_dtype!(indices.dtype, I => cpu::gather::indices::<I>(indices.data()));
+        let blocks = cpu::gather::nd_blocks(p.op, &ix, &p.dims)?;
+        with_dtype!(y.dtype, T => cpu::gather::scatter_nd::<T>(&blocks, p.inner, x.data(), y.data_mut(), accumulate))
     })
 }

@@ -8,7 +8,7 @@ use crate::cpu::reduce::ReduceFn;
 use crate::cpu::reduce_axes::{converted, ReduceView};
 use crate::dispatch::dispatch;
 use crate::elementwise::Ternary;
-use crate::{cpu, with_dtype, KernelResult, Layout, Tensor};
+use crate::{cpu, with_dtype, with_float, KernelResult, Layout, Tensor};
 
 /// `y = R` over the `axes` of `x` (sorted and distinct; `y` has the other axes' elements in
 /// order). `y` may have another dtype than `x` (`norm`'s `out_dtype`): the reduction is made in
@@ -21,6 +21,15 @@ pub fn reduce<R: ReduceFn>(x: &Tensor, axes: &[usize], y: &mut Tensor) -> Kernel
         } else {
             with_dtype!(x.dtype, T => with_dtype!(y.dtype, D => cpu::reduce_axes::reduce_cast::<T, D, R>(view.data::<T>(x), view.outer, view.len, view.inner, y.data_mut::<D>())));
         }
+    })
+}
+
+/// `mean` and `var` (biased) of `x` over its `axes` (sorted and distinct), each with the other
+/// axes' elements in order (`moments`).
+pub fn moments(x: &Tensor, axes: &[usize], mean: &mut Tensor, var: &mut Tensor) -> KernelResult<()> {
+    dispatch!("moments", mean, cpu => {
+        let view = ReduceView::new(x, axes)?;
+        with_float!("moments", x.dtype, T => cpu::reduce_axes::moments::<T>(view.data::<T>(x), view.outer, view.len, view.inner, mean.data_mut(), var.data_mut()))
     })
 }
 

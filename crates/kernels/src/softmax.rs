@@ -5,7 +5,7 @@
 //! `crate::softmax_output`.)
 
 use crate::dispatch::dispatch;
-use crate::{cpu, f16, with_dtype, DType, KernelError, KernelResult, Tensor};
+use crate::{cpu, f16, with_dtype, DType, Element, KernelError, KernelResult, Tensor};
 
 /// The data as `(outer, n, inner)` blocks around the axis: element `r` of position `(o, i)` is
 /// at `(o·n + r)·inner + i`.
@@ -53,4 +53,23 @@ pub fn forward(p: &SoftmaxPlan, x: &Tensor, y: &mut Tensor) -> KernelResult<()> 
 /// log-softmax. `dx` (of the input's float dtype) is overwritten.
 pub fn backward(p: &SoftmaxPlan, dy: &Tensor, y: &Tensor, dx: &mut Tensor) -> KernelResult<()> {
     dispatch!("softmax backward", dx, cpu => with_any_float!("softmax backward", dx.dtype, X => with_dtype!(y.dtype, Y => cpu::softmax::backward::<X, Y>(p, dy.data(), y.data(), dx.data_mut()))))
+}
+
+/// `loss[0] = Σ_i -log softmax(x_i)[label_i]` over the rows of `x` (`(batch, classes)`), in f64.
+/// A label outside `[0, classes)` is [`KernelError::Index`].
+pub fn cross_entropy(x: &Tensor, label: &Tensor, loss: &mut Tensor) -> KernelResult<()> {
+    dispatch!("softmax_cross_entropy", loss, cpu => with_any_float!("softmax_cross_entropy", x.dtype, X => {
+        let labels = with_dtype!(label.dtype, L => cpu::softmax::class_labels::<L>(label.data(), x.shape[1])?);
+        loss.data_mut::<X>()[0] = X::from_f64(cpu::softmax::cross_entropy::<X>(x.data(), x.shape[1], &labels));
+    }))
+}
+
+/// [`cross_entropy`]'s gradient: `dx_i = g·(softmax(x_i) - onehot(label_i))`, `g` the loss's
+/// gradient (one element).
+pub fn cross_entropy_backward(g: &Tensor, x: &Tensor, label: &Tensor, dx: &mut Tensor) -> KernelResult<()> {
+    dispatch!("softmax_cross_entropy backward", dx, cpu => with_any_float!("softmax_cross_entropy backward", x.dtype, X => {
+        let labels = with_dtype!(label.dtype, L => cpu::softmax::class_labels::<L>(label.data(), x.shape[1])?);
+        let g = g.data::<X>()[0].to_f64();
+        cpu::softmax::cross_entropy_backward::<X>(g, x.data(), x.shape[1], &labels, dx.data_mut())
+    }))
 }

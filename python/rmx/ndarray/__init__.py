@@ -8,6 +8,13 @@ from .utils import load, load_frombuffer, save
 
 _ops = generate(globals())
 
+import types as _types  # noqa: E402
+
+contrib = _types.ModuleType(__name__ + ".contrib", "MXNet's contrib operators: ``_contrib_X`` as ``contrib.X``.")
+for _n, _f in _ops.items():
+    if _n.startswith("_contrib_"):
+        setattr(contrib, _n[len("_contrib_"):], _f)
+
 # Methods MXNet's NDArray has that are operators: x.exp(), x.sum(axis=1), ...
 _FLUENT = """abs sign round rint fix floor ceil trunc exp expm1 log log2 log10 log1p sqrt rsqrt cbrt rcbrt
 square reciprocal sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh arccosh arctanh degrees

@@ -9,6 +9,10 @@ from .symbol import Group, Symbol, Variable, load, load_json, var
 
 _internal = types.ModuleType(__name__ + "._internal", "Every registered operator, underscored ones included.")
 generate(globals(), _internal)
+contrib = types.ModuleType(__name__ + ".contrib", "MXNet's contrib operators: ``_contrib_X`` as ``contrib.X``.")
+for _n in dir(_internal):
+    if _n.startswith("_contrib_"):
+        setattr(contrib, _n[len("_contrib_"):], getattr(_internal, _n))
 
 
 def zeros(shape, dtype=None, **kwargs):

@@ -163,3 +163,37 @@ mod tests {
         assert_eq!(y, [-1., 1., -1., -1., -1., -1.]);
     }
 }
+
+/// The block (of the trailing axes' elements) each index tuple names: tuple `k` is column `k` of
+/// `indices` seen as `(dims.len(), count)`; negative entries count from the axis's end.
+pub fn nd_blocks(op: &str, indices: &[f64], dims: &[usize]) -> KernelResult<Vec<usize>> {
+    let count = indices.len() / dims.len().max(1);
+    (0..count)
+        .map(|k| {
+            dims.iter().enumerate().try_fold(0usize, |block, (m, &n)| Ok(block * n + resolve(op, IndexMode::Raise, indices[m * count + k], n)?))
+        })
+        .collect()
+}
+
+/// `y[k] = x[blocks[k]]`, blocks of `inner` elements.
+pub fn gather_nd<T: Element>(blocks: &[usize], inner: usize, x: &[T], y: &mut [T]) {
+    for (k, &b) in blocks.iter().enumerate() {
+        y[k * inner..(k + 1) * inner].copy_from_slice(&x[b * inner..(b + 1) * inner]);
+    }
+}
+
+/// `y` zeroed, then `y[blocks[k]] = x[k]` (a later tuple wins on repeats), or `+= x[k]` when
+/// `accumulate`.
+pub fn scatter_nd<T: Element>(blocks: &[usize], inner: usize, x: &[T], y: &mut [T], accumulate: bool) {
+    y.fill(T::default());
+    for (k, &b) in blocks.iter().enumerate() {
+        let (src, dst) = (&x[k * inner..(k + 1) * inner], &mut y[b * inner..(b + 1) * inner]);
+        if accumulate {
+            for (d, &v) in dst.iter_mut().zip(src) {
+                *d = T::binary::<Add>(*d, v);
+            }
+        } else {
+            dst.copy_from_slice(src);
+        }
+    }
+}

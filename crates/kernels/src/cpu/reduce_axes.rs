@@ -77,3 +77,23 @@ pub fn broadcast_back<T: Element, F: Fn(T, T, T) -> T + Sync>(shape: &[usize], g
     let dense = contiguous_strides(shape);
     map3_broadcast(shape, g, strides, x, &dense, y, strides, dx, f)
 }
+
+/// Per `(o, i)` of `x` seen as `(outer, len, inner)`: the mean and the biased variance over
+/// `len`, each in float64 in a fixed order.
+pub fn moments<T: crate::Float>(x: &[T], outer: usize, len: usize, inner: usize, mean: &mut [T], var: &mut [T]) {
+    use rayon::prelude::*;
+    let n = len as f64;
+    let stats: Vec<(f64, f64)> = (0..outer * inner)
+        .into_par_iter()
+        .map(|r| {
+            let (o, i) = (r / inner, r % inner);
+            let at = |j: usize| x[(o * len + j) * inner + i].to_f64();
+            let m = (0..len).map(at).sum::<f64>() / n;
+            (m, (0..len).map(|j| (at(j) - m).powi(2)).sum::<f64>() / n)
+        })
+        .collect();
+    for (r, (m, v)) in stats.into_iter().enumerate() {
+        mean[r] = T::from_f64(m);
+        var[r] = T::from_f64(v);
+    }
+}

@@ -130,3 +130,43 @@ mod tests {
         }
     }
 }
+
+/// Class labels as row indices (truncated toward zero); one outside `[0, classes)` is an error.
+pub fn class_labels<L: Element>(label: &[L], classes: usize) -> crate::KernelResult<Vec<usize>> {
+    label
+        .iter()
+        .map(|v| {
+            let c = v.to_f64() as i64;
+            if c < 0 || c as usize >= classes {
+                return Err(crate::KernelError::Index { message: format!("softmax_cross_entropy: label {c} is out of range for {classes} classes") });
+            }
+            Ok(c as usize)
+        })
+        .collect()
+}
+
+/// `log Σ exp(row)`, shifted by the row's maximum.
+fn log_sum_exp<X: Element>(row: &[X]) -> f64 {
+    let m = row.iter().map(|v| v.to_f64()).fold(f64::NEG_INFINITY, f64::max);
+    m + row.iter().map(|v| (v.to_f64() - m).exp()).sum::<f64>().ln()
+}
+
+/// The smallest probability a row's loss takes the log of, as MXNet 1.9.1 (each row's loss is at
+/// most `-ln 1e-8` ≈ 18.42; the gradient is not capped, as MXNet's).
+const MIN_PROBABILITY: f64 = 1e-8;
+
+/// `Σ_i -ln max(softmax(x_i)[label_i], 1e-8)`, rows in order.
+pub fn cross_entropy<X: Element>(x: &[X], classes: usize, labels: &[usize]) -> f64 {
+    let cap = -MIN_PROBABILITY.ln();
+    x.chunks(classes.max(1)).zip(labels).map(|(row, &c)| (log_sum_exp(row) - row[c].to_f64()).min(cap)).sum()
+}
+
+pub fn cross_entropy_backward<X: Element>(g: f64, x: &[X], classes: usize, labels: &[usize], dx: &mut [X]) {
+    for ((row, d), &c) in x.chunks(classes.max(1)).zip(dx.chunks_mut(classes.max(1))).zip(labels) {
+        let lse = log_sum_exp(row);
+        for (j, (v, o)) in row.iter().zip(d.iter_mut()).enumerate() {
+            let p = (v.to_f64() - lse).exp();
+            *o = X::from_f64(g * (p - (j == c) as u8 as f64));
+        }
+    }
+}

@@ -95,6 +95,13 @@ binary_fn!(LogicalOr, cuda "T(a != T(0) || b != T(0))", |a, b| (a != 0.0 || b !=
 binary_fn!(LogicalXor, cuda "T((a != T(0)) != (b != T(0)))", |a, b| ((a != 0.0) != (b != 0.0)) as u8 as _, int: |a, b| ((a != 0) != (b != 0)) as i64);
 binary_fn!(Hypot, cuda "hypot(a, b)", |a, b| a.hypot(b), int: |a, b| ((a as f64).hypot(b as f64)) as i64,
     grad "hypot": |a, b| { let h = a.hypot(b); (a / h, b / h) });
+binary_fn!(
+    /// `smooth_l1(x, σ)`: quadratic `0.5(σx)²` inside `|x| < 1/σ²`, linear `|x| - 0.5/σ²` outside.
+    SmoothL1, cuda "(fabs(a) < T(1) / (b * b)) ? T(0.5) * b * b * a * a : fabs(a) - T(0.5) / (b * b)",
+    |a, b| { let s2 = b * b; if a.abs() < 1.0 / s2 { 0.5 * s2 * a * a } else { a.abs() - 0.5 / s2 } },
+    int: |a, b| { let (a, s2) = (a as f64, (b * b) as f64); (if a.abs() < 1.0 / s2 { 0.5 * s2 * a * a } else { a.abs() - 0.5 / s2 }) as i64 },
+    grad "smooth_l1": |a, b| { let s2 = b * b; (if a.abs() < 1.0 / s2 { s2 * a } else if a > 0.0 { 1.0 } else { -1.0 }, 0.0) }
+);
 // `rhs` itself: the second argument, for selections.
 binary_fn!(Second, cuda "b", |_a, b| b, int: |_a, b| b);
 

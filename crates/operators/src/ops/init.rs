@@ -1,6 +1,7 @@
 //! Operators that create arrays: `_zeros`, `_ones`, `_full` (`value`), `_arange` (`start`,
 //! `stop`, `step`, `repeat`), `_eye` (`N`, `M`, `k`), all with `shape`/`dtype` as they apply, and
-//! `zeros_like`/`ones_like`, which take an input for its shape and dtype. Constant in their inputs:
+//! `zeros_like`/`ones_like` and `_contrib_arange_like` (`start`, `step`, `repeat`, `axis`), which
+//! take an input for its shape and dtype. Constant in their inputs:
 //! no gradient flows.
 
 use rmx_engine::BoxError;
@@ -18,6 +19,8 @@ enum Kind {
     Arange { start: f64, step: f64, repeat: usize },
     Eye { k: i64 },
     Like(f64),
+    /// `arange` over the input's elements, or along its `axis`.
+    ArangeLike { start: f64, step: f64, repeat: usize, axis: Option<i64> },
 }
 
 struct Init {
@@ -28,8 +31,13 @@ struct Init {
 
 impl Operator for Init {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
-        if let Kind::Like(_) = self.kind {
-            return Ok(vec![inputs[0].clone()]);
+        match self.kind {
+            Kind::Like(_) | Kind::ArangeLike { axis: None, .. } => return Ok(vec![inputs[0].clone()]),
+            Kind::ArangeLike { axis: Some(a), .. } => {
+                let a = super::axes::axis("_contrib_arange_like", "axis", a, inputs[0].shape.len())?;
+                return Ok(vec![TensorDesc::new(&[inputs[0].shape[a]], inputs[0].dtype)]);
+            }
+            _ => {}
         }
         Ok(vec![TensorDesc { shape: self.shape.clone(), dtype: self.dtype }])
     }
@@ -38,7 +46,7 @@ impl Operator for Init {
         let out = &mut outputs[0];
         match self.kind {
             Kind::Full(v) | Kind::Like(v) => fill(out, v)?,
-            Kind::Arange { start, step, repeat } => arange(out, start, step, repeat)?,
+            Kind::Arange { start, step, repeat } | Kind::ArangeLike { start, step, repeat, .. } => arange(out, start, step, repeat)?,
             Kind::Eye { k } => eye(out, k)?,
         }
         Ok(())
@@ -65,6 +73,11 @@ fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
         "_full" => (Kind::Full(attrs.required_f64(name, "value")?), shape(name, attrs)?),
         "zeros_like" => (Kind::Like(0.0), Shape::new()),
         "ones_like" => (Kind::Like(1.0), Shape::new()),
+        "_contrib_arange_like" => {
+            let (start, step) = (attrs.f64(name, "start", 0.0)?, attrs.f64(name, "step", 1.0)?);
+            let repeat = attrs.int(name, "repeat", 1)?.max(1) as usize;
+            (Kind::ArangeLike { start, step, repeat, axis: attrs.opt_int(name, "axis")? }, Shape::new())
+        }
         "_arange" => {
             let start = attrs.required_f64(name, "start")?;
             let (start, stop) = match attrs.get("stop") {
@@ -125,6 +138,20 @@ pub static DEFS: &[OpDef] = &[
         doc: "A 2-d array with ones on diagonal `k`.",
         inputs: Arity::Fixed(&[]),
         params: &[param("N", "int", "", "rows"), param("M", "int", "0", "columns (N when 0)"), param("k", "int", "0", "diagonal"), param("dtype", "dtype", "float32", "the dtype")],
+        create,
+    },
+    OpDef {
+        name: "_contrib_arange_like",
+        aliases: &[],
+        doc: "`arange` shaped like the input (or its `axis`), in its dtype.",
+        inputs: Arity::Fixed(&["data"]),
+        params: &[
+            param("start", "float", "0.0", "first value"),
+            param("step", "float", "1.0", "spacing"),
+            param("repeat", "int", "1", "repetitions of each value"),
+            param("ctx", "string", "", "accepted for compatibility"),
+            param("axis", "int or None", "None", "the axis whose length is used; all elements when None"),
+        ],
         create,
     },
     OpDef { name: "zeros_like", aliases: &[], doc: "Zeros of the input's shape and dtype.", inputs: Arity::Fixed(&["data"]), params: &[], create },

@@ -25,7 +25,11 @@ mod scalar_binary;
 mod broadcast_to;
 mod concat;
 mod expand_dims;
-mod layer_norm;
+mod norm;
+mod l2_normalization;
+mod moments;
+mod gather_nd;
+mod softmax_cross_entropy;
 mod reverse;
 mod squeeze;
 mod flatten;
@@ -82,13 +86,18 @@ use crate::operator::OpDef;
 pub static REGISTRY: &[&[OpDef]] = &[
     elemwise_binary::DEFS,
     scalar_binary::DEFS,
+    scalar_binary::SMOOTH_L1_DEFS,
     unary_math::DEFS,
     reduce::DEFS,
     arg_reduce::DEFS,
     reshape::DEFS,
     flatten::DEFS,
     expand_dims::DEFS,
-    layer_norm::DEFS,
+    norm::DEFS,
+    l2_normalization::DEFS,
+    moments::DEFS,
+    gather_nd::DEFS,
+    softmax_cross_entropy::DEFS,
     squeeze::DEFS,
     reverse::DEFS,
     transpose::DEFS,

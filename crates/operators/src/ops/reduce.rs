@@ -155,6 +155,7 @@ enum Partial {
     NanProd,
     L2,
     L1,
+    Var,
 }
 
 /// `_backward_reduce`: `[out_grad, data, out]` to the gradient of `data` (module doc).
@@ -178,6 +179,7 @@ impl ReduceBackward {
             Partial::NanProd => broadcast_back(g, x, y, reduced, dx, &NanProdGrad),
             Partial::L2 => broadcast_back(g, x, y, reduced, dx, &L2Grad),
             Partial::L1 => broadcast_back(g, x, y, reduced, dx, &L1Grad),
+            Partial::Var => broadcast_back(g, x, y, reduced, dx, &VarGrad(n)),
         }
     }
 }
@@ -201,6 +203,16 @@ impl Ternary for MeanGrad {
             let (g, _x, _y) = (g.to_f64(), _x.to_f64(), _y.to_f64());
             T::from_f64(g / n)
         }
+    }
+}
+
+/// The biased variance's partial (`moments`), with `y` the mean: `g·2(x - y)/n`.
+struct VarGrad(f64);
+
+impl Ternary for VarGrad {
+    fn formula<T: Element>(&self) -> impl Fn(T, T, T) -> T + Sync + '_ {
+        let n = self.0;
+        move |g: T, x: T, y: T| T::from_f64(g.to_f64() * 2.0 * (x.to_f64() - y.to_f64()) / n)
     }
 }
 
@@ -262,6 +274,7 @@ fn create_backward(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator
         "nanprod" => Partial::NanProd,
         "norm" if norm_ord(name, attrs)? == 2 => Partial::L2,
         "norm" => Partial::L1,
+        "moments_var" => Partial::Var,
         _ => return Err(param_err(name, "fn", format!("no reduction named {f:?}"))),
     };
     Ok(Box::new(ReduceBackward { name, partial, axes: ReduceAxes::parse(name, attrs)? }))
@@ -292,7 +305,7 @@ macro_rules! defs {
             doc: "Gradient of a reduction: [out_grad, data, out] to data_grad; `fn` names the reduction.",
             inputs: Arity::Fixed(&["out_grad", "data", "out"]),
             params: &[
-                param("fn", "string", "", "the reduction: sum, mean, prod, max, min, nansum, nanprod or norm"),
+                param("fn", "string", "", "the reduction: sum, mean, prod, max, min, nansum, nanprod, norm, or moments_var (the variance, `out` being the mean)"),
                 param("axis", "Shape or None", "None", "as the reduction's"),
                 param("keepdims", "boolean", "False", "as the reduction's"),
                 param("exclude", "boolean", "False", "as the reduction's"),

@@ -56,6 +56,8 @@ impl<F: BinaryGrad> Operator for ScalarOp<F> {
             _ => {
                 let mut attrs = args.attrs.clone();
                 attrs.set("fn", kind);
+                // Written out: `smooth_l1` may have left its scalar to the default.
+                attrs.set("scalar", self.scalar.to_string());
                 attrs.set("reflected", if self.reflected { "True" } else { "False" });
                 g.op1("_backward_scalar", &attrs, &[og, args.inputs[0]])?
             }
@@ -147,11 +149,30 @@ impl<F: BinaryGrad> Ternary for Reflected<'_, F> {
 }
 
 fn create_backward(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
-    // `fn` names the function (`BinaryGrad::GRAD`); its `broadcast_<fn>` operator makes the kernel.
+    // `fn` names the function (`BinaryGrad::GRAD`); its `broadcast_<fn>` operator makes the kernel,
+    // except for `smooth_l1`, which exists only with a scalar.
     let f = attrs.get("fn").ok_or_else(|| param_err(name, "fn", "required"))?;
     attrs.required_f64(name, "scalar")?;
+    if f == SmoothL1::GRAD.unwrap_or_default() {
+        return scalar_backward::<SmoothL1>(name, attrs);
+    }
     crate::operator::elementwise_backward(name, &format!("broadcast_{f}"), attrs)
 }
+
+/// `smooth_l1`, whose scalar (σ) defaults to 1 where the arithmetic operators require theirs.
+fn create_smooth_l1(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    let scalar = attrs.f64(name, "scalar", 1.0)?;
+    Ok(Box::new(ScalarOp::<SmoothL1> { name, scalar, reflected: false, f: PhantomData }))
+}
+
+pub static SMOOTH_L1_DEFS: &[OpDef] = &[OpDef {
+    name: "smooth_l1",
+    aliases: &[],
+    doc: "Smooth L1: `0.5(σx)²` where `|x| < 1/σ²`, else `|x| - 0.5/σ²` (σ is `scalar`).",
+    inputs: Arity::Fixed(&["data"]),
+    params: &[param("scalar", "float", "1.0", "σ, which sets where the quadratic part ends (1/σ²)")],
+    create: create_smooth_l1,
+}];
 
 /// `_backward_scalar`'s kernel for function `F`, from the node's `scalar` and `reflected`.
 pub(crate) fn scalar_backward<F: BinaryGrad>(name: &str, attrs: &Attrs) -> Result<Box<dyn Operator>> {

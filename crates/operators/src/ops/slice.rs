@@ -1,6 +1,7 @@
 //! `slice` (`crop`): `begin`, `end`, `step` per leading axis, None meaning the whole axis, with
-//! Python's rules for negative values and steps; `slice_axis`: one axis, `begin` to `end`.
-//! `_backward_slice` / `_backward_slice_axis` write the output gradient into zeros of the input's
+//! Python's rules for negative values and steps; `slice_axis`: one axis, `begin` to `end`;
+//! `slice_like`: the leading part of the data as long as the second input on its `axes` (every
+//! axis when empty). `_backward_slice*` write the output gradient into zeros of the input's
 //! shape, at the sliced positions.
 
 use rmx_engine::BoxError;
@@ -23,6 +24,8 @@ struct Slice {
     end: Vec<Option<i64>>,
     step: Vec<Option<i64>>,
     axis: Option<i64>,
+    /// `slice_like`'s `axes`.
+    like: Option<Vec<i64>>,
 }
 
 /// Python's `range(*slice(b, e, s).indices(n))` as (start, count).
@@ -62,6 +65,40 @@ fn axis_range(op: &str, n: usize, begin: i64, end: Option<i64>) -> Result<(isize
 }
 
 impl Slice {
+    /// The ranges over `inputs`' data: `[data]`, or for `slice_like` `[data, like]` forward and
+    /// `[out_grad, data]` backward.
+    fn resolve(&self, inputs: &[&[usize]]) -> Result<Ranges> {
+        match (&self.like, self.backward) {
+            (None, false) => self.ranges(inputs[0]),
+            (None, true) => self.ranges(inputs[1]),
+            (Some(axes), false) => self.like_ranges(inputs[0], inputs[1], axes),
+            // The gradient has the slice's shape on every axis.
+            (Some(_), true) => self.like_ranges(inputs[1], inputs[0], &[]),
+        }
+    }
+
+    fn like_ranges(&self, data: &[usize], like: &[usize], axes: &[i64]) -> Result<Ranges> {
+        let chosen: Vec<usize> = if axes.is_empty() {
+            if like.len() != data.len() {
+                return Err(shape_err(self.name, format!("data {data:?} and shape_like {like:?} must have as many axes when `axes` is empty")));
+            }
+            (0..data.len()).collect()
+        } else {
+            axes.iter().map(|&a| axis(self.name, "axes", a, data.len())).collect::<Result<_>>()?
+        };
+        let mut r: Ranges = data.iter().map(|&n| (0, n, 1)).collect();
+        for d in chosen {
+            let Some(&n) = like.get(d) else {
+                return Err(shape_err(self.name, format!("shape_like {like:?} has no axis {d} to slice data {data:?} like")));
+            };
+            if n > data[d] {
+                return Err(shape_err(self.name, format!("shape_like {like:?} is longer than data {data:?} on axis {d}")));
+            }
+            r[d] = (0, n, 1);
+        }
+        Ok(r)
+    }
+
     fn ranges(&self, shape: &[usize]) -> Result<Ranges> {
         if let Some(a) = self.axis {
             let a = axis(self.name, "axis", a, shape.len())?;
@@ -94,7 +131,8 @@ impl Slice {
 impl Operator for Slice {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
         let data = &inputs[self.backward as usize];
-        let r = self.ranges(&data.shape)?;
+        let shapes: Vec<&[usize]> = inputs.iter().map(|d| d.shape.as_slice()).collect();
+        let r = self.resolve(&shapes)?;
         let shape: Vec<usize> = r.iter().map(|&(_, c, _)| c).collect();
         if !self.backward {
             return Ok(vec![TensorDesc::new(&shape, data.dtype)]);
@@ -108,7 +146,7 @@ impl Operator for Slice {
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         if self.backward {
             let (og, out) = (&inputs[0], &mut outputs[0]);
-            let r = self.ranges(&out.shape)?;
+            let r = self.resolve(&[&og.shape, &out.shape])?;
             let dst = contiguous_strides(&out.shape);
             copy::zero(out)?;
             if og.numel() > 0 {
@@ -119,7 +157,8 @@ impl Operator for Slice {
             return Ok(());
         }
         let x = &inputs[0];
-        let r = self.ranges(&x.shape)?;
+        let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape.as_slice()).collect();
+        let r = self.resolve(&shapes)?;
         let src = contiguous_strides(&x.shape);
         let shape: Vec<usize> = r.iter().map(|&(_, c, _)| c).collect();
         if shape.contains(&0) {
@@ -135,8 +174,14 @@ impl Operator for Slice {
         if self.backward {
             return Err(GraphError::Invalid(format!("operator {} has no gradient", args.op)));
         }
-        let name = if self.axis.is_some() { "_backward_slice_axis" } else { "_backward_slice" };
-        Ok(vec![Some(g.op1(name, args.attrs, &[args.out_grads[0], args.inputs[0]])?)])
+        let name = match (&self.like, self.axis) {
+            (Some(_), _) => "_backward_slice_like",
+            (None, Some(_)) => "_backward_slice_axis",
+            (None, None) => "_backward_slice",
+        };
+        let dx = g.op1(name, args.attrs, &[args.out_grads[0], args.inputs[0]])?;
+        // `shape_like` gives only its shape: no gradient flows to it.
+        Ok(if self.like.is_some() { vec![Some(dx), None] } else { vec![Some(dx)] })
     }
 }
 
@@ -153,20 +198,26 @@ fn optional_ints(attrs: &Attrs, op: &str, key: &str) -> Result<Vec<Option<i64>>>
 
 fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     let backward = name.starts_with("_backward");
+    if name.ends_with("slice_like") {
+        let axes = attrs.ints(name, "axes")?.unwrap_or_default();
+        return Ok(Box::new(Slice { name, backward, begin: vec![], end: vec![], step: vec![], axis: None, like: Some(axes) }));
+    }
     if name.ends_with("slice_axis") {
         let a = attrs.opt_int(name, "axis")?.ok_or_else(|| param_err(name, "axis", "required"))?;
         let begin = attrs.opt_int(name, "begin")?;
         let end = attrs.opt_int(name, "end")?;
-        return Ok(Box::new(Slice { name, backward, begin: vec![begin], end: vec![end], step: vec![], axis: Some(a) }));
+        return Ok(Box::new(Slice { name, backward, begin: vec![begin], end: vec![end], step: vec![], axis: Some(a), like: None }));
     }
     let (begin, end, step) = (optional_ints(attrs, name, "begin")?, optional_ints(attrs, name, "end")?, optional_ints(attrs, name, "step")?);
-    Ok(Box::new(Slice { name, backward, begin, end, step, axis: None }))
+    Ok(Box::new(Slice { name, backward, begin, end, step, axis: None, like: None }))
 }
 
 const SLICE_PARAMS: &[crate::operator::ParamDoc] =
     &[param("begin", "Shape", "", "start per axis"), param("end", "Shape", "", "stop per axis"), param("step", "Shape", "()", "step per axis")];
 const SLICE_AXIS_PARAMS: &[crate::operator::ParamDoc] =
     &[param("axis", "int", "", "the axis"), param("begin", "int", "", "start"), param("end", "int or None", "", "stop")];
+
+const SLICE_LIKE_PARAMS: &[crate::operator::ParamDoc] = &[param("axes", "Shape", "()", "the axes sliced; every axis when empty")];
 
 pub static DEFS: &[OpDef] = &[
     OpDef {
@@ -183,6 +234,22 @@ pub static DEFS: &[OpDef] = &[
         doc: "The part of `axis` from `begin` to `end` (None for the end).",
         inputs: Arity::Fixed(&["data"]),
         params: SLICE_AXIS_PARAMS,
+        create,
+    },
+    OpDef {
+        name: "slice_like",
+        aliases: &[],
+        doc: "The leading part of the data as long as `shape_like` on `axes` (every axis when empty).",
+        inputs: Arity::Fixed(&["data", "shape_like"]),
+        params: SLICE_LIKE_PARAMS,
+        create,
+    },
+    OpDef {
+        name: "_backward_slice_like",
+        aliases: &[],
+        doc: "Gradient of slice_like: [out_grad, data] to data_grad (zeros outside the slice).",
+        inputs: Arity::Fixed(&["out_grad", "data"]),
+        params: SLICE_LIKE_PARAMS,
         create,
     },
     OpDef {
