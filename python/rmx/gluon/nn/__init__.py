@@ -1,9 +1,9 @@
 """Gluon's neural network layers (``mx.gluon.nn``), as MXNet 1.9.1: ``basic_layers.py``
-(containers, Dense, Dropout, BatchNorm, LayerNorm, Embedding, Flatten, lambdas, Concurrent, Identity),
-``conv_layers.py`` (convolutions, pooling, reflection padding), ``activations.py``.
+(containers, Dense, Dropout, BatchNorm, LayerNorm, InstanceNorm, GroupNorm, Embedding, Flatten,
+lambdas, Concurrent, Identity), ``conv_layers.py`` (convolutions, pooling, reflection padding),
+``activations.py``.
 
-Not here, for want of the operators: InstanceNorm, GroupNorm, BatchNormReLU
-(MXNet's ``contrib.BatchNormWithReLU``), SyncBatchNorm."""
+Not here: BatchNormReLU (MXNet's ``contrib.BatchNormWithReLU``) and SyncBatchNorm."""
 
 from ..block import Block, HybridBlock
 from .activations import *  # noqa: F401,F403 (the module's __all__, as MXNet's nn)

@@ -21,7 +21,8 @@ from ..block import Block, HybridBlock
 from ..utils import _indent
 from .activations import Activation
 
-__all__ = ["Sequential", "HybridSequential", "Dense", "Dropout", "Embedding", "BatchNorm", "LayerNorm", "Flatten",
+__all__ = ["Sequential", "HybridSequential", "Dense", "Dropout", "Embedding", "BatchNorm", "LayerNorm", "InstanceNorm",
+           "GroupNorm", "Flatten",
            "Lambda", "HybridLambda", "Concurrent", "HybridConcurrent", "Identity"]
 
 
@@ -231,9 +232,75 @@ class LayerNorm(HybridBlock):
         return F.LayerNorm(data, gamma=gamma, beta=beta, axis=self._axis, eps=self._epsilon)
 
     def __repr__(self):
-        s = "{name}({content}, in_channels={in_channels})"
-        return s.format(name=self.__class__.__name__, in_channels=self.gamma.shape[0],
-                        content=", ".join(["=".join([k, v.__repr__()]) for k, v in self._kwargs.items()]))
+        return _norm_repr(self, True)
+
+
+def _norm_repr(block, with_channels):
+    content = ", ".join("=".join([k, v.__repr__()]) for k, v in block._kwargs.items())
+    channels = ", in_channels={0}".format(block.gamma.shape[0]) if with_channels else ""
+    return "{name}({content}{channels})".format(name=block.__class__.__name__, content=content, channels=channels)
+
+
+class InstanceNorm(HybridBlock):
+    """Instance normalization (Ulyanov et al., 2016): each channel of each sample by its own mean
+    and variance over the spatial axes; ``axis`` is the channel axis. As MXNet 1.9.1, ``gamma``
+    is left out of training by default (``scale=False``).
+
+    >>> import rmx as mx
+    >>> norm = mx.gluon.nn.InstanceNorm()
+    >>> norm.initialize()
+    >>> norm(mx.nd.array([[[1, 2, 3]]])).asnumpy().round(3)
+    array([[[-1.225,  0.   ,  1.225]]], dtype=float32)
+    """
+
+    def __init__(self, axis=1, epsilon=1e-5, center=True, scale=False, beta_initializer="zeros",
+                 gamma_initializer="ones", in_channels=0, **kwargs):
+        super(InstanceNorm, self).__init__(**kwargs)
+        self._kwargs = {"eps": epsilon, "axis": axis, "center": center, "scale": scale}
+        self._axis, self._epsilon = axis, epsilon
+        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null", shape=(in_channels,),
+                                     init=gamma_initializer, allow_deferred_init=True)
+        self.beta = self.params.get("beta", grad_req="write" if center else "null", shape=(in_channels,),
+                                    init=beta_initializer, allow_deferred_init=True)
+
+    def hybrid_forward(self, F, x, gamma, beta):
+        if self._axis == 1:
+            return F.InstanceNorm(x, gamma, beta, name="fwd", eps=self._epsilon)
+        x = x.swapaxes(1, self._axis)
+        return F.InstanceNorm(x, gamma, beta, name="fwd", eps=self._epsilon).swapaxes(1, self._axis)
+
+    def __repr__(self):
+        return _norm_repr(self, True)
+
+
+class GroupNorm(HybridBlock):
+    """Group normalization (Wu and He, 2018): the channels of each sample split into
+    ``num_groups`` groups, each normalized over its channels and spatial positions. As MXNet
+    1.9.1, ``gamma`` and ``beta`` have one element per group.
+
+    >>> import rmx as mx
+    >>> norm = mx.gluon.nn.GroupNorm(num_groups=2)
+    >>> norm.initialize()
+    >>> norm(mx.nd.array([[[1, 3], [5, 5]]])).asnumpy().round(3)
+    array([[[-1.,  1.],
+            [ 0.,  0.]]], dtype=float32)
+    """
+
+    def __init__(self, num_groups=1, epsilon=1e-5, center=True, scale=True, beta_initializer="zeros",
+                 gamma_initializer="ones", prefix=None, params=None):
+        super(GroupNorm, self).__init__(prefix=prefix, params=params)
+        self._kwargs = {"eps": epsilon, "num_groups": num_groups, "center": center, "scale": scale}
+        self._num_groups, self._epsilon = num_groups, epsilon
+        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null", shape=(num_groups,),
+                                     init=gamma_initializer, allow_deferred_init=True)
+        self.beta = self.params.get("beta", grad_req="write" if center else "null", shape=(num_groups,),
+                                    init=beta_initializer, allow_deferred_init=True)
+
+    def hybrid_forward(self, F, data, gamma, beta):
+        return F.GroupNorm(data, gamma=gamma, beta=beta, num_groups=self._num_groups, eps=self._epsilon)
+
+    def __repr__(self):
+        return _norm_repr(self, False)
 
 
 class Embedding(HybridBlock):
