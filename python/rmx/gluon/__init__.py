@@ -3,7 +3,8 @@
 - ``parameter.py``: :class:`Parameter`, :class:`Constant`, :class:`ParameterDict`;
 - ``block.py``: :class:`Block`, :class:`HybridBlock` (``summary.py``: ``Block.summary``);
 - ``symbol_block.py``: :class:`SymbolBlock` (a symbol graph run as a block);
-- ``trainer.py``: :class:`Trainer`; ``loss.py``, ``nn/``, ``utils.py``, ``data/``.
+- ``trainer.py``: :class:`Trainer`; ``loss.py``, ``nn/``, ``utils.py``, ``data/``;
+- ``model_zoo/``: the predefined vision models (``model_zoo.vision.get_model``).
 
 ``hybridize()`` does not build MXNet's cached graph yet: hybridized blocks run imperatively.
 
@@ -28,6 +29,7 @@ from . import nn
 from .trainer import Trainer
 from . import loss, utils
 from . import data
+from . import model_zoo
 
 __all__ = ["Parameter", "Constant", "ParameterDict", "DeferredInitializationError", "tensor_types", "Block",
-           "HybridBlock", "SymbolBlock", "Trainer", "nn", "loss", "utils", "data"]
+           "HybridBlock", "SymbolBlock", "Trainer", "nn", "loss", "utils", "data", "model_zoo"]
