@@ -27,15 +27,10 @@ with np.load(os.path.join(HERE, "fixtures", "new_ops.npz")) as _f:
     FIX = {k: _f[k] for k in _f.files}
 META = json.loads(str(FIX.pop("meta.json")))
 
-# MXNet 1.9.1 also runs the global pools channels-last (NWC, NHWC, NDHWC) on CPU; rmx's Pooling
-# refuses those layouts with a ParameterError for now. Only that refusal is tolerated: any other
-# failure of these cases (a wrong value, another error) still fails.
-CHANNELS_LAST = pytest.mark.xfail(raises=getattr(mx.base, "ParameterError", mx.base.MXNetError), strict=False,
-                                  reason="rmx Pooling supports channel-first layouts only")
-
-
 def _cases():
-    return [pytest.param(c, id=c[0], marks=[CHANNELS_LAST] if c[0].endswith("wc") else []) for c in gen.LAYERS]
+    # The channels-last pools (NWC, NHWC, NDHWC) included: Gluon transposes around rmx's
+    # channels-first Pooling.
+    return [pytest.param(c, id=c[0]) for c in gen.LAYERS]
 
 
 
@@ -115,9 +110,9 @@ def test_group_norm_layer_refuses_channels_not_divisible_by_groups():
     ("GlobalAvgPool1D", "NCW", (2, 3, 5), (2,)), ("GlobalMaxPool1D", "NCW", (2, 3, 5), (2,)),
     ("GlobalAvgPool2D", "NCHW", (2, 3, 4, 3), (2, 3)), ("GlobalMaxPool2D", "NCHW", (2, 3, 4, 3), (2, 3)),
     ("GlobalAvgPool3D", "NCDHW", (1, 2, 3, 2, 4), (2, 3, 4)), ("GlobalMaxPool3D", "NCDHW", (1, 2, 3, 2, 4), (2, 3, 4)),
-    pytest.param("GlobalMaxPool1D", "NWC", (2, 5, 3), (1,), marks=CHANNELS_LAST),
-    pytest.param("GlobalAvgPool2D", "NHWC", (2, 4, 3, 3), (1, 2), marks=CHANNELS_LAST),
-    pytest.param("GlobalMaxPool3D", "NDHWC", (1, 3, 2, 2, 2), (1, 2, 3), marks=CHANNELS_LAST)])
+    pytest.param("GlobalMaxPool1D", "NWC", (2, 5, 3), (1,)),
+    pytest.param("GlobalAvgPool2D", "NHWC", (2, 4, 3, 3), (1, 2)),
+    pytest.param("GlobalMaxPool3D", "NDHWC", (1, 3, 2, 2, 2), (1, 2, 3))])
 def test_global_pool_reduces_the_spatial_axes(layer, layout, shape, reduce_axes):
     x = np.random.default_rng(7).standard_normal(shape).astype(np.float32)
     block = getattr(mx.gluon.nn, layer)(layout=layout)
@@ -126,3 +121,20 @@ def test_global_pool_reduces_the_spatial_axes(layer, layout, shape, reduce_axes)
     want = (x.mean if "Avg" in layer else x.max)(axis=reduce_axes, keepdims=True)
     assert y.shape == want.shape
     np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("layer,layout,shape", [("MaxPool2D", "NHWC", (2, 6, 5, 3)), ("AvgPool1D", "NWC", (2, 7, 4)),
+                                                ("MaxPool3D", "NDHWC", (1, 4, 4, 4, 2))])
+def test_channels_last_pools_equal_channels_first_transposed(layer, layout, shape):
+    x = np.random.default_rng(8).standard_normal(shape).astype(np.float32)
+    n = len(shape)
+    first = (0, n - 1) + tuple(range(1, n - 1))
+    nd = mx.nd
+    want = getattr(mx.gluon.nn, layer)()(nd.array(x.transpose(first))).asnumpy()
+    xs = nd.array(x)
+    xs.attach_grad()
+    with mx.autograd.record():
+        y = getattr(mx.gluon.nn, layer)(layout=layout)(xs)
+    y.backward()
+    np.testing.assert_array_equal(y.asnumpy(), want.transpose((0,) + tuple(range(2, n)) + (1,)))
+    assert xs.grad.shape == x.shape

@@ -226,7 +226,14 @@ class _Pooling(HybridBlock):
         return "pool"
 
     def hybrid_forward(self, F, x):
-        return F.Pooling(x, name="fwd", **self._kwargs)
+        layout = self._kwargs["layout"]
+        if layout[1] == "C":
+            return F.Pooling(x, name="fwd", **self._kwargs)
+        # Channels last: rmx's Pooling runs channels first, so the data is transposed around it.
+        n = len(layout)
+        kwargs = dict(self._kwargs, layout="NC" + layout[1:-1])
+        y = F.Pooling(F.transpose(x, axes=(0, n - 1) + tuple(range(1, n - 1))), name="fwd", **kwargs)
+        return F.transpose(y, axes=(0,) + tuple(range(2, n)) + (1,))
 
     def __repr__(self):
         s = "{name}(size={kernel}, stride={stride}, padding={pad}, ceil_mode={ceil_mode}"
