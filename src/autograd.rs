@@ -51,6 +51,21 @@ fn grad_of(array: PyRef<'_, PyNDArray>) -> Option<(PyNDArray, &'static str)> {
     Some((PyNDArray::from(grad.clone()), req.name()))
 }
 
+/// Whether a backward wrote the variable's gradient since the flag was last cleared (MXNet's
+/// `NDArray._fresh_grad`); False for an array that is not a variable.
+#[pyfunction]
+fn fresh_grad(array: PyRef<'_, PyNDArray>) -> bool {
+    array.entry().and_then(|e| e.fresh_grad()).unwrap_or(false)
+}
+
+/// Sets the variable's fresh-gradient flag (Gluon's `Trainer` clears it after an update).
+#[pyfunction]
+fn set_fresh_grad(array: PyRef<'_, PyNDArray>, on: bool) {
+    if let Some(e) = array.entry() {
+        e.set_fresh_grad(on);
+    }
+}
+
 /// Whether the array was recorded or marked (it carries an entry).
 #[pyfunction]
 fn is_tracked(array: PyRef<'_, PyNDArray>) -> bool {
@@ -138,6 +153,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mark_variable, m)?)?;
     m.add_function(wrap_pyfunction!(grad_of, m)?)?;
     m.add_function(wrap_pyfunction!(is_tracked, m)?)?;
+    m.add_function(wrap_pyfunction!(fresh_grad, m)?)?;
+    m.add_function(wrap_pyfunction!(set_fresh_grad, m)?)?;
     m.add_function(wrap_pyfunction!(detach, m)?)?;
     m.add_function(wrap_pyfunction!(backward, m)?)?;
     m.add_function(wrap_pyfunction!(grad, m)?)?;

@@ -16,6 +16,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rmx_engine::Context;
@@ -58,7 +59,9 @@ pub fn set_training(on: bool) -> bool {
 
 /// One node of the tape.
 enum Node {
-    Variable { grad: NDArray, req: GradReq },
+    /// `fresh`: a backward wrote `grad` since the flag was last cleared (MXNet's
+    /// `fresh_out_grad`, which Gluon's `Trainer` reads to find stale gradients).
+    Variable { grad: NDArray, req: GradReq, fresh: AtomicBool },
     Call(Mutex<Option<Call>>),
 }
 
@@ -91,14 +94,30 @@ impl Entry {
     /// Marks an array as a variable whose gradient goes to `grad` (MXNet's `mark_variables`,
     /// and `attach_grad` with a fresh zero buffer).
     pub fn variable(grad: NDArray, req: GradReq) -> Entry {
-        Entry { node: Arc::new(Node::Variable { grad, req }), index: 0 }
+        Entry { node: Arc::new(Node::Variable { grad, req, fresh: AtomicBool::new(false) }), index: 0 }
     }
 
     /// The gradient buffer, when this entry is a variable.
     pub fn grad(&self) -> Option<(&NDArray, GradReq)> {
         match &*self.node {
-            Node::Variable { grad, req } => Some((grad, *req)),
+            Node::Variable { grad, req, .. } => Some((grad, *req)),
             Node::Call(_) => None,
+        }
+    }
+
+    /// Whether a backward wrote this variable's gradient since the flag was last cleared;
+    /// `None` for an entry that is not a variable.
+    pub fn fresh_grad(&self) -> Option<bool> {
+        match &*self.node {
+            Node::Variable { fresh, .. } => Some(fresh.load(Ordering::Relaxed)),
+            Node::Call(_) => None,
+        }
+    }
+
+    /// Sets the fresh-gradient flag of a variable (nothing for other entries).
+    pub fn set_fresh_grad(&self, on: bool) {
+        if let Node::Variable { fresh, .. } = &*self.node {
+            fresh.store(on, Ordering::Relaxed);
         }
     }
 
@@ -352,8 +371,11 @@ fn accumulate(grads: &mut HashMap<(usize, usize), Tracked>, entry: &Entry, g: Tr
 /// Writes the gathered gradients into the variables reached, as their `grad_req` says.
 fn write_buffers(variables: &[Arc<Node>], grads: &HashMap<(usize, usize), Tracked>) -> Result<()> {
     for node in variables {
-        let Node::Variable { grad, req } = &**node else { continue };
+        let Node::Variable { grad, req, fresh } = &**node else { continue };
         let Some((g, _)) = grads.get(&(Arc::as_ptr(node) as usize, 0)) else { continue };
+        if *req != GradReq::Null {
+            fresh.store(true, Ordering::Relaxed);
+        }
         let ctx = grad.ctx();
         match req {
             GradReq::Null => {}

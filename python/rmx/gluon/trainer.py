@@ -16,9 +16,10 @@ the order of the parameters given; a ParameterDict is taken in sorted name order
     >>> net.weight.data().asnumpy()
     array([[0.5, 0.5]], dtype=float32)
 
-Not here: MXNet's stale-gradient check (rmx's autograd keeps no "fresh gradient" flag, so
-``ignore_stale_grad`` is accepted and every gradient counts as fresh), sparse parameters and
-distributed kvstores.
+A parameter whose gradient no backward wrote since the last step is stale: ``step`` refuses it
+with MXNet's ``UserWarning`` (raised), unless ``ignore_stale_grad=True``, which skips updating it.
+
+Not here: sparse parameters and distributed kvstores.
 """
 
 import os
@@ -219,15 +220,26 @@ class Trainer(object):
         self._update(ignore_stale_grad)
 
     def _update(self, ignore_stale_grad=False):
-        if self._kvstore and self._update_on_kvstore:
-            return
         updates = [[] for _ in self._updaters]
         for i, param in enumerate(self._params):
             if param.grad_req == "null":
                 continue
+            if not ignore_stale_grad:
+                for data in param.list_data():
+                    if not data._fresh_grad:
+                        raise UserWarning(
+                            "Gradient of Parameter `%s` on context %s has not been updated by backward since "
+                            "last `step`. This could mean a bug in your model that made it only use a subset "
+                            "of the Parameters (Blocks) for this iteration. If you are intentionally only "
+                            "using a subset, call step with ignore_stale_grad=True to suppress this warning "
+                            "and skip updating of Parameters with stale gradient" % (param.name, str(data.context)))
+            if self._kvstore and self._update_on_kvstore:
+                continue
             for upd, arr, grad in zip(updates, param.list_data(), param.list_grad()):
-                upd.append((i, grad, arr))
-        for updater, upd in zip(self._updaters, updates):
+                if not ignore_stale_grad or arr._fresh_grad:
+                    upd.append((i, grad, arr))
+                    arr._fresh_grad = False
+        for updater, upd in zip(self._updaters, updates if not (self._kvstore and self._update_on_kvstore) else []):
             if upd:
                 i, g, w = zip(*upd)
                 updater(list(i), list(g), list(w))

@@ -249,6 +249,16 @@ class NDArray:
         g = _rmx.grad_of(self.handle)
         return None if g is None else _wrap(g[0])
 
+    @property
+    def _fresh_grad(self):
+        """Whether a backward wrote ``.grad`` since the flag was last cleared (Gluon's
+        ``Trainer`` reads it to find stale gradients)."""
+        return _rmx.fresh_grad(self.handle)
+
+    @_fresh_grad.setter
+    def _fresh_grad(self, state):
+        _rmx.set_fresh_grad(self.handle, bool(state))
+
     def detach(self):
         """The same data, outside the recorded computation (no gradient flows through it)."""
         return _wrap(_rmx.detach(self.handle))
