@@ -94,9 +94,10 @@ fn waitall(py: Python<'_>) -> PyResult<()> {
 
 #[pyfunction]
 fn delete_var(py: Python<'_>, var: PyRef<'_, PyVar>) -> PyResult<()> {
-    guard(py, "delete_var", || Ok({
+    guard(py, "delete_var", || {
         engine().delete_var(var.0.clone());
-    }))
+        Ok(())
+    })
 }
 
 /// The running engine's name (`ThreadedEnginePerDevice` or `NaiveEngine`).

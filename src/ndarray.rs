@@ -288,9 +288,10 @@ fn infer_reshape(py: Python<'_>, shape: Vec<usize>, spec: Vec<i64>, reverse: boo
 /// Reseeds the random stream after every random operation pushed so far.
 #[pyfunction]
 fn random_seed(py: Python<'_>, seed: u64) -> PyResult<()> {
-    guard(py, "seed", || Ok({
+    guard(py, "seed", || {
         rmx_graph::rng::seed(seed);
-    }))
+        Ok(())
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -24,6 +24,9 @@ fn sym_result(py: Python<'_>, what: &str, f: impl FnOnce() -> Result<Symbol, Gra
 /// Inferred `(args, outputs, aux)` per entry, `None` where unknown.
 type Inferred<T> = (Vec<Option<T>>, Vec<Option<T>>, Vec<Option<T>>);
 
+/// A node's name and its attributes, as `attr_dict` gives them.
+type NodeAttrs = (String, Vec<(String, String)>);
+
 #[pymethods]
 impl PySymbol {
     #[staticmethod]
@@ -130,15 +133,16 @@ impl PySymbol {
     }
 
     fn set_attr(&self, py: Python<'_>, key: &str, value: &str) -> PyResult<()> {
-        guard(py, "set_attr", || Ok({
+        guard(py, "set_attr", || {
             for e in &self.0.outputs {
                 e.node.attrs.write().unwrap().set(key, value);
             }
-        }))
+            Ok(())
+        })
     }
 
     /// Every node's attributes: `[(node name, [(key, value)])]`, nodes with attributes only.
-    fn attr_dict(&self, py: Python<'_>) -> PyResult<Vec<(String, Vec<(String, String)>)>> {
+    fn attr_dict(&self, py: Python<'_>) -> PyResult<Vec<NodeAttrs>> {
         guard(py, "attr_dict", || Ok({
             self.0.attr_dict().into_iter().map(|(n, a)| (n, a.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())).collect()
         }))

@@ -253,9 +253,12 @@ pub fn backward(heads: &[(NDArray, Option<Entry>, Option<NDArray>)], target: Tar
     result
 }
 
+/// Call nodes in gradient order, and the variables reached.
+type Reached = (Vec<Arc<Node>>, Vec<Arc<Node>>);
+
 /// Call nodes reachable from `heads`, each after every node that consumes its outputs (so a
 /// node's output gradients are complete when it is reached), and the variables reached.
-fn topological(heads: &[Entry]) -> Result<(Vec<Arc<Node>>, Vec<Arc<Node>>)> {
+fn topological(heads: &[Entry]) -> Result<Reached> {
     let mut post: Vec<Arc<Node>> = Vec::new();
     let mut variables: Vec<Arc<Node>> = Vec::new();
     let mut seen: HashMap<usize, ()> = HashMap::new();
@@ -379,7 +382,7 @@ fn write_buffers(variables: &[Arc<Node>], grads: &HashMap<(usize, usize), Tracke
         let ctx = grad.ctx();
         match req {
             GradReq::Null => {}
-            GradReq::Write => drop(invoke_with("_copy", &[g.clone()], &Attrs::new(), Some(vec![grad.clone()]), ctx, OpCtx::default())?),
+            GradReq::Write => drop(invoke_with("_copy", std::slice::from_ref(g), &Attrs::new(), Some(vec![grad.clone()]), ctx, OpCtx::default())?),
             GradReq::Add => drop(invoke_with("elemwise_add", &[grad.clone(), g.clone()], &Attrs::new(), Some(vec![grad.clone()]), ctx, OpCtx::default())?),
         }
     }
