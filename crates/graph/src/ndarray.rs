@@ -74,6 +74,21 @@ impl NDArray {
         Ok(a)
     }
 
+    /// A new host array whose bytes `fill` writes in place (zeroed before): producers such as
+    /// the data iterators build a batch straight into its storage, without a copy.
+    pub fn new_host_with<R>(shape: &[usize], dtype: DType, ctx: Context, fill: impl FnOnce(&mut [u8]) -> R) -> Result<(Self, R)> {
+        if ctx.kind != DeviceKind::Cpu {
+            return Err(GraphError::Invalid(format!("new_host_with: {ctx} is not host memory")));
+        }
+        let a = Self::zeros(shape, dtype, ctx)?;
+        let host = a.chunk.storage.host().expect("a CPU array lives in host memory");
+        // SAFETY: the array is new and not yet returned, so this is the only reference to its
+        // storage, which holds `nbytes` bytes.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(host.as_ptr(), a.nbytes()) };
+        let r = fill(bytes);
+        Ok((a, r))
+    }
+
     pub fn shape(&self) -> &[usize] {
         &self.layout.shape
     }

@@ -1,0 +1,249 @@
+//! [`Pipeline`]: batches built on worker threads ahead of the consumer.
+//!
+//! The records of this part (`num_parts`/`part_index`) are visited in an order fixed by the seed
+//! and the epoch; batch `k` holds positions `k*B .. (k+1)*B` of that order, the last one wrapping
+//! to the start (its `pad` counts the wrapped samples). Workers take whole batches, at most
+//! `prefetch` ahead of the consumer, and build each straight into the storage of new arrays;
+//! the consumer takes them in order. Every sample draws its random numbers from a generator
+//! seeded by (seed, epoch, position), so a batch is the same whatever thread built it.
+//!
+//! Nothing here blocks forever: a worker's panic becomes that batch's error, and dropping the
+//! pipeline stops and joins the workers.
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rmx_engine::Context;
+use rmx_graph::NDArray;
+use rmx_kernels::DType;
+
+use crate::error::{IoError, Result};
+use crate::recordio::RecordReader;
+use crate::source::Source;
+
+/// Turns one record into one sample: `data` and `label` are that sample's slots in the batch.
+pub trait Process: Send + Sync + 'static {
+    /// The shape of one sample (without the batch axis) and its element type (f32 or u8).
+    fn sample_shape(&self) -> (Vec<usize>, DType);
+    fn label_width(&self) -> usize;
+    fn process(&self, record: &[u8], rng: &mut StdRng, data: &mut [u8], label: &mut [f32]) -> std::result::Result<(), String>;
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub batch_size: usize,
+    pub threads: usize,
+    pub prefetch: usize,
+    pub shuffle: bool,
+    pub seed: u64,
+    pub num_parts: usize,
+    pub part_index: usize,
+}
+
+/// One batch: `data` (batch, sample shape...), `label` (batch, label_width) or (batch,) when the
+/// width is 1, how many trailing samples are wrapped padding, and each sample's record number.
+pub struct Batch {
+    pub data: NDArray,
+    pub label: NDArray,
+    pub pad: usize,
+    pub records: Vec<usize>,
+}
+
+struct State {
+    generation: u64,
+    epoch: u64,
+    order: Arc<Vec<usize>>,
+    next: usize,
+    consumed: usize,
+    ready: BTreeMap<usize, Result<Batch>>,
+    shutdown: bool,
+}
+
+struct Shared<S: Source> {
+    reader: RecordReader<S>,
+    /// Offsets of this part's records; `records[i]` is the file-wide number of entry i.
+    offsets: Vec<u64>,
+    records: Vec<usize>,
+    process: Box<dyn Process>,
+    config: Config,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+pub struct Pipeline<S: Source + 'static> {
+    shared: Arc<Shared<S>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+/// The records `[start, end)` of part `part` of `parts` over `n` records.
+pub fn part_range(n: usize, parts: usize, part: usize) -> (usize, usize) {
+    (n * part / parts, n * (part + 1) / parts)
+}
+
+fn mix(mut x: u64) -> u64 {
+    // splitmix64's finalizer: neighbouring (seed, epoch, position) give unrelated streams.
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+impl<S: Source + 'static> Pipeline<S> {
+    /// `offsets` are every record's start in the file (from the `.idx` file or a scan).
+    pub fn new(reader: RecordReader<S>, offsets: Vec<u64>, process: Box<dyn Process>, config: Config) -> Result<Self> {
+        if config.batch_size == 0 {
+            return Err(IoError::Invalid("batch_size must be positive".into()));
+        }
+        if config.num_parts == 0 || config.part_index >= config.num_parts {
+            return Err(IoError::Invalid(format!("part_index {} must be below num_parts {}", config.part_index, config.num_parts)));
+        }
+        let (start, end) = part_range(offsets.len(), config.num_parts, config.part_index);
+        if start == end {
+            return Err(IoError::Invalid(format!("{}: part {} of {} holds no records ({} in the file)", reader.source().name(), config.part_index, config.num_parts, offsets.len())));
+        }
+        let state = State { generation: 0, epoch: 0, order: Arc::new(Vec::new()), next: 0, consumed: 0, ready: BTreeMap::new(), shutdown: false };
+        let shared = Arc::new(Shared { reader, offsets: offsets[start..end].to_vec(), records: (start..end).collect(), process, config, state: Mutex::new(state), changed: Condvar::new() });
+        shared.start_epoch(&mut shared.lock(), 0);
+        let workers = (0..shared.config.threads.max(1))
+            .map(|i| {
+                let s = shared.clone();
+                std::thread::Builder::new().name(format!("rmx-io-{i}")).spawn(move || s.work()).map_err(|e| IoError::Pipeline(e.to_string()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Pipeline { shared, workers })
+    }
+
+    pub fn num_samples(&self) -> usize {
+        self.shared.offsets.len()
+    }
+
+    pub fn num_batches(&self) -> usize {
+        self.shared.num_batches()
+    }
+
+    /// The next batch of this epoch, `None` after the last.
+    pub fn next_batch(&self) -> Option<Result<Batch>> {
+        let mut st = self.shared.lock();
+        if st.consumed >= self.num_batches() {
+            return None;
+        }
+        let k = st.consumed;
+        loop {
+            if let Some(b) = st.ready.remove(&k) {
+                st.consumed += 1;
+                self.shared.changed.notify_all();
+                return Some(b);
+            }
+            st = self.shared.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Starts the next epoch (a new order when shuffling); batches built ahead are dropped.
+    pub fn reset(&self) {
+        let mut st = self.shared.lock();
+        let epoch = st.epoch + 1;
+        self.shared.start_epoch(&mut st, epoch);
+        self.shared.changed.notify_all();
+    }
+}
+
+impl<S: Source> Shared<S> {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn num_batches(&self) -> usize {
+        self.offsets.len().div_ceil(self.config.batch_size)
+    }
+
+    fn start_epoch(&self, st: &mut State, epoch: u64) {
+        let mut order: Vec<usize> = (0..self.offsets.len()).collect();
+        if self.config.shuffle {
+            order.shuffle(&mut StdRng::seed_from_u64(mix(self.config.seed ^ mix(epoch))));
+        }
+        st.generation += 1;
+        st.epoch = epoch;
+        st.order = Arc::new(order);
+        st.next = 0;
+        st.consumed = 0;
+        st.ready.clear();
+    }
+
+    fn work(&self) {
+        loop {
+            let (generation, epoch, k, order) = {
+                let mut st = self.lock();
+                loop {
+                    if st.shutdown {
+                        return;
+                    }
+                    if st.next < self.num_batches() && st.next < st.consumed + self.config.prefetch.max(1) {
+                        break;
+                    }
+                    st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                }
+                st.next += 1;
+                (st.generation, st.epoch, st.next - 1, st.order.clone())
+            };
+            let built = catch_unwind(AssertUnwindSafe(|| self.build(epoch, k, &order)))
+                .unwrap_or_else(|p| Err(IoError::Pipeline(p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a worker panicked".into()))));
+            let mut st = self.lock();
+            if st.generation == generation {
+                st.ready.insert(k, built);
+                self.changed.notify_all();
+            }
+        }
+    }
+
+    fn build(&self, epoch: u64, k: usize, order: &[usize]) -> Result<Batch> {
+        let bs = self.config.batch_size;
+        let n = order.len();
+        let (shape, dtype) = self.process.sample_shape();
+        let lw = self.process.label_width();
+        let per = shape.iter().product::<usize>() * dtype.size();
+        let mut full = vec![bs];
+        full.extend_from_slice(&shape);
+        let positions: Vec<usize> = (k * bs..(k + 1) * bs).map(|p| p % n).collect();
+        let pad = ((k + 1) * bs).saturating_sub(n);
+        let mut labels = vec![0f32; bs * lw];
+        let mut record = Vec::new();
+        let cpu = Context::cpu(0);
+        let (data, filled) = NDArray::new_host_with(&full, dtype, cpu, |bytes| -> Result<()> {
+            for (j, &p) in positions.iter().enumerate() {
+                let i = order[p];
+                let number = self.records[i];
+                self.reader.read_into(self.offsets[i], number, &mut record)?.ok_or_else(|| IoError::Format {
+                    path: self.reader.source().name().to_string(),
+                    record: number,
+                    offset: self.offsets[i],
+                    message: "the offset lies at the end of the file (a stale .idx file?)".into(),
+                })?;
+                let mut rng = StdRng::seed_from_u64(mix(self.config.seed ^ mix(epoch ^ mix(p as u64))));
+                self.process
+                    .process(&record, &mut rng, &mut bytes[j * per..(j + 1) * per], &mut labels[j * lw..(j + 1) * lw])
+                    .map_err(|message| IoError::Decode { path: self.reader.source().name().to_string(), record: number, message })?;
+            }
+            Ok(())
+        })
+        .map_err(|e| IoError::Pipeline(e.to_string()))?;
+        filled?;
+        let label_shape: Vec<usize> = if lw == 1 { vec![bs] } else { vec![bs, lw] };
+        let label_bytes: Vec<u8> = labels.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let label = NDArray::from_bytes(&label_shape, DType::F32, cpu, &label_bytes).map_err(|e| IoError::Pipeline(e.to_string()))?;
+        Ok(Batch { data, label, pad, records: positions.iter().map(|&p| self.records[order[p]]).collect() })
+    }
+}
+
+impl<S: Source + 'static> Drop for Pipeline<S> {
+    fn drop(&mut self) {
+        self.shared.lock().shutdown = true;
+        self.shared.changed.notify_all();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
