@@ -113,3 +113,16 @@ pub fn guard<T>(py: Python<'_>, what: &str, f: impl FnOnce() -> PyResult<T>) -> 
         }
     }
 }
+
+/// A data-path error as its `rmx.base` class: unreadable files as `FileError`, malformed records
+/// and images as `DataError`, bad arguments as `InvalidArgumentError`.
+pub fn io_error(py: Python<'_>, error: rmx_io::IoError) -> PyErr {
+    use rmx_io::IoError;
+    let class = match &error {
+        IoError::Os { .. } => "FileError",
+        IoError::Format { .. } | IoError::Decode { .. } | IoError::Encode(_) => "DataError",
+        IoError::Invalid(_) => "InvalidArgumentError",
+        IoError::Pipeline(_) => "MXNetError",
+    };
+    raise(py, class, error.to_string())
+}

@@ -9,6 +9,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod autograd;
 mod engine;
 mod errors;
+mod io;
 mod kvstore;
 mod ndarray;
 mod symbol;
@@ -21,5 +22,6 @@ fn _rmx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ndarray::register(m)?;
     symbol::register(m)?;
     kvstore::register(m)?;
+    io::register(m)?;
     Ok(())
 }

@@ -27,7 +27,7 @@ from . import optimizer, kvstore
 from . import gluon
 from . import optimizer as opt
 from . import kvstore as kv
-from . import io
+from . import io, recordio, image
 from . import model, module
 from . import module as mod
 from .base import MXNetError

@@ -56,6 +56,11 @@ class FileError(MXNetError, OSError):
     """A file cannot be read or written, or is not in the expected format."""
 
 
+class DataError(MXNetError, ValueError):
+    """A malformed data file: a RecordIO record that is truncated or lies about its length, an
+    image that cannot be decoded. The message names the file and the record."""
+
+
 class OutOfMemoryError(MXNetError, MemoryError):
     """A device refused an allocation (the message names the device and the size)."""
 
@@ -64,7 +69,7 @@ class UnsupportedKVStoreError(MXNetError, NotImplementedError):
     """A kvstore type or feature rmx does not have (yet); also ``rmx.kvstore.UnsupportedKVStoreError``."""
 
 
-__all__ += ["ParameterError", "IndexError", "FileError", "OutOfMemoryError", "UnsupportedKVStoreError"]
+__all__ += ["ParameterError", "IndexError", "FileError", "DataError", "OutOfMemoryError", "UnsupportedKVStoreError"]
 
 
 class NotImplementedForSymbol(MXNetError):

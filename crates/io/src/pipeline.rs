@@ -80,9 +80,11 @@ pub struct Pipeline<S: Source + 'static> {
     workers: Vec<JoinHandle<()>>,
 }
 
-/// The records `[start, end)` of part `part` of `parts` over `n` records.
+/// The records `[start, end)` of part `part` of `parts` over `n` records: MXNet's split of an
+/// indexed file, `ceil(n / parts)` records per part, the last parts shorter (or empty).
 pub fn part_range(n: usize, parts: usize, part: usize) -> (usize, usize) {
-    (n * part / parts, n * (part + 1) / parts)
+    let step = n.div_ceil(parts);
+    ((step * part).min(n), (step * (part + 1)).min(n))
 }
 
 fn mix(mut x: u64) -> u64 {

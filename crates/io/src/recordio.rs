@@ -35,6 +35,11 @@ impl<W: Write> RecordWriter<W> {
         RecordWriter { out, pos: 0 }
     }
 
+    /// Continues a file that already holds `bytes` (opened for appending).
+    pub fn skip(&mut self, bytes: u64) {
+        self.pos += bytes;
+    }
+
     /// The byte offset the next record will start at.
     pub fn tell(&self) -> u64 {
         self.pos

@@ -1,0 +1,1 @@
+"""Command-line tools: ``python -m rmx.tools.im2rec`` (image lists and RecordIO files)."""
