@@ -79,7 +79,8 @@ def imresize(src, w, h, interp=1, out=None):
 def scale_down(src_size, size):
     """Shrinks ``size`` (w, h) to fit in ``src_size`` (w, h), keeping its aspect ratio.
 
-    >>> scale_down((640, 480), (720, 120))
+    >>> import rmx as mx
+    >>> mx.image.scale_down((640, 480), (720, 120))
     (640, 106)
     """
     w, h = size
