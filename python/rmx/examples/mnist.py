@@ -3,13 +3,16 @@
     python -m rmx.examples.mnist [--api module|gluon] [--network lenet|mlp] [--num-epochs 5]
                                  [--batch-size 64] [--lr 0.05] [--lr-step-epochs 3]
                                  [--lr-factor 0.1] [--data-dir DIR] [--plot curve.png]
+                                 [--rec-train TRAIN.rec --rec-test TEST.rec]
 
 As MXNet's `example/image-classification/train_mnist.py`: `mx.io.MNISTIter` reads the idx files,
 `mx.mod.Module.fit` trains with SGD and momentum, `mx.callback.Speedometer` logs throughput, and
 the test set is scored after every epoch. The learning rate is multiplied by `--lr-factor` at
 each epoch of `--lr-step-epochs`, as `train_mnist.py`'s `fit.py` does (a
 `mx.lr_scheduler.MultiFactorScheduler` stepping every `ceil(60000 / batch_size)` updates). The
-four MNIST files ship with the repository in `data/mnist/`.
+four MNIST files ship with the repository in `data/mnist/`. With `--rec-train`/`--rec-test` the
+Module path reads RecordIO files made by `rmx.tools.im2rec` instead, through
+`mx.io.ImageRecordIter` (see `rmx.examples.mnist_images` for making them).
 
 `--api gluon` trains the same network written as a hybridized `gluon.nn.HybridSequential`, with
 `gluon.data.vision.MNIST`, a `DataLoader`, `autograd.record()` and a `gluon.Trainer` (the same
@@ -52,6 +55,16 @@ def iterators(data_dir, batch_size, flat):
     test = mx.io.MNISTIter(image=path("t10k-images-idx3-ubyte"), label=path("t10k-labels-idx1-ubyte"),
                            batch_size=batch_size, shuffle=False, flat=flat)
     return train, test
+
+
+def rec_iterators(train_rec, test_rec, batch_size):
+    """ImageRecordIters over im2rec's files, scaled as MNISTIter scales (1/256)."""
+    def make(path, shuffle):
+        idx = os.path.splitext(path)[0] + ".idx"
+        return mx.io.ImageRecordIter(path_imgrec=path, path_imgidx=idx if os.path.exists(idx) else None,
+                                     data_shape=(1, 28, 28), batch_size=batch_size, shuffle=shuffle, seed=10,
+                                     scale=1.0 / 256, round_batch=False)
+    return make(train_rec, True), make(test_rec, False)
 
 
 class Curve:
@@ -160,6 +173,8 @@ def main(argv=None):
     p.add_argument("--data-dir", default=default_data_dir())
     p.add_argument("--plot", metavar="PNG", help="save a training curve (needs matplotlib)")
     p.add_argument("--disp-batches", type=int, default=100)
+    p.add_argument("--rec-train", metavar="REC", help="train from this RecordIO file (made by rmx.tools.im2rec)")
+    p.add_argument("--rec-test", metavar="REC", help="score on this RecordIO file")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     mx.random.seed(42)
@@ -170,7 +185,12 @@ def main(argv=None):
         print(f"test accuracy: {acc:.4f}")
         return acc
     net = models.get_model(a.network, num_classes=10)
-    train, test = iterators(a.data_dir, a.batch_size, flat=a.network == "mlp")
+    if a.rec_train or a.rec_test:
+        if not (a.rec_train and a.rec_test):
+            raise SystemExit("--rec-train and --rec-test go together")
+        train, test = rec_iterators(a.rec_train, a.rec_test, a.batch_size)
+    else:
+        train, test = iterators(a.data_dir, a.batch_size, flat=a.network == "mlp")
     mod = mx.mod.Module(net, context=mx.cpu())
     curve = Curve()
 
