@@ -1,5 +1,7 @@
-//! `rmx._rmx` data path: RecordIO files (`RecordWriter`, `RecordReader`), image codecs and
-//! resizing on bytes (`imdecode`, `imencode`, `imresize`), and `ImageRecordCore`, the Rust side
+//! `rmx._rmx` data path: RecordIO files (`RecordWriter`, `RecordReader`, local or `s3://`,
+//! `http(s)://`), image codecs and
+//! resizing on bytes (`imdecode`, `imencode`, `imresize`), `read_file` (local or remote), and
+//! `ImageRecordCore`, the Rust side
 //! of `mx.io.ImageRecordIter`. Images cross as (bytes, height, width, channels) in RGB order;
 //! the Python wrappers make NumPy arrays and NDArrays of them.
 
@@ -17,7 +19,8 @@ use rmx_io::image::Image;
 use rmx_io::pipeline::{Config, Pipeline};
 use rmx_io::record_iter::{ImageRecordProcess, Normalize};
 use rmx_io::recordio::{RecordReader, RecordWriter};
-use rmx_io::source::LocalFile;
+use rmx_io::remote;
+use rmx_io::source::Source;
 use rmx_io::{config, IoError};
 use rmx_kernels::DType;
 
@@ -61,13 +64,14 @@ impl PyRecordWriter {
 }
 
 #[pyclass(name = "RecordReader", module = "rmx._rmx", frozen)]
-struct PyRecordReader(RecordReader<LocalFile>);
+struct PyRecordReader(RecordReader<Box<dyn Source>>);
 
 #[pymethods]
 impl PyRecordReader {
     #[new]
     fn new(py: Python<'_>, path: &str) -> PyResult<Self> {
-        Ok(PyRecordReader(RecordReader::new(LocalFile::open(path).map_err(|e| io_error(py, e))?)))
+        let src = py.detach(|| remote::open(path)).map_err(|e| io_error(py, e))?;
+        Ok(PyRecordReader(RecordReader::new(src)))
     }
 
     /// The record at `offset` and the offset after it, or `None` at the end of the file.
@@ -127,7 +131,7 @@ fn imresize<'py>(py: Python<'py>, data: &[u8], shape: (usize, usize, usize), hei
 }
 
 #[pyclass(name = "ImageRecordCore", module = "rmx._rmx")]
-struct PyImageRecordCore(Pipeline<LocalFile>);
+struct PyImageRecordCore(Pipeline<Box<dyn Source>>);
 
 fn num(p: &HashMap<String, f64>, key: &str, default: f64) -> f64 {
     p.get(key).copied().unwrap_or(default)
@@ -219,7 +223,7 @@ impl PyImageRecordCore {
                 num_parts: num(&params, "num_parts", 1.0) as usize,
                 part_index: num(&params, "part_index", 0.0) as usize,
             };
-            let reader = RecordReader::new(LocalFile::open(path).map_err(|e| io_error(py, e))?);
+            let reader = RecordReader::new(py.detach(|| remote::open(path)).map_err(|e| io_error(py, e))?);
             let offsets = match offsets {
                 Some(o) => o,
                 None => py.detach(|| reader.scan()).map_err(|e| io_error(py, e))?,
@@ -253,7 +257,15 @@ impl PyImageRecordCore {
     }
 }
 
+/// The bytes of a local or remote (`s3://`, `http(s)://`) file: `.idx` and `.lst` files.
+#[pyfunction]
+fn read_file<'py>(py: Python<'py>, path: &str) -> PyResult<Bound<'py, PyBytes>> {
+    let bytes = py.detach(|| remote::read_all(path)).map_err(|e| io_error(py, e))?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(read_file, m)?)?;
     m.add_class::<PyRecordWriter>()?;
     m.add_class::<PyRecordReader>()?;
     m.add_class::<PyImageRecordCore>()?;

@@ -414,19 +414,32 @@ def test_image_folder_dataset(tmp_path):
         ds = vision.ImageFolderDataset(str(tmp_path))
     assert ds.synsets == FIX["folder"]["synsets"]
     assert [[os.path.relpath(p, tmp_path), label] for p, label in ds.items] == FIX["folder"]["items"]
-    try:
-        from PIL import Image
-    except ImportError:
-        with pytest.raises(ImportError, match="Pillow"):
-            ds[0]
-        return
     rgb = np.random.RandomState(0).randint(0, 256, size=(5, 4, 3)).astype(np.uint8)
-    Image.fromarray(rgb).save(tmp_path / "zebra" / "b.png")
+    # rmx decodes with its own decoder; pack_img takes OpenCV's BGR order.
+    png = mx.recordio.unpack(mx.recordio.pack_img((0, 0, 0, 0), rgb[:, :, ::-1], img_fmt=".png"))[1]
+    (tmp_path / "zebra" / "b.png").write_bytes(png)
     img, label = ds[ds.items.index((str(tmp_path / "zebra" / "b.png"), 2))]
     assert img.dtype == np.uint8 and label == 2
     np.testing.assert_array_equal(img.asnumpy(), rgb)
     gray = vision.ImageFolderDataset(str(tmp_path), flag=0)[2][0]
     assert gray.shape == (5, 4, 1)
+
+
+def test_record_file_and_image_record_datasets(tmp_path):
+    rec, idx = str(tmp_path / "d.rec"), str(tmp_path / "d.idx")
+    w = mx.recordio.MXIndexedRecordIO(idx, rec, "w")
+    imgs = [np.random.RandomState(i).randint(0, 256, size=(6, 7, 3)).astype(np.uint8) for i in range(4)]
+    for i, im in enumerate(imgs):
+        w.write_idx(i, mx.recordio.pack_img((0, float(10 + i), i, 0), im[:, :, ::-1], img_fmt=".png"))
+    w.close()
+    raw = gdata.RecordFileDataset(rec)
+    assert len(raw) == 4 and mx.recordio.unpack(raw[2])[0].label == 12.0
+    ds = vision.ImageRecordDataset(rec)
+    img, label = ds[3]
+    np.testing.assert_array_equal(img.asnumpy(), imgs[3])
+    assert label == 13.0
+    loader = gdata.DataLoader(ds.transform_first(lambda x: x.astype("float32")), batch_size=2)
+    assert [b[1].asnumpy().tolist() for b in loader] == [[10.0, 11.0], [12.0, 13.0]]
 
 
 # --- transforms ----------------------------------------------------------------------------------

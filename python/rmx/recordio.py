@@ -3,7 +3,10 @@
 A ``.rec`` file is a sequence of records (dmlc-core's format: a magic word, a length with a
 continuation flag, the bytes, padding to 4 bytes); an ``.idx`` file maps keys to the byte offsets
 of records (``key<TAB>offset`` lines). Image records start with an ``IRHeader``. The files are
-read and written by rmx's Rust core; this module keeps MXNet's classes and functions.
+read and written by rmx's Rust core; this module keeps MXNet's classes and functions. Files are
+read from local paths or, through the ``object_store`` crate with range requests, from
+``s3://bucket/key`` (credentials, region and endpoint from the ``AWS_*`` environment variables)
+and ``http(s)://`` URLs; ``RMX_IO_TIMEOUT`` (seconds, default 30) bounds every request.
 
 >>> import os, tempfile
 >>> from rmx import recordio
@@ -52,6 +55,9 @@ class MXRecordIO:
 
     def open(self):
         """Opens the file (again: reading restarts at the first record)."""
+        if self.flag == "w" and _is_remote(self.uri):
+            raise InvalidArgumentError("%s: remote RecordIO files are read-only; write locally "
+                                       "and upload" % self.uri)
         if self.flag == "w":
             self.handle = _rmx.RecordWriter(self.uri, False)
             self.writable = True
@@ -160,11 +166,7 @@ class MXIndexedRecordIO(MXRecordIO):
         if self.writable:
             self.fidx = open(self.idx_path, "w")
             return
-        try:
-            self.fidx = open(self.idx_path, "r")
-        except OSError as err:
-            raise FileError("cannot open the index file %s (%s)" % (self.idx_path, err)) from None
-        for n, line in enumerate(self.fidx.read().splitlines(), 1):
+        for n, line in enumerate(_read_text(self.idx_path).splitlines(), 1):
             fields = line.strip().split("\t")
             if fields == [""]:
                 continue
@@ -217,6 +219,21 @@ class MXIndexedRecordIO(MXRecordIO):
         self.fidx.write("%s\t%d\n" % (str(key), pos))
         self.idx[key] = pos
         self.keys.append(key)
+
+
+def _is_remote(uri):
+    return uri.startswith(("s3://", "http://", "https://"))
+
+
+def _read_text(path):
+    """The text of a local or remote (``s3://``, ``http(s)://``) file."""
+    if _is_remote(path):
+        return _rmx.read_file(path).decode()
+    try:
+        with open(path, "r") as f:
+            return f.read()
+    except OSError as err:
+        raise FileError("cannot open %s (%s)" % (path, err)) from None
 
 
 IRHeader = namedtuple("HEADER", ["flag", "label", "id", "id2"])

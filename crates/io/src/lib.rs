@@ -28,6 +28,7 @@ pub mod image;
 pub mod pipeline;
 pub mod record_iter;
 pub mod recordio;
+pub mod remote;
 pub mod source;
 
 pub use error::{IoError, Result};

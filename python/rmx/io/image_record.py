@@ -40,6 +40,7 @@ import numpy as np
 from .. import _rmx
 from ..base import FileError, InvalidArgumentError
 from ..ndarray.ndarray import _wrap
+from ..recordio import _read_text
 from .io import MXDataIter
 from .native import _bool, _int, _no_positional, _shape
 
@@ -84,11 +85,7 @@ def _parse(kwargs):
 
 def _read_index(path):
     offsets = []
-    try:
-        with open(path) as f:
-            lines = f.read().split("\n")
-    except OSError as err:
-        raise FileError("cannot open the index file %s (%s)" % (path, err)) from None
+    lines = _read_text(path).split("\n")
     for n, line in enumerate(lines, 1):
         fields = line.split()
         if not fields:
@@ -103,12 +100,11 @@ def _read_index(path):
 
 def _read_imglist(path, label_width):
     labels = {}
-    with open(path) as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) < 1 + label_width:
-                continue
-            labels[int(fields[0])] = [float(x) for x in fields[1:1 + label_width]]
+    for line in _read_text(path).splitlines():
+        fields = line.split()
+        if len(fields) < 1 + label_width:
+            continue
+        labels[int(fields[0])] = [float(x) for x in fields[1:1 + label_width]]
     return labels
 
 
@@ -132,7 +128,8 @@ class ImageRecordIter(MXDataIter):
     Parameters (MXNet 1.9.1's; keyword only)
     ----------------------------------------
     path_imgrec : str
-        The ``.rec`` file (made by ``rmx.tools.im2rec`` or MXNet's ``im2rec.py``).
+        The ``.rec`` file (made by ``rmx.tools.im2rec`` or MXNet's ``im2rec.py``): a local path,
+        ``s3://bucket/key`` or an ``http(s)://`` URL (read with range requests).
     path_imgidx : str, optional
         Its ``.idx`` file; without one the file is scanned once to find the records.
     path_imglist : str, optional

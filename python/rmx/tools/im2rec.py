@@ -10,7 +10,8 @@ pack the list into ``PREFIX.rec`` and ``PREFIX.idx``::
 A list line is ``index<TAB>label...<TAB>relative/path``. Images are decoded, optionally
 center-cropped to a square and resized (shorter edge), and re-encoded (JPEG ``--quality`` or
 PNG compression) on ``--num-thread`` threads, which decode and encode in Rust in parallel;
-records keep the list's order. Files that cannot be read are reported and skipped.
+records keep the list's order. Files that cannot be read are reported and skipped. Messages go
+to stderr.
 """
 
 import argparse
@@ -45,7 +46,7 @@ def list_image(root, recursive, exts):
                     yield (i, os.path.relpath(fpath, root), cat[path])
                     i += 1
         for k, v in sorted(cat.items(), key=lambda x: x[1]):
-            print(os.path.relpath(k, root), v)
+            print(os.path.relpath(k, root), v, file=sys.stderr)
     else:
         for fname in sorted(os.listdir(root)):
             fpath = os.path.join(root, fname)
@@ -172,12 +173,12 @@ def make_rec(args, path_lst):
             if bar is not None:
                 bar.update(1)
             elif written % 1000 == 0 and written:
-                print("time: %.2f count: %d" % (time.time() - start, written))
+                print("time: %.2f count: %d" % (time.time() - start, written), file=sys.stderr)
     if bar is not None:
         bar.close()
     record.close()
     print("%s: %d of %d images written in %.1fs" % (base + ".rec", written, len(items),
-                                                   time.time() - start))
+                                                   time.time() - start), file=sys.stderr)
 
 
 def _bar(total, desc):
@@ -245,7 +246,7 @@ def main(argv=None):
         print("no .lst file found for %s; make one with --list" % args.prefix, file=sys.stderr)
         return 1
     for fname in files:
-        print("Creating .rec file from", fname, "in", working_dir)
+        print("Creating .rec file from", fname, "in", working_dir, file=sys.stderr)
         make_rec(args, fname)
     return 0
 

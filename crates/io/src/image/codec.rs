@@ -1,7 +1,8 @@
 //! JPEG and PNG to and from [`Image`]: zune-jpeg decodes JPEG (SIMD, picked at run time), the
 //! `png` crate PNG, `jpeg-encoder` encodes JPEG. Colour conversions follow OpenCV's, which MXNet
 //! decodes with: alpha is dropped, gray is replicated to RGB, RGB to gray is
-//! `0.299 R + 0.587 G + 0.114 B` in OpenCV's 14-bit fixed point.
+//! `0.299 R + 0.587 G + 0.114 B` in OpenCV's 14-bit fixed point (libpng's own 15-bit weights for
+//! a colour PNG read as gray; a JPEG read as gray is its luma channel).
 
 use std::io::Cursor;
 
@@ -80,7 +81,18 @@ fn decode_png(bytes: &[u8], channels: usize) -> Result<Image, String> {
     if info.line_size != w * got {
         return Err(format!("unexpected PNG row size {} for width {w}", info.line_size));
     }
-    Ok(convert(Image::new(h, w, got, data), channels))
+    let img = Image::new(h, w, got, data);
+    if channels == 1 && got >= 3 {
+        return Ok(png_gray(&img));
+    }
+    Ok(convert(img, channels))
+}
+
+/// libpng's RGB-to-gray, which OpenCV's PNG reader asks for: `(9797 R + 19234 G + 3737 B) >> 15`.
+fn png_gray(img: &Image) -> Image {
+    let c = img.channels;
+    let data = img.data.chunks_exact(c).map(|p| ((9797 * p[0] as u32 + 19234 * p[1] as u32 + 3737 * p[2] as u32) >> 15) as u8).collect();
+    Image::new(img.height, img.width, 1, data)
 }
 
 /// From 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA) channels to 1 or 3.

@@ -1,6 +1,9 @@
-//! Scaling 8-bit images as OpenCV's `cv::resize` does, since MXNet's iterators resize with it:
-//! pixel centres aligned (`src = (dst + 0.5) * scale - 0.5`), edges clamped, and bilinear weights
-//! in 11-bit fixed point, so results match OpenCV's to within one level.
+//! Scaling 8-bit images with the arithmetic of OpenCV 3.4's `cv::resize`, which MXNet 1.9.1's
+//! iterators and image operators call, so pixels match: pixel centres aligned
+//! (`src = (dst + 0.5) * scale - 0.5` in float32), edges clamped, bilinear weights in 11-bit fixed
+//! point, the vertical pass rounded as OpenCV's SIMD loop rounds it, and an exact 2x shrink taken
+//! as OpenCV's fast area average. (`python/rmx/gluon/data/vision/_imresize.py` holds the same
+//! arithmetic in NumPy.)
 
 use super::Image;
 
@@ -26,25 +29,34 @@ impl Interp {
 const BITS: u32 = 11;
 const ONE: i32 = 1 << BITS;
 
-/// For each output index: the two source indices and their weights (summing to `ONE`).
-fn taps(src: usize, dst: usize) -> Vec<(usize, usize, i32, i32)> {
-    let scale = src as f64 / dst as f64;
+/// OpenCV's scale: the inverse of the size ratio, in double.
+fn scale(src: usize, dst: usize) -> f64 {
+    1.0 / (dst as f64 / src as f64)
+}
+
+/// For each output index: the two source indices and their weights (each rounded to 11 bits).
+/// Columns past an edge get the edge pixel with weight one; rows only have their indices clamped
+/// (OpenCV keeps the fraction, which matters to the rounding of the vertical pass).
+fn taps(src: usize, dst: usize, rows: bool) -> Vec<(usize, usize, i32, i32)> {
+    let scale = scale(src, dst);
+    let last = src as isize - 1;
     (0..dst)
         .map(|d| {
             let pos = ((d as f64 + 0.5) * scale - 0.5) as f32;
-            let mut s = pos.floor() as isize;
+            let s = pos.floor() as isize;
             let mut frac = pos - s as f32;
-            if s < 0 {
-                s = 0;
-                frac = 0.0;
-            }
-            if s as usize >= src - 1 {
-                s = src as isize - 1;
-                frac = 0.0;
-            }
-            let s = s as usize;
+            let (s0, s1) = if rows {
+                (s.clamp(0, last), (s + 1).clamp(0, last))
+            } else {
+                if s < 0 || s >= last {
+                    frac = 0.0;
+                }
+                let s0 = s.clamp(0, last);
+                (s0, (s0 + 1).min(last))
+            };
             let w0 = ((1.0 - frac) * ONE as f32).round_ties_even() as i32;
-            (s, (s + 1).min(src - 1), w0, ONE - w0)
+            let w1 = (frac * ONE as f32).round_ties_even() as i32;
+            (s0 as usize, s1 as usize, w0, w1)
         })
         .collect()
 }
@@ -57,16 +69,18 @@ pub fn resize(img: &Image, height: usize, width: usize, interp: Interp) -> Image
     }
     match interp {
         Interp::Nearest => nearest(img, height, width),
+        Interp::Bilinear if img.height == 2 * height && img.width == 2 * width => half(img),
         Interp::Bilinear => bilinear(img, height, width),
     }
 }
 
 fn nearest(img: &Image, height: usize, width: usize) -> Image {
     let c = img.channels;
-    let sx: Vec<usize> = (0..width).map(|x| ((x as f64 * img.width as f64 / width as f64) as usize).min(img.width - 1)).collect();
+    let (fx, fy) = (scale(img.width, width), scale(img.height, height));
+    let sx: Vec<usize> = (0..width).map(|x| ((x as f64 * fx).floor() as usize).min(img.width - 1)).collect();
     let mut data = Vec::with_capacity(height * width * c);
     for y in 0..height {
-        let sy = ((y as f64 * img.height as f64 / height as f64) as usize).min(img.height - 1);
+        let sy = ((y as f64 * fy).floor() as usize).min(img.height - 1);
         let row = &img.data[sy * img.width * c..(sy + 1) * img.width * c];
         for &x in &sx {
             data.extend_from_slice(&row[x * c..x * c + c]);
@@ -77,8 +91,8 @@ fn nearest(img: &Image, height: usize, width: usize) -> Image {
 
 fn bilinear(img: &Image, height: usize, width: usize) -> Image {
     let c = img.channels;
-    let xs = taps(img.width, width);
-    let ys = taps(img.height, height);
+    let xs = taps(img.width, width, false);
+    let ys = taps(img.height, height, true);
     // Horizontal pass of one source row into `out` (width * c sums, 8 + 11 bits each).
     let horizontal = |row: usize, out: &mut [i32]| {
         let src = &img.data[row * img.width * c..(row + 1) * img.width * c];
@@ -108,8 +122,33 @@ fn bilinear(img: &Image, height: usize, width: usize) -> Image {
         }
         let out = &mut data[y * n..(y + 1) * n];
         for ((o, &a), &b) in out.iter_mut().zip(&top).zip(&bottom) {
-            *o = ((a as i64 * w0 as i64 + b as i64 * w1 as i64 + (1 << (2 * BITS - 1))) >> (2 * BITS)).clamp(0, 255) as u8;
+            *o = vertical(a, b, w0, w1);
         }
     }
     Image::new(height, width, c, data)
+}
+
+/// OpenCV's SIMD vertical step: 16-bit products keeping their high halves, saturating adds,
+/// then `(v + 2) >> 2` (its scalar code rounds `(a*w0 + b*w1 + 2^21) >> 22` instead; MXNet's
+/// build takes the SIMD rounding for every pixel).
+fn vertical(a: i32, b: i32, w0: i32, w1: i32) -> u8 {
+    let sat16 = |v: i32| v.clamp(-32768, 32767);
+    let acc = sat16(((sat16(a >> 4) * w0) >> 16) + ((sat16(b >> 4) * w1) >> 16));
+    (sat16(acc + 2) >> 2).clamp(0, 255) as u8
+}
+
+/// An exact 2x shrink: the rounded mean of each 2x2 block (OpenCV's fast area path).
+fn half(img: &Image) -> Image {
+    let (h, w, c) = (img.height / 2, img.width / 2, img.channels);
+    let at = |y: usize, x: usize, k: usize| img.data[(y * img.width + x) * c + k] as u32;
+    let mut data = Vec::with_capacity(h * w * c);
+    for y in 0..h {
+        for x in 0..w {
+            for k in 0..c {
+                let sum = at(2 * y, 2 * x, k) + at(2 * y, 2 * x + 1, k) + at(2 * y + 1, 2 * x, k) + at(2 * y + 1, 2 * x + 1, k);
+                data.push(((sum + 2) >> 2) as u8);
+            }
+        }
+    }
+    Image::new(h, w, c, data)
 }

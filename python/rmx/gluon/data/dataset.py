@@ -15,15 +15,15 @@ directly. ``Dataset`` adds lazy views: ``transform``/``transform_first`` map sam
     >>> [label for _, label in ds.filter(lambda s: s[1] != 11)]
     [10, 12]
 
-MXNet's ``RecordFileDataset`` (samples read from a RecordIO ``.rec`` file) is not here yet: rmx has
-no RecordIO reader, which is its own issue.
+``RecordFileDataset`` reads the records of a RecordIO ``.rec`` file by index (through its
+``.idx`` file).
 """
 
 import os
 
 from ... import ndarray
 
-__all__ = ["Dataset", "SimpleDataset", "ArrayDataset"]
+__all__ = ["Dataset", "SimpleDataset", "ArrayDataset", "RecordFileDataset"]
 
 
 class Dataset:
@@ -198,6 +198,23 @@ class ArrayDataset(Dataset):
 
     def __len__(self):
         return self._length
+
+
+class RecordFileDataset(Dataset):
+    """The records of a RecordIO file as raw bytes, by index (``filename`` with its ``.idx``
+    file beside it, as im2rec writes them). Local, ``s3://`` or ``http(s)://`` paths."""
+
+    def __init__(self, filename):
+        from ... import recordio
+        self.idx_file = os.path.splitext(filename)[0] + ".idx"
+        self.filename = filename
+        self._record = recordio.MXIndexedRecordIO(self.idx_file, self.filename, "r")
+
+    def __getitem__(self, idx):
+        return self._record.read_idx(self._record.keys[idx])
+
+    def __len__(self):
+        return len(self._record.keys)
 
 
 class _DownloadedDataset(Dataset):

@@ -14,8 +14,8 @@ NDArray and the label a NumPy int32 scalar.
     ...     print(str(e).splitlines()[0])
     MNIST: train-images-idx3-ubyte.gz (or train-images-idx3-ubyte) not found in ...
 
-``ImageFolderDataset`` decodes JPEG/PNG files with Pillow when it is installed (rmx has no image
-decoder of its own yet); ``ImageRecordDataset`` needs RecordIO and is not here yet.
+``ImageFolderDataset`` (a folder per class) and ``ImageRecordDataset`` (a RecordIO file made by
+im2rec) decode JPEG and PNG with rmx's Rust decoder.
 """
 
 import gzip
@@ -30,7 +30,7 @@ import numpy as np
 from .... import ndarray as nd
 from .. import dataset
 
-__all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "ImageFolderDataset"]
+__all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "ImageRecordDataset", "ImageFolderDataset"]
 
 
 def _data_dir():
@@ -278,6 +278,26 @@ class CIFAR100(CIFAR10):
         return ["train"] if self._train else ["test"]
 
 
+class ImageRecordDataset(dataset.RecordFileDataset):
+    """Images and labels from a RecordIO file made by im2rec: samples are (uint8 NDArray of
+    height x width x channels, label), RGB for ``flag=1``, gray (one channel) for 0."""
+
+    def __init__(self, filename, flag=1, transform=None):
+        super().__init__(filename)
+        self._flag = flag
+        self._transform = transform
+
+    def __getitem__(self, idx):
+        from .... import image, recordio
+        record = super().__getitem__(idx)
+        header, img = recordio.unpack(record)
+        img = image.imdecode(img, self._flag)
+        label = header.label
+        if self._transform is not None:
+            return self._transform(img, label)
+        return img, label
+
+
 class ImageFolderDataset(dataset.Dataset):
     """Images in one folder per class::
 
@@ -285,8 +305,8 @@ class ImageFolderDataset(dataset.Dataset):
         root/car/xxxa.jpg
         root/bus/123.jpg
 
-    Labels number the class folders in sorted order. Decoding needs Pillow (``pip install
-    Pillow``); without it, reading a sample raises ``ImportError``, while listing works.
+    Labels number the class folders in sorted order. JPEG and PNG files are decoded by rmx's
+    Rust decoder (as ``mx.image.imread``).
 
     Parameters
     ----------
@@ -344,12 +364,5 @@ class ImageFolderDataset(dataset.Dataset):
 
 def _imread(filename, flag):
     """An image file as a uint8 (H x W x C) NDArray: RGB for ``flag=1``, greyscale for 0."""
-    try:
-        from PIL import Image
-    except ImportError as e:
-        raise ImportError(f"ImageFolderDataset needs Pillow to decode {filename} (pip install Pillow); rmx has no image decoder of its own yet") from e
-    with Image.open(filename) as im:
-        arr = np.asarray(im.convert("RGB" if flag else "L"), dtype=np.uint8)
-    if arr.ndim == 2:
-        arr = arr[:, :, None]
-    return nd.array(np.ascontiguousarray(arr), dtype=np.uint8)
+    from .... import image
+    return image.imread(filename, flag=flag)
