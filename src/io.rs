@@ -222,6 +222,7 @@ impl PyImageRecordCore {
                 seed: num(&params, "seed", 0.0) as u64,
                 num_parts: num(&params, "num_parts", 1.0) as usize,
                 part_index: num(&params, "part_index", 0.0) as usize,
+                skip_corrupt: num(&params, "skip_corrupt", 0.0) != 0.0,
             };
             let reader = RecordReader::new(py.detach(|| remote::open(path)).map_err(|e| io_error(py, e))?);
             let offsets = match offsets {
@@ -254,6 +255,11 @@ impl PyImageRecordCore {
     #[getter]
     fn num_batches(&self) -> usize {
         self.0.num_batches()
+    }
+
+    #[getter]
+    fn num_skipped(&self) -> usize {
+        self.0.num_skipped()
     }
 }
 

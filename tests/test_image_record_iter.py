@@ -360,6 +360,16 @@ def test_corrupt_jpeg_raises(tmp_path):
 
 
 @rmx_only
+def test_skip_corrupt_replaces_and_counts(tmp_path):
+    path = _corrupt_rec(tmp_path, bad=3)
+    it = mxio.ImageRecordIter(path_imgrec=path, data_shape=(3, 32, 32), batch_size=2,
+                              skip_corrupt=True)
+    labels = np.concatenate([b.label[0].asnumpy() for b in it])
+    assert 3.0 not in labels and it.num_skipped == 1
+    assert labels[:5].tolist() == [0.0, 1.0, 2.0, 4.0, 4.0]
+
+
+@rmx_only
 def test_iterating_after_del_and_threads_stop():
     # In a child process, so that a hang fails the test through the timeout and the thread
     # count is not disturbed by other tests.

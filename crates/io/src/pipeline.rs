@@ -7,11 +7,14 @@
 //! the consumer takes them in order. Every sample draws its random numbers from a generator
 //! seeded by (seed, epoch, position), so a batch is the same whatever thread built it.
 //!
+//! A record that cannot be read or decoded fails its batch with an error naming the file and
+//! record, or, with `skip_corrupt`, is counted and replaced by the next record of the order.
 //! Nothing here blocks forever: a worker's panic becomes that batch's error, and dropping the
 //! pipeline stops and joins the workers.
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
@@ -43,6 +46,8 @@ pub struct Config {
     pub seed: u64,
     pub num_parts: usize,
     pub part_index: usize,
+    /// Skip (and count) records that cannot be read or decoded instead of failing the batch.
+    pub skip_corrupt: bool,
 }
 
 /// One batch: `data` (batch, sample shape...), `label` (batch, label_width) or (batch,) when the
@@ -73,6 +78,7 @@ struct Shared<S: Source> {
     config: Config,
     state: Mutex<State>,
     changed: Condvar,
+    skipped: AtomicUsize,
 }
 
 pub struct Pipeline<S: Source + 'static> {
@@ -108,7 +114,7 @@ impl<S: Source + 'static> Pipeline<S> {
             return Err(IoError::Invalid(format!("{}: part {} of {} holds no records ({} in the file)", reader.source().name(), config.part_index, config.num_parts, offsets.len())));
         }
         let state = State { generation: 0, epoch: 0, order: Arc::new(Vec::new()), next: 0, consumed: 0, ready: BTreeMap::new(), shutdown: false };
-        let shared = Arc::new(Shared { reader, offsets: offsets[start..end].to_vec(), records: (start..end).collect(), process, config, state: Mutex::new(state), changed: Condvar::new() });
+        let shared = Arc::new(Shared { reader, offsets: offsets[start..end].to_vec(), records: (start..end).collect(), process, config, state: Mutex::new(state), changed: Condvar::new(), skipped: AtomicUsize::new(0) });
         shared.start_epoch(&mut shared.lock(), 0);
         let workers = (0..shared.config.threads.max(1))
             .map(|i| {
@@ -125,6 +131,11 @@ impl<S: Source + 'static> Pipeline<S> {
 
     pub fn num_batches(&self) -> usize {
         self.shared.num_batches()
+    }
+
+    /// Records skipped so far (with `skip_corrupt`).
+    pub fn num_skipped(&self) -> usize {
+        self.shared.skipped.load(Ordering::Relaxed)
     }
 
     /// The next batch of this epoch, `None` after the last.
@@ -213,21 +224,12 @@ impl<S: Source> Shared<S> {
         let pad = ((k + 1) * bs).saturating_sub(n);
         let mut labels = vec![0f32; bs * lw];
         let mut record = Vec::new();
+        let mut used = Vec::with_capacity(bs);
         let cpu = Context::cpu(0);
         let (data, filled) = NDArray::new_host_with(&full, dtype, cpu, |bytes| -> Result<()> {
             for (j, &p) in positions.iter().enumerate() {
-                let i = order[p];
-                let number = self.records[i];
-                self.reader.read_into(self.offsets[i], number, &mut record)?.ok_or_else(|| IoError::Format {
-                    path: self.reader.source().name().to_string(),
-                    record: number,
-                    offset: self.offsets[i],
-                    message: "the offset lies at the end of the file (a stale .idx file?)".into(),
-                })?;
-                let mut rng = StdRng::seed_from_u64(mix(self.config.seed ^ mix(epoch ^ mix(p as u64))));
-                self.process
-                    .process(&record, &mut rng, &mut bytes[j * per..(j + 1) * per], &mut labels[j * lw..(j + 1) * lw])
-                    .map_err(|message| IoError::Decode { path: self.reader.source().name().to_string(), record: number, message })?;
+                let (data, label) = (&mut bytes[j * per..(j + 1) * per], &mut labels[j * lw..(j + 1) * lw]);
+                used.push(self.sample_or_skip(epoch, p, order, &mut record, data, label)?);
             }
             Ok(())
         })
@@ -236,7 +238,43 @@ impl<S: Source> Shared<S> {
         let label_shape: Vec<usize> = if lw == 1 { vec![bs] } else { vec![bs, lw] };
         let label_bytes: Vec<u8> = labels.iter().flat_map(|v| v.to_le_bytes()).collect();
         let label = NDArray::from_bytes(&label_shape, DType::F32, cpu, &label_bytes).map_err(|e| IoError::Pipeline(e.to_string()))?;
-        Ok(Batch { data, label, pad, records: positions.iter().map(|&p| self.records[order[p]]).collect() })
+        Ok(Batch { data, label, pad, records: used })
+    }
+
+    /// The sample at position `p` of the order; with `skip_corrupt`, a record that cannot be
+    /// read or decoded is counted and the next position's record taken instead. Returns the
+    /// record number used.
+    fn sample_or_skip(&self, epoch: u64, p: usize, order: &[usize], record: &mut Vec<u8>, data: &mut [u8], label: &mut [f32]) -> Result<usize> {
+        let n = order.len();
+        for k in 0..n {
+            let q = (p + k) % n;
+            match self.sample(epoch, q, order[q], record, data, label) {
+                Ok(number) => return Ok(number),
+                Err(e @ (IoError::Decode { .. } | IoError::Format { .. })) if self.config.skip_corrupt => {
+                    self.skipped.fetch_add(1, Ordering::Relaxed);
+                    if k + 1 == n {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("an order is never empty")
+    }
+
+    /// Reads record `i` and turns it into the sample at position `p` (whose random stream it uses).
+    fn sample(&self, epoch: u64, p: usize, i: usize, record: &mut Vec<u8>, data: &mut [u8], label: &mut [f32]) -> Result<usize> {
+        let number = self.records[i];
+        let path = || self.reader.source().name().to_string();
+        self.reader.read_into(self.offsets[i], number, record)?.ok_or_else(|| IoError::Format {
+            path: path(),
+            record: number,
+            offset: self.offsets[i],
+            message: "the offset lies at the end of the file (a stale .idx file?)".into(),
+        })?;
+        let mut rng = StdRng::seed_from_u64(mix(self.config.seed ^ mix(epoch ^ mix(p as u64))));
+        self.process.process(record, &mut rng, data, label).map_err(|message| IoError::Decode { path: path(), record: number, message })?;
+        Ok(number)
     }
 }
 

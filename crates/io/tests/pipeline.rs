@@ -37,7 +37,7 @@ fn file(n: u32) -> (RecordReader<Memory>, Vec<u64>) {
 }
 
 fn config(threads: usize, shuffle: bool, parts: usize, part: usize) -> Config {
-    Config { batch_size: 4, threads, prefetch: 2, shuffle, seed: 5, num_parts: parts, part_index: part }
+    Config { batch_size: 4, threads, prefetch: 2, shuffle, seed: 5, num_parts: parts, part_index: part, skip_corrupt: false }
 }
 
 fn epoch(p: &Pipeline<Memory>) -> Vec<(Vec<f32>, usize)> {
@@ -113,9 +113,21 @@ fn a_bad_record_is_an_error_naming_it_and_the_pipeline_goes_on() {
 }
 
 #[test]
+fn skip_corrupt_replaces_and_counts_bad_records() {
+    let mut w = RecordWriter::new(Vec::new());
+    let offsets: Vec<u64> = [1u32, 2, 999, 4, 5, 6, 7, 8].iter().map(|v| w.write_record(&v.to_le_bytes()).unwrap()).collect();
+    let r = RecordReader::new(Memory { name: "numbers.rec".into(), bytes: w.into_inner() });
+    let p = Pipeline::new(r, offsets, Box::new(Numbers), Config { skip_corrupt: true, ..config(2, false, 1, 0) }).unwrap();
+    let first = p.next_batch().unwrap().unwrap();
+    assert_eq!(first.records, vec![0, 1, 3, 3], "record 2 replaced by the next one");
+    assert!(p.next_batch().unwrap().is_ok());
+    assert_eq!(p.num_skipped(), 1);
+}
+
+#[test]
 fn bad_configurations_and_drop_mid_epoch() {
     let (r, off) = file(3);
-    assert!(Pipeline::new(r, off, Box::new(Numbers), config(2, false, 5, 0)).err().unwrap().to_string().contains("holds no records"));
+    assert!(Pipeline::new(r, off, Box::new(Numbers), config(2, false, 5, 4)).err().unwrap().to_string().contains("holds no records"));
     let (r, off) = file(3);
     assert!(Pipeline::new(r, off, Box::new(Numbers), config(2, false, 2, 2)).err().unwrap().to_string().contains("part_index 2"));
     let (r, off) = file(100);

@@ -57,7 +57,7 @@ _INT = ("batch_size", "label_width", "preprocess_threads", "prefetch_buffer", "s
         "min_crop_size", "pad", "fill_value", "random_h", "random_s", "random_l", "inter_method",
         "seed_aug", "shuffle_chunk_size", "shuffle_chunk_seed", "device_id")
 _BOOL = ("shuffle", "rand_crop", "random_resized_crop", "rand_mirror", "mirror", "round_batch",
-         "verbose")
+         "verbose", "skip_corrupt")
 # Accepted and without effect here (they tune MXNet's own threading and devices).
 _IGNORED = ("ctx", "aug_seq", "data_name", "label_name", "dtype", "path_imglist", "path_imgidx",
             "path_imgrec", "data_shape", "mean_img", "rotate_list")
@@ -161,6 +161,10 @@ class ImageRecordIter(MXDataIter):
     mean_img : str, optional
         An NDArray file holding one (C, H, W) mean image.
     data_name, label_name : str
+    skip_corrupt : bool, default False (rmx only)
+        A record that cannot be read or decoded raises ``DataError`` naming the file and the
+        record; with ``skip_corrupt=True`` it is replaced by the next record instead and counted
+        in ``num_skipped``.
     """
 
     _dtype = "float32"
@@ -216,6 +220,11 @@ class ImageRecordIter(MXDataIter):
     def num_examples(self):
         """Records in this iterator's part."""
         return self._core.num_samples
+
+    @property
+    def num_skipped(self):
+        """Records skipped so far because they could not be decoded (``skip_corrupt=True``)."""
+        return self._core.num_skipped
 
     def __del__(self):
         # Dropping the core stops and joins its threads.
