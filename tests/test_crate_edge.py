@@ -668,7 +668,32 @@ def _instances(cls_name, world):
             kv.init([(k, a.handle) for k, a in enumerate(world["arrays"])])
         stores[2].init([("w", world["arrays"][0].handle)])
         return stores
+    if cls_name in ("RecordWriter", "RecordReader", "ImageRecordCore"):
+        return _io_instances(cls_name)
     return []
+
+
+def _io_instances(cls_name):
+    """Record files in a temporary folder: a writer, readers of a good file and of garbage, and
+    image iterators over PNG records."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="rmx-fuzz-io-")
+    rec = os.path.join(d, "img.rec")
+    w = mx.recordio.MXRecordIO(rec, "w")
+    for i in range(5):
+        img = np.full((12, 10, 3), 40 * i, dtype=np.uint8)
+        w.write(mx.recordio.pack_img((0, float(i), i, 0), img, img_fmt=".png"))
+    w.close()
+    junk = os.path.join(d, "junk.rec")
+    with open(junk, "wb") as f:
+        f.write(b"\x0a\x23\xd7\xce\xff\xff\xff\x1f" + b"garbage" * 7)
+    if cls_name == "RecordWriter":
+        return [_rmx.RecordWriter(os.path.join(d, "out.rec"), False)]
+    if cls_name == "RecordReader":
+        return [_rmx.RecordReader(rec), _rmx.RecordReader(junk)]
+    params = {"batch_size": 2.0, "preprocess_threads": 2.0, "rand_crop": 1.0, "shuffle": 1.0}
+    return [_rmx.ImageRecordCore(rec, None, (3, 8, 8), params, "float32"),
+            _rmx.ImageRecordCore(rec, None, (1, 8, 8), dict(params, skip_corrupt=1.0), "uint8")]
 
 
 def _signature_params(fn):

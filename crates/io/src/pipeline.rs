@@ -4,8 +4,10 @@
 //! and the epoch; batch `k` holds positions `k*B .. (k+1)*B` of that order, the last one wrapping
 //! to the start (its `pad` counts the wrapped samples). Workers take whole batches, at most
 //! `prefetch` ahead of the consumer, and build each straight into the storage of new arrays;
-//! the consumer takes them in order. Every sample draws its random numbers from a generator
-//! seeded by (seed, epoch, position), so a batch is the same whatever thread built it.
+//! the consumer takes them in order. Once every batch of an epoch has started, the workers go on
+//! with the first batches of the next one, so a reset finds them ready. Every sample draws its
+//! random numbers from a generator seeded by (seed, epoch, position), so a batch is the same
+//! whatever thread built it.
 //!
 //! A record that cannot be read or decoded fails its batch with an error naming the file and
 //! record, or, with `skip_corrupt`, is counted and replaced by the next record of the order.
@@ -59,13 +61,20 @@ pub struct Batch {
     pub records: Vec<usize>,
 }
 
-struct State {
-    generation: u64,
+/// One epoch's progress: its order, the next batch to start, the batches built.
+struct Epoch {
     epoch: u64,
     order: Arc<Vec<usize>>,
     next: usize,
-    consumed: usize,
     ready: BTreeMap<usize, Result<Batch>>,
+}
+
+/// The epoch being consumed and the one after it, whose first batches are built once every
+/// batch of the current one has started, so that a new epoch never starts empty.
+struct State {
+    cur: Epoch,
+    ahead: Epoch,
+    consumed: usize,
     shutdown: bool,
 }
 
@@ -113,9 +122,9 @@ impl<S: Source + 'static> Pipeline<S> {
         if start == end {
             return Err(IoError::Invalid(format!("{}: part {} of {} holds no records ({} in the file)", reader.source().name(), config.part_index, config.num_parts, offsets.len())));
         }
-        let state = State { generation: 0, epoch: 0, order: Arc::new(Vec::new()), next: 0, consumed: 0, ready: BTreeMap::new(), shutdown: false };
+        let n = end - start;
+        let state = State { cur: Epoch::new(0, n, &config), ahead: Epoch::new(1, n, &config), consumed: 0, shutdown: false };
         let shared = Arc::new(Shared { reader, offsets: offsets[start..end].to_vec(), records: (start..end).collect(), process, config, state: Mutex::new(state), changed: Condvar::new(), skipped: AtomicUsize::new(0) });
-        shared.start_epoch(&mut shared.lock(), 0);
         let workers = (0..shared.config.threads.max(1))
             .map(|i| {
                 let s = shared.clone();
@@ -146,7 +155,7 @@ impl<S: Source + 'static> Pipeline<S> {
         }
         let k = st.consumed;
         loop {
-            if let Some(b) = st.ready.remove(&k) {
+            if let Some(b) = st.cur.ready.remove(&k) {
                 st.consumed += 1;
                 self.shared.changed.notify_all();
                 return Some(b);
@@ -155,12 +164,24 @@ impl<S: Source + 'static> Pipeline<S> {
         }
     }
 
-    /// Starts the next epoch (a new order when shuffling); batches built ahead are dropped.
+    /// Starts the next epoch (a new order when shuffling), keeping the batches already built
+    /// for it; the rest of the current epoch is dropped.
     pub fn reset(&self) {
         let mut st = self.shared.lock();
-        let epoch = st.epoch + 1;
-        self.shared.start_epoch(&mut st, epoch);
+        let after = Epoch::new(st.ahead.epoch + 1, self.num_samples(), &self.shared.config);
+        st.cur = std::mem::replace(&mut st.ahead, after);
+        st.consumed = 0;
         self.shared.changed.notify_all();
+    }
+}
+
+impl Epoch {
+    fn new(epoch: u64, n: usize, config: &Config) -> Self {
+        let mut order: Vec<usize> = (0..n).collect();
+        if config.shuffle {
+            order.shuffle(&mut StdRng::seed_from_u64(mix(config.seed ^ mix(epoch))));
+        }
+        Epoch { epoch, order: Arc::new(order), next: 0, ready: BTreeMap::new() }
     }
 }
 
@@ -173,42 +194,48 @@ impl<S: Source> Shared<S> {
         self.offsets.len().div_ceil(self.config.batch_size)
     }
 
-    fn start_epoch(&self, st: &mut State, epoch: u64) {
-        let mut order: Vec<usize> = (0..self.offsets.len()).collect();
-        if self.config.shuffle {
-            order.shuffle(&mut StdRng::seed_from_u64(mix(self.config.seed ^ mix(epoch))));
+    /// The next batch to build: (epoch, batch, order), or None when the window is full.
+    fn pick(&self, st: &mut State) -> Option<(u64, usize, Arc<Vec<usize>>)> {
+        let nb = self.num_batches();
+        let outstanding = st.cur.next.saturating_sub(st.consumed) + st.ahead.next;
+        if outstanding >= self.config.prefetch.max(1) {
+            return None;
         }
-        st.generation += 1;
-        st.epoch = epoch;
-        st.order = Arc::new(order);
-        st.next = 0;
-        st.consumed = 0;
-        st.ready.clear();
+        let e = if st.cur.next < nb {
+            &mut st.cur
+        } else if st.ahead.next < nb {
+            &mut st.ahead
+        } else {
+            return None;
+        };
+        e.next += 1;
+        Some((e.epoch, e.next - 1, e.order.clone()))
     }
 
     fn work(&self) {
         loop {
-            let (generation, epoch, k, order) = {
+            let (epoch, k, order) = {
                 let mut st = self.lock();
                 loop {
                     if st.shutdown {
                         return;
                     }
-                    if st.next < self.num_batches() && st.next < st.consumed + self.config.prefetch.max(1) {
-                        break;
+                    if let Some(job) = self.pick(&mut st) {
+                        break job;
                     }
                     st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
                 }
-                st.next += 1;
-                (st.generation, st.epoch, st.next - 1, st.order.clone())
             };
             let built = catch_unwind(AssertUnwindSafe(|| self.build(epoch, k, &order)))
                 .unwrap_or_else(|p| Err(IoError::Pipeline(p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a worker panicked".into()))));
             let mut st = self.lock();
-            if st.generation == generation {
-                st.ready.insert(k, built);
-                self.changed.notify_all();
+            // A batch of an epoch that a reset skipped is dropped.
+            if st.cur.epoch == epoch {
+                st.cur.ready.insert(k, built);
+            } else if st.ahead.epoch == epoch {
+                st.ahead.ready.insert(k, built);
             }
+            self.changed.notify_all();
         }
     }
 

@@ -102,15 +102,31 @@ impl Process for ImageRecordProcess {
         for k in 0..c {
             let mul = contrast / n.std[k.min(2)];
             let add = illumination / n.std[k.min(2)];
-            let plane = &mut out[k * h * w..(k + 1) * h * w];
             for y in 0..h {
-                for x in 0..w {
+                let row = &img.data[y * w * c..(y + 1) * w * c];
+                let dst = &mut out[(k * h + y) * w..(k * h + y + 1) * w];
+                match &n.mean_img {
                     // The mean image is indexed at the pixel's position before mirroring.
-                    let mean = match &n.mean_img {
-                        Some(m) => m[(k * h + y) * w + if mirrored { w - 1 - x } else { x }],
-                        None => n.mean[k.min(2)],
-                    };
-                    plane[y * w + x] = (src(k, y, x) as f32 - mean) * mul + add;
+                    Some(m) => {
+                        let means = &m[(k * h + y) * w..(k * h + y + 1) * w];
+                        for (x, d) in dst.iter_mut().enumerate() {
+                            let sx = if mirrored { w - 1 - x } else { x };
+                            *d = (row[sx * c + k] as f32 - means[sx]) * mul + add;
+                        }
+                    }
+                    // The hot path: one channel of one row, the branch hoisted out of the loop.
+                    None => {
+                        let mean = n.mean[k.min(2)];
+                        if mirrored {
+                            for (d, px) in dst.iter_mut().zip(row.chunks_exact(c).rev()) {
+                                *d = (px[k] as f32 - mean) * mul + add;
+                            }
+                        } else {
+                            for (d, px) in dst.iter_mut().zip(row.chunks_exact(c)) {
+                                *d = (px[k] as f32 - mean) * mul + add;
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -223,7 +223,8 @@ class ImageRecordIter(MXDataIter):
 
     @property
     def num_skipped(self):
-        """Records skipped so far because they could not be decoded (``skip_corrupt=True``)."""
+        """Records skipped so far because they could not be decoded (``skip_corrupt=True``),
+        counted as batches are built (including the next epoch's first batches, built ahead)."""
         return self._core.num_skipped
 
     def __del__(self):
