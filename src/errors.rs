@@ -37,6 +37,9 @@ pub fn engine_error(py: Python<'_>, error: EngineError) -> PyErr {
         if let Some(err) = cause.downcast_ref::<KernelError>() {
             return raise(py, kernel_class(err), format!("{error}"));
         }
+        if let Some(err) = cause.downcast_ref::<KVStoreError>() {
+            return raise(py, kvstore_class(err), format!("{error}"));
+        }
     }
     // Every other engine failure (a Rust error, a caught panic, a deleted variable) is one class.
     raise(py, "EngineError", error.to_string())
@@ -84,11 +87,16 @@ pub fn kvstore_error(py: Python<'_>, error: KVStoreError) -> PyErr {
             Ok(err) => *err,
             Err(_) => raise(py, "MXNetError", message),
         },
-        KVStoreError::Unsupported(_) => raise(py, "UnsupportedKVStoreError", message),
-        KVStoreError::Shape { .. } => raise(py, "InvalidArgumentError", message),
-        KVStoreError::MixedKeyTypes | KVStoreError::UnknownKey(_) | KVStoreError::NotInited(_) | KVStoreError::DuplicateInit(_) => {
-            raise(py, "MXNetError", message)
-        }
+        other => raise(py, kvstore_class(&other), message),
+    }
+}
+
+fn kvstore_class(error: &KVStoreError) -> &'static str {
+    match error {
+        KVStoreError::Unsupported(_) => "UnsupportedKVStoreError",
+        KVStoreError::Shape { .. } => "InvalidArgumentError",
+        KVStoreError::PeerLost(_) | KVStoreError::Protocol(_) | KVStoreError::Net { .. } | KVStoreError::Config(_) => "KVStoreError",
+        _ => "MXNetError",
     }
 }
 

@@ -12,7 +12,7 @@ use rmx_kvstore::{KVStore, Key, StoreKind, Updater};
 use crate::errors::{guard, kvstore_error};
 use crate::ndarray::PyNDArray;
 
-type Pairs<'py> = Vec<(Bound<'py, PyAny>, PyRef<'py, PyNDArray>)>;
+pub(crate) type Pairs<'py> = Vec<(Bound<'py, PyAny>, PyRef<'py, PyNDArray>)>;
 
 #[pyclass(name = "KVStoreHandle", module = "rmx._rmx")]
 pub struct PyKVStore(KVStore);
@@ -24,13 +24,13 @@ fn key(obj: &Bound<'_, PyAny>) -> PyResult<Key> {
     Ok(Key::Int(obj.extract::<i64>()?))
 }
 
-fn pairs(pairs: &Pairs<'_>) -> PyResult<Vec<(Key, NDArray)>> {
+pub(crate) fn pairs(pairs: &Pairs<'_>) -> PyResult<Vec<(Key, NDArray)>> {
     pairs.iter().map(|(k, v)| Ok((key(k)?, v.0.clone()))).collect()
 }
 
 /// A Python updater: called with the key (an int, or bytes for a str key, as MXNet's C callback
 /// gives it) and two `NDArrayHandle`s; its exception travels back as the error's cause.
-struct PyUpdater(Py<PyAny>);
+pub(crate) struct PyUpdater(pub(crate) Py<PyAny>);
 
 impl Updater for PyUpdater {
     fn update(&mut self, key: &Key, merged: &NDArray, stored: &NDArray) -> Result<(), BoxError> {

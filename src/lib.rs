@@ -11,6 +11,7 @@ mod engine;
 mod errors;
 mod io;
 mod kvstore;
+mod kvstore_dist;
 mod ndarray;
 mod symbol;
 
@@ -22,6 +23,7 @@ fn _rmx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ndarray::register(m)?;
     symbol::register(m)?;
     kvstore::register(m)?;
+    kvstore_dist::register(m)?;
     io::register(m)?;
     Ok(())
 }

@@ -36,3 +36,8 @@ from .context import Context, cpu, cpu_pinned, current_context, gpu
 __version__ = _rmx.__version__
 
 __all__ = ["io", "optimizer", "opt", "kvstore", "kv", "model", "module", "mod", "models", "registry", "initializer", "init", "metric", "lr_scheduler", "callback", "viz", "visualization", "test_utils", "sym", "symbol", "name", "AttrScope", "executor", "base", "context", "engine", "nd", "ndarray", "random", "Context", "cpu", "gpu", "cpu_pinned", "current_context", "MXNetError"]
+
+# A process started as a distributed job's server or scheduler runs that role here and exits.
+from . import kvstore_server as _kvstore_server  # noqa: E402
+
+_kvstore_server._init_kvstore_server_module()

@@ -69,7 +69,13 @@ class UnsupportedKVStoreError(MXNetError, NotImplementedError):
     """A kvstore type or feature rmx does not have (yet); also ``rmx.kvstore.UnsupportedKVStoreError``."""
 
 
-__all__ += ["ParameterError", "IndexError", "FileError", "DataError", "OutOfMemoryError", "UnsupportedKVStoreError"]
+class KVStoreError(MXNetError):
+    """A distributed kvstore failed: a process of the job died or stopped answering (the message
+    names it: ``server 1 (10.0.0.2:41234) was lost: ...``), or a peer broke the protocol."""
+
+
+__all__ += ["ParameterError", "IndexError", "FileError", "DataError", "OutOfMemoryError", "UnsupportedKVStoreError",
+            "KVStoreError"]
 
 
 class NotImplementedForSymbol(MXNetError):

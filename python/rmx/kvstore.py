@@ -25,9 +25,9 @@ to an updater are ints, or bytes for str keys (what MXNet's C callback hands Pyt
 
 Differences: stored values live on ``cpu(0)`` (MXNet: ``cpu_pinned(0)``, the same device id for
 the optimizer's per-device counts); a merged gradient on another device is copied to the stored
-value's device before the updater runs (rmx operators need their inputs on one device). Not here:
-distributed stores (``dist_*``), ``nccl``, ``horovod``, ``byteps``, gradient compression and
-row-sparse pulls.
+value's device before the updater runs (rmx operators need their inputs on one device). The
+distributed stores (``dist_sync``, ``dist_device_sync``, ``dist_async``) are in
+``rmx.kvstore_dist``. Not here: ``nccl``, ``horovod``, ``byteps``, and row-sparse pulls.
 """
 
 import warnings
@@ -229,10 +229,15 @@ class KVStore(KVStoreBase):
 def create(name="local"):
     """A new store: ``local`` (also any name without ``device``, such as MXNet's legacy
     ``local_allreduce_cpu``) or ``device`` (any name containing ``device``). ``type`` echoes the
-    lowercased name. Distributed and NCCL stores raise ``UnsupportedKVStoreError``."""
+    lowercased name; ``dist_sync``, ``dist_device_sync`` and ``dist_async`` join the job the
+    ``DMLC_*`` environment describes (``rmx.kvstore_dist``). NCCL stores raise
+    ``UnsupportedKVStoreError``."""
     if not isinstance(name, str):
         raise TypeError("name must be a string")
     name = name.lower()
     if name in KVStoreBase.kv_registry:
         return KVStoreBase.kv_registry[name]()
+    if "dist" in name:
+        from .kvstore_dist import DistKVStore
+        return DistKVStore(name)
     return KVStore(name)  # the Rust store refuses the types rmx lacks (UnsupportedKVStoreError)

@@ -32,6 +32,12 @@ class LRScheduler(object):
         ``'linear'`` or ``'constant'``.
     """
 
+    def __new__(cls, *args, **kwargs):
+        # Kept for the distributed kvstore's typed optimizer description (see rmx.kvstore_dist).
+        self = super().__new__(cls)
+        self._init_args = (args, dict(kwargs))
+        return self
+
     def __init__(self, base_lr=0.01, warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"):
         self.base_lr = base_lr
         if not isinstance(warmup_steps, int):

@@ -3,7 +3,7 @@
 use crate::config::EngineKind;
 use crate::context::Context;
 use crate::error::{EngineError, OprName};
-use crate::opr::OprFn;
+use crate::opr::{AsyncOprFn, OprFn};
 use crate::property::FnProperty;
 use crate::var::Var;
 
@@ -20,6 +20,21 @@ pub trait Engine: Send + Sync {
     fn push(
         &self,
         f: OprFn,
+        ctx: Context,
+        reads: &[Var],
+        writes: &[Var],
+        prop: FnProperty,
+        priority: i32,
+        name: OprName,
+    ) -> Result<(), EngineError>;
+
+    /// As `push`, for a function that ends through its [`crate::Completion`] (MXNet's
+    /// `PushAsync`): the operation holds its variables until then, and no worker waits for it.
+    /// The naive engine blocks the pusher until the completion.
+    #[allow(clippy::too_many_arguments)]
+    fn push_async(
+        &self,
+        f: AsyncOprFn,
         ctx: Context,
         reads: &[Var],
         writes: &[Var],

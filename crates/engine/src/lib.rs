@@ -60,7 +60,7 @@ pub use current::{create, engine, set_engine_kind};
 pub use engine::Engine;
 pub use error::{BoxError, EngineError, OprName};
 pub use naive::NaiveEngine;
-pub use opr::{OprFn, RunContext};
+pub use opr::{AsyncOprFn, Completion, OprFn, RunContext};
 pub use property::FnProperty;
 pub use threaded::ThreadedEngine;
 pub use var::Var;

@@ -7,7 +7,9 @@ use crate::context::Context;
 use crate::engine::Engine;
 use crate::error::{EngineError, OprName};
 use crate::error_log::ErrorLog;
-use crate::opr::{run_user, Deps, OprFn};
+use std::sync::mpsc;
+
+use crate::opr::{run_user, start_async, AsyncOprFn, Deps, OprFn, Outcome};
 use crate::property::FnProperty;
 use crate::var::Var;
 
@@ -19,6 +21,20 @@ pub struct NaiveEngine {
 impl NaiveEngine {
     pub fn new() -> Self {
         Self::default()
+    }
+}
+
+impl NaiveEngine {
+    /// Records a new failure and stores the outcome on the written variables.
+    fn settle(&self, deps: &Deps, outcome: Outcome) {
+        if outcome.fresh {
+            if let Some(e) = &outcome.error {
+                self.errors.record(e.clone());
+            }
+        }
+        for v in &deps.writes {
+            v.set_error(outcome.error.clone());
+        }
     }
 }
 
@@ -40,14 +56,29 @@ impl Engine for NaiveEngine {
         let deps = Deps::new(reads, writes);
         deps.check_deleted(&name)?;
         let outcome = run_user(f, &name, ctx, &deps.inherits);
-        if outcome.fresh {
-            if let Some(e) = &outcome.error {
-                self.errors.record(e.clone());
-            }
-        }
-        for v in &deps.writes {
-            v.set_error(outcome.error.clone());
-        }
+        self.settle(&deps, outcome);
+        Ok(())
+    }
+
+    fn push_async(
+        &self,
+        f: AsyncOprFn,
+        ctx: Context,
+        reads: &[Var],
+        writes: &[Var],
+        _prop: FnProperty,
+        _priority: i32,
+        name: OprName,
+    ) -> Result<(), EngineError> {
+        let deps = Deps::new(reads, writes);
+        deps.check_deleted(&name)?;
+        let (tx, rx) = mpsc::channel();
+        start_async(f, &name, ctx, &deps.inherits, move |outcome| {
+            let _ = tx.send(outcome);
+        });
+        // The completion always reports (dropping it reports a failure), so this returns.
+        let outcome = rx.recv().unwrap_or(Outcome { error: None, fresh: false });
+        self.settle(&deps, outcome);
         Ok(())
     }
 

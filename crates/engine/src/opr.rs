@@ -32,12 +32,49 @@ impl Default for RunContext {
 /// A pushed function. It reports failure by returning an error; a panic is caught as well.
 pub type OprFn = Box<dyn FnOnce(&RunContext) -> Result<(), BoxError> + Send + 'static>;
 
+/// An asynchronous pushed function (MXNet's `PushAsync`): it starts its work and returns; the
+/// operation ends when the work calls [`Completion::done`], from any thread. Until then the
+/// operation holds its variables, so the work may read and write their memory without a copy
+/// (the distributed kvstore sends and receives arrays this way, with no worker thread blocked).
+pub type AsyncOprFn = Box<dyn FnOnce(&RunContext, Completion) + Send + 'static>;
+
+type Finish = Box<dyn FnOnce(Result<(), BoxError>) + Send + 'static>;
+
+/// The end of an asynchronous operation. Dropping it without `done` (a panic in the work, a
+/// forgotten path) fails the operation rather than leaving its variables held forever.
+pub struct Completion {
+    finish: Option<Finish>,
+}
+
+impl Completion {
+    pub(crate) fn new(finish: Finish) -> Self {
+        Completion { finish: Some(finish) }
+    }
+
+    /// Ends the operation: `Ok` releases its variables, `Err` stores the failure on its writes.
+    pub fn done(mut self, result: Result<(), BoxError>) {
+        if let Some(finish) = self.finish.take() {
+            finish(result);
+        }
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        if let Some(finish) = self.finish.take() {
+            finish(Err("the asynchronous operation ended without reporting its completion (it panicked or dropped it)".into()));
+        }
+    }
+}
+
 pub(crate) type VarList = SmallVec<[Var; 4]>;
 
 /// What an operation does once its dependencies are met.
 pub(crate) enum Body {
     /// A user function.
     Run(OprFn),
+    /// A user function that ends through its [`Completion`].
+    Async(AsyncOprFn),
     /// A wait: record the variable's failure and wake the waiter.
     Wake(Arc<Latch>),
     /// `delete_var`: nothing left to do once every earlier operation is done.
@@ -107,7 +144,7 @@ impl Deps {
 impl OprBlock {
     pub(crate) fn new(body: Body, ctx: Context, deps: Deps, prop: FnProperty, priority: i32, name: OprName) -> Arc<Self> {
         let wait = deps.reads.len() + deps.writes.len() + 1;
-        let inline = prop == FnProperty::DeleteVar || !matches!(body, Body::Run(_));
+        let inline = prop == FnProperty::DeleteVar || matches!(body, Body::Wake(_) | Body::Delete);
         Arc::new(OprBlock {
             wait: AtomicUsize::new(wait),
             inline,
@@ -132,10 +169,19 @@ impl OprBlock {
     }
 
     /// Runs the body once; its dependencies are met, so the inherited variables are settled.
-    pub(crate) fn execute(&self) -> Outcome {
+    /// `finish` receives the outcome: at once, or for an asynchronous body when its work ends.
+    pub(crate) fn execute(&self, finish: impl FnOnce(Outcome) + Send + 'static) {
         let body = self.lock_body().take();
         match body {
+            Some(Body::Async(f)) => start_async(f, &self.name, self.ctx, &self.inherits, finish),
+            other => finish(self.execute_sync(other)),
+        }
+    }
+
+    fn execute_sync(&self, body: Option<Body>) -> Outcome {
+        match body {
             Some(Body::Run(f)) => run_user(f, &self.name, self.ctx, &self.inherits),
+            Some(Body::Async(_)) => unreachable!("asynchronous bodies go through start_async"),
             Some(Body::Wake(latch)) => {
                 latch.open(self.reads.first().and_then(Var::stored_error));
                 Outcome { error: None, fresh: false }
@@ -158,6 +204,33 @@ pub(crate) fn run_user(f: OprFn, name: &OprName, ctx: Context, inherits: &[Var])
         Err(panic) => EngineError::OpPanicked { op: name.clone(), message: panic_message(&*panic) },
     };
     Outcome { error: Some(Arc::new(error)), fresh: true }
+}
+
+/// The error rule for an asynchronous function: inherit a failure, else start the work with a
+/// [`Completion`] that hands its result to `finish`. A panic while starting fails the operation
+/// with the panic's message (the completion, dropped by the unwinding, reports nothing more).
+pub(crate) fn start_async(f: AsyncOprFn, name: &OprName, ctx: Context, inherits: &[Var], finish: impl FnOnce(Outcome) + Send + 'static) {
+    if let Some(error) = inherits.iter().find_map(Var::stored_error) {
+        return finish(Outcome { error: Some(error), fresh: false });
+    }
+    let finish = Arc::new(Mutex::new(Some(finish)));
+    let (on_done, op) = (finish.clone(), name.clone());
+    let completion = Completion::new(Box::new(move |result| {
+        let outcome = match result {
+            Ok(()) => Outcome { error: None, fresh: false },
+            Err(cause) => Outcome { error: Some(Arc::new(EngineError::OpFailed { op, cause: Arc::from(cause) })), fresh: true },
+        };
+        if let Some(finish) = on_done.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            finish(outcome);
+        }
+    }));
+    let rctx = RunContext { ctx, stream: 0 };
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| f(&rctx, completion))) {
+        let error = EngineError::OpPanicked { op: name.clone(), message: panic_message(&*panic) };
+        if let Some(finish) = finish.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            finish(Outcome { error: Some(Arc::new(error)), fresh: true });
+        }
+    }
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

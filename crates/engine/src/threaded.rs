@@ -11,7 +11,7 @@ use crate::context::{Context, DeviceKind};
 use crate::engine::Engine;
 use crate::error::{EngineError, OprName};
 use crate::error_log::ErrorLog;
-use crate::opr::{Body, Deps, Latch, OprBlock, OprFn};
+use crate::opr::{AsyncOprFn, Body, Deps, Latch, OprBlock, OprFn, Outcome};
 use crate::pool::{Order, Pool, Runner};
 use crate::property::FnProperty;
 use crate::var::{Released, Var};
@@ -129,9 +129,14 @@ impl Shared {
         Pool::start(&name, workers, order, runner)
     }
 
-    /// Runs a ready operation and completes it.
+    /// Runs a ready operation; it completes when its body reports the outcome (at once, or for
+    /// an asynchronous body when its work ends, on whatever thread that is).
     fn run(self: &Arc<Self>, opr: Arc<OprBlock>) {
-        let outcome = opr.execute();
+        let (me, block) = (self.clone(), opr.clone());
+        opr.execute(move |outcome| me.complete(block, outcome));
+    }
+
+    fn complete(self: &Arc<Self>, opr: Arc<OprBlock>, outcome: Outcome) {
         if outcome.fresh {
             if let Some(e) = &outcome.error {
                 self.errors.record(e.clone());
@@ -191,6 +196,22 @@ impl Engine for ThreadedEngine {
         let deps = Deps::new(reads, writes);
         deps.check_deleted(&name)?;
         self.push_block(Body::Run(f), ctx, deps, prop, priority, name);
+        Ok(())
+    }
+
+    fn push_async(
+        &self,
+        f: AsyncOprFn,
+        ctx: Context,
+        reads: &[Var],
+        writes: &[Var],
+        prop: FnProperty,
+        priority: i32,
+        name: OprName,
+    ) -> Result<(), EngineError> {
+        let deps = Deps::new(reads, writes);
+        deps.check_deleted(&name)?;
+        self.push_block(Body::Async(f), ctx, deps, prop, priority, name);
         Ok(())
     }
 

@@ -29,6 +29,18 @@ pub enum KVStoreError {
     /// An operator call of the reduction or a copy refused (shapes, dtypes, devices).
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// A distributed job's environment is missing or wrong (`DMLC_*`, `RMX_KVSTORE_*`).
+    #[error("kvstore configuration: {0}")]
+    Config(String),
+    /// A process of the job died or stopped answering: its name and what was seen.
+    #[error("{0}")]
+    PeerLost(String),
+    /// A peer sent something the protocol does not allow (or a refused operation on a server).
+    #[error("kvstore protocol: {0}")]
+    Protocol(String),
+    /// A socket could not be opened or used.
+    #[error("kvstore network: {what}: {source}")]
+    Net { what: String, source: std::io::Error },
     /// The updater failed; `source` is its own error (a Python exception in the bindings).
     #[error("the updater failed on key {key}: {source}")]
     Updater { key: Key, source: BoxError },

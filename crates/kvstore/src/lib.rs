@@ -1,12 +1,12 @@
 //! How rmx moves arrays between devices and machines: [`KVStore`] with `init`, `push`, `pull`,
 //! `pushpull`, `broadcast` and an [`Updater`]; the `local` and `device` stores ([`StoreKind`])
 //! that merge the values pushed from several devices in MXNet 1.9.1's exact order, every copy and
-//! addition an operation pushed to the engine. The distributed stores (scheduler, servers,
-//! workers) will build on the same store.
+//! addition an operation pushed to the engine; and the distributed stores ([`dist`]: scheduler,
+//! servers, workers over TCP), whose workers merge their devices' values with the same reduction.
 //!
 //! The map: `store.rs` the store itself; `reduce.rs` the summation (merge buffers, MXNet's
 //! orders); `copy.rs` copies and casts between devices; `key.rs` int and str keys and their
-//! ids; `kind.rs` store names; `updater.rs` the updater trait; `error.rs` [`KVStoreError`].
+//! ids; `kind.rs` store names; `dist/` the parameter server; `updater.rs` the updater trait; `error.rs` [`KVStoreError`].
 //!
 //! ```
 //! use rmx_engine::Context;
@@ -26,6 +26,7 @@
 //! ```
 
 mod copy;
+pub mod dist;
 mod error;
 mod key;
 mod kind;

@@ -230,7 +230,7 @@ class Module(BaseModule):
             return
         num_device = len(self._context)
         kv = None
-        if isinstance(kvstore, _kvstore.KVStore):
+        if isinstance(kvstore, _kvstore.KVStoreBase):
             kv = kvstore
         elif isinstance(kvstore, str) and (num_device > 1 or "dist" in kvstore):
             kv = _kvstore.create(kvstore)
@@ -253,6 +253,8 @@ class Module(BaseModule):
         if kv is not None:
             for i, n in enumerate(self._param_names):
                 kv.init(i, self._arg_params[n])
+                if "dist" in kv.type:  # every worker starts from rank 0's values (MXNet's rule)
+                    kv.pull(i, [ex.arg_dict[n] for ex in self._execs], priority=-i)
             kv.set_optimizer(optimizer)
         else:
             self._updater = _optimizer.get_updater(optimizer)

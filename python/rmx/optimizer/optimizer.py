@@ -58,6 +58,13 @@ class Optimizer(object):
         Where ``lr_mult``/``wd_mult`` are read first (not pickled).
     """
 
+    def __new__(cls, *args, **kwargs):
+        # The arguments are kept so that a distributed kvstore can send the optimizer to its
+        # servers as a typed description (name and hyperparameters) instead of a pickle.
+        self = super().__new__(cls)
+        self._init_args = (args, dict(kwargs))
+        return self
+
     def __init__(self, rescale_grad=1., param_idx2name=None, wd=0., clip_gradient=None,
                  learning_rate=None, lr_scheduler=None, sym=None, begin_num_update=0,
                  multi_precision=False, param_dict=None):

@@ -1,0 +1,236 @@
+"""Distributed key-value stores: ``dist_sync``, ``dist_device_sync`` and ``dist_async``, as
+MXNet 1.9.1's parameter server behaves, over rmx's own protocol on TCP (crate ``rmx-kvstore``,
+module ``dist``).
+
+A job has one scheduler, ``DMLC_NUM_SERVER`` servers and ``DMLC_NUM_WORKER`` workers, each a
+process started with MXNet's environment (``DMLC_ROLE``, ``DMLC_PS_ROOT_URI``,
+``DMLC_PS_ROOT_PORT``, ...); ``python -m rmx.launch`` sets it. In a server or scheduler process
+``import rmx`` runs that role and exits when the job ends, as ``import mxnet`` does; a worker's
+``mx.kv.create('dist_sync')`` joins the job::
+
+    python -m rmx.launch -n 2 -s 2 python train.py        # on one machine
+    python -m rmx.launch -n 4 -s 2 -H hosts python train.py   # over ssh
+
+``push`` sums the values of a key over this worker's devices, then sends the sum to the key's
+servers; with ``dist_sync`` a server sums every worker's push (in rank order) and applies the
+optimizer set by ``set_optimizer``, or stores the sum; ``pull`` returns the result once every
+worker's push of that round arrived. ``dist_async`` applies each push alone, at once, and needs
+an optimizer. The optimizer travels as a typed description (its registered name and the
+arguments it was made with, as JSON), never as a pickle; arguments that are not numbers, strings,
+lists of those or an ``mx.lr_scheduler`` schedule raise a clear error.
+
+A process that dies or stops answering for ``RMX_KVSTORE_TIMEOUT`` seconds (default 30) is
+reported to every other process as ``rmx.base.KVStoreError`` naming it, at its next kvstore call
+or wait, and every process exits non-zero (a worker still running that long after the loss is
+ended). Connections must present the job's token (``RMX_KVSTORE_TOKEN``, made by the launcher).
+
+Differences from MXNet: ``row_sparse_pull`` pulls the whole (dense) value; values are float32 or
+float64; ``save_optimizer_states`` is refused as in MXNet (the states live on the servers).
+"""
+
+import atexit
+import inspect
+import json
+import os
+import sys
+import weakref
+
+from . import _rmx
+from . import optimizer as opt
+from . import lr_scheduler as lrs
+from .base import MXNetError
+from .kvstore import KVStoreBase, _handles, _key_value
+from .ndarray import NDArray
+
+__all__ = ["DistKVStore", "describe_optimizer", "build_optimizer"]
+
+_LIVE = weakref.WeakSet()
+
+
+def _finish_all():
+    """At exit, tells the scheduler each live store's worker is done and waits for the job's
+    end (MXNet's finalize); a job that failed makes the process exit non-zero."""
+    for kv in list(_LIVE):
+        try:
+            kv._finish()
+        except MXNetError as e:
+            print("rmx kvstore worker: %s" % e, file=sys.stderr)
+            sys.stderr.flush()
+            os._exit(1)
+
+
+atexit.register(_finish_all)
+
+
+class DistKVStore(KVStoreBase):
+    """A worker's distributed store (made by ``mx.kv.create('dist_sync')`` and friends)."""
+
+    def __init__(self, name="dist_sync"):
+        self._type = name
+        self._handle = _rmx.DistKVStoreHandle(name)
+        self._finished = False
+        _LIVE.add(self)
+
+    def init(self, key, value):
+        """Records each key; rank 0's values become the stored values; then a barrier."""
+        pairs, _ = _key_value(key, value)
+        self._handle.init(_handles(pairs))
+
+    def push(self, key, value, priority=0):
+        pairs, _ = _key_value(key, value)
+        self._handle.push(_handles(pairs), priority)
+
+    def pull(self, key, out=None, priority=0, ignore_sparse=True):
+        assert out is not None
+        pairs, _ = _key_value(key, out)
+        self._handle.pull(_handles(pairs), priority)
+
+    def pushpull(self, key, value, out=None, priority=0):
+        pairs, _ = _key_value(key, value)
+        outs = pairs if out is None else _key_value(key, out)[0]
+        self._handle.pushpull(_handles(pairs), _handles(outs), priority)
+
+    def broadcast(self, key, value, out, priority=0):
+        outs, _ = _key_value(key, out)
+        pairs, _ = _key_value(key, value)
+        self._handle.broadcast(_handles(pairs), _handles(outs), priority)
+
+    def row_sparse_pull(self, key, out=None, priority=0, row_ids=None):
+        """Pulls the whole value (rmx has no row-sparse storage yet, so every row is sent)."""
+        self.pull(key, out=out, priority=priority)
+
+    def set_optimizer(self, optimizer):
+        """Sends ``optimizer`` to the servers, which then apply it to every push."""
+        self._handle.set_optimizer(describe_optimizer(optimizer))
+
+    def set_gradient_compression(self, compression_params):
+        """``{'type': '2bit', 'threshold': t}`` (threshold 0.5 by default): each pushed element
+        becomes +t, -t or 0, and what was not sent is kept and added to the next push."""
+        params = dict(compression_params)
+        kind = params.pop("type", None)
+        if kind != "2bit":
+            raise MXNetError("Unknown type for gradient compression %r; rmx has '2bit'" % (kind,))
+        threshold = float(params.pop("threshold", 0.5))
+        if params:
+            raise MXNetError("Unknown gradient compression parameters %s" % sorted(params))
+        self._handle.set_gradient_compression(threshold)
+
+    def save_optimizer_states(self, fname, dump_optimizer=False):
+        raise AssertionError("Cannot save states for distributed training")
+
+    def load_optimizer_states(self, fname):
+        raise AssertionError("Cannot load states for distributed training")
+
+    @property
+    def type(self):
+        return self._type
+
+    @property
+    def rank(self):
+        return self._handle.rank
+
+    @property
+    def num_workers(self):
+        return self._handle.num_workers
+
+    @staticmethod
+    def is_capable(capability):
+        if capability.lower() == KVStoreBase.OPTIMIZER:
+            return True
+        raise ValueError("Unknown capability: {}".format(capability))
+
+    def _barrier(self):
+        """Returns once every worker called it."""
+        self._handle.barrier()
+
+    barrier = _barrier
+
+    def _finish(self):
+        if not self._finished:
+            self._finished = True
+            self._handle.finish()
+
+
+# --- the optimizer as a typed description ---------------------------------------------------
+def _plain(value, what):
+    """``value`` if JSON represents it exactly (numbers, strings, bools, None, lists, str-keyed
+    dicts), else a clear error naming the argument."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, what) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain(v, what) for k, v in value.items()}
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        return value.item()
+    raise MXNetError("cannot send the optimizer argument %s=%r (%s) to the kvstore servers: only "
+                     "numbers, strings, lists and mx.lr_scheduler schedules travel"
+                     % (what, value, type(value).__name__))
+
+
+def _arguments(obj):
+    """The arguments ``obj`` was made with, by name."""
+    args, kwargs = getattr(obj, "_init_args", ((), {}))
+    bound = inspect.signature(type(obj).__init__).bind_partial(None, *args, **kwargs)
+    return {k: v for k, v in bound.arguments.items() if k != "self"}
+
+
+def describe_optimizer(optimizer):
+    """The JSON text a server rebuilds ``optimizer`` from: its registered name, its arguments
+    (the learning rate, weight decay, rescaling and clipping as they are now), its learning-rate
+    schedule, and its per-parameter multipliers and names."""
+    if not isinstance(optimizer, opt.Optimizer):
+        raise MXNetError("set_optimizer needs an mx.optimizer.Optimizer, got %r" % (optimizer,))
+    kwargs = _arguments(optimizer)
+    kwargs.pop("sym", None)
+    kwargs.pop("param_idx2name", None)
+    extra = kwargs.pop("kwargs", {}) or {}
+    kwargs.update(extra)
+    sched = kwargs.pop("lr_scheduler", None) or optimizer.lr_scheduler
+    kwargs.update(rescale_grad=optimizer.rescale_grad, wd=optimizer.wd, clip_gradient=optimizer.clip_gradient)
+    if sched is None:
+        kwargs["learning_rate"] = optimizer.lr
+    else:
+        kwargs.pop("learning_rate", None)
+    desc = {
+        "optimizer": type(optimizer).__name__.lower(),
+        "kwargs": {k: _plain(v, k) for k, v in kwargs.items()},
+        "lr_scheduler": None if sched is None else {
+            "class": type(sched).__name__,
+            "kwargs": {k: _plain(v, "lr_scheduler." + k) for k, v in _arguments(sched).items()},
+            "base_lr": sched.base_lr,
+        },
+        "lr_mult": [[k, _plain(v, "lr_mult")] for k, v in optimizer.lr_mult.items()],
+        "wd_mult": [[k, _plain(v, "wd_mult")] for k, v in optimizer.wd_mult.items()],
+        "idx2name": [[k, v] for k, v in optimizer.idx2name.items()],
+    }
+    return json.dumps(desc, sort_keys=True)
+
+
+def build_optimizer(description):
+    """The optimizer ``describe_optimizer`` described."""
+    d = json.loads(description)
+    kwargs = dict(d["kwargs"])
+    if d.get("lr_scheduler"):
+        s = d["lr_scheduler"]
+        cls = getattr(lrs, s["class"], None)
+        if not (isinstance(cls, type) and issubclass(cls, lrs.LRScheduler)):
+            raise MXNetError("unknown learning-rate schedule %r" % s["class"])
+        sched = cls(**s["kwargs"])
+        sched.base_lr = s["base_lr"]
+        kwargs["lr_scheduler"] = sched
+    optimizer = opt.create(d["optimizer"], **kwargs)
+    optimizer.lr_mult = {k: v for k, v in d["lr_mult"]}
+    optimizer.wd_mult = {k: v for k, v in d["wd_mult"]}
+    optimizer.idx2name = {k: v for k, v in d["idx2name"]}
+    return optimizer
+
+
+def _server_updater(description):
+    """The server's hook: an updater ``(key, grad_handle, weight_handle)`` for a description."""
+    updater = opt.get_updater(build_optimizer(description))
+
+    def update(key, grad, weight):
+        updater(key, NDArray(grad), NDArray(weight))
+
+    return update

@@ -1,0 +1,7 @@
+"""``python -m rmx.launch``: see ``rmx.launch``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
