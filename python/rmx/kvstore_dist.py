@@ -182,10 +182,9 @@ def describe_optimizer(optimizer):
     if not isinstance(optimizer, opt.Optimizer):
         raise MXNetError("set_optimizer needs an mx.optimizer.Optimizer, got %r" % (optimizer,))
     kwargs = _arguments(optimizer)
-    kwargs.pop("sym", None)
+    kwargs.update(kwargs.pop("kwargs", {}) or {})
+    kwargs.pop("sym", None)  # its multipliers are in lr_mult/wd_mult below
     kwargs.pop("param_idx2name", None)
-    extra = kwargs.pop("kwargs", {}) or {}
-    kwargs.update(extra)
     sched = kwargs.pop("lr_scheduler", None) or optimizer.lr_scheduler
     kwargs.update(rescale_grad=optimizer.rescale_grad, wd=optimizer.wd, clip_gradient=optimizer.clip_gradient)
     if sched is None:

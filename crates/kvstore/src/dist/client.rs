@@ -124,7 +124,7 @@ impl ServerConn {
         };
         let msg = format!("{} was lost: {why}", self.name);
         self.fail_all(&msg);
-        if self.job.status() == super::job::Status::Running {
+        if self.job.status() == super::job::Status::Running && !self.job.finishing.load(Ordering::SeqCst) {
             self.job.fail(msg);
         }
     }

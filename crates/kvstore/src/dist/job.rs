@@ -34,13 +34,15 @@ type Hook = Box<dyn Fn(&str) + Send + Sync>;
 pub struct JobState {
     tx: watch::Sender<Status>,
     hooks: Mutex<Vec<Hook>>,
+    /// This worker told the scheduler it is done: servers closing now is the job's normal end.
+    pub finishing: std::sync::atomic::AtomicBool,
     pub verbose: u8,
     pub name: String,
 }
 
 impl JobState {
     pub fn new(name: String, verbose: u8) -> Arc<Self> {
-        Arc::new(JobState { tx: watch::channel(Status::Running).0, hooks: Mutex::new(Vec::new()), verbose, name })
+        Arc::new(JobState { tx: watch::channel(Status::Running).0, hooks: Mutex::new(Vec::new()), finishing: Default::default(), verbose, name })
     }
 
     pub fn status(&self) -> Status {
@@ -260,6 +262,7 @@ impl SchedLink {
     /// Tells the scheduler this worker is done and waits (at most `wait`) for the job's end.
     pub async fn finish(&self, wait: Duration) -> Result<()> {
         self.job.check()?;
+        self.job.finishing.store(true, Ordering::SeqCst);
         self.send(Kind::Finish, 0).await?;
         let mut status = self.job.subscribe();
         let ended = tokio::time::timeout(wait, async { status.wait_for(|s| *s != Status::Running).await.is_ok() }).await;

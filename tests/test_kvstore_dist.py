@@ -1,0 +1,177 @@
+"""The distributed kvstore, with real processes on loopback: a scheduler, servers and workers
+started with MXNet's environment (as ``python -m rmx.launch`` does). Sums are checked exactly
+against the serial sum, training against one process with the whole batch, and failures by
+killing processes: every survivor must exit non-zero, naming the lost peer, within the timeout
+(``RMX_KVSTORE_TIMEOUT``, 3 s here). Every job is bounded in time."""
+
+import os
+import secrets
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from rmx.launch import free_port, job_env
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS = os.path.join(HERE, "dist")
+PY = sys.executable
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="loopback jobs are tested on Linux")
+
+
+class Job:
+    """A job of `n` workers running `script` and `s` servers, all on loopback."""
+
+    def __init__(self, script, n, s, env=None, worker_env=None, token=None):
+        self.port = free_port()
+        base = dict(os.environ, **job_env(n, s, "127.0.0.1", self.port, token or secrets.token_hex(8)))
+        base.update({"RMX_KVSTORE_TIMEOUT": "3", "RMX_KVSTORE_START_TIMEOUT": "30", "PS_VERBOSE": "1"})
+        base.update(env or {})
+        self.env = base
+        role = lambda r, **kw: dict(base, DMLC_ROLE=r, **kw)  # noqa: E731
+        pipe = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.scheduler = subprocess.Popen([PY, "-c", "import rmx"], env=role("scheduler"), **pipe)
+        self.servers = [subprocess.Popen([PY, "-c", "import rmx"], env=role("server"), **pipe) for _ in range(s)]
+        self.workers = [subprocess.Popen([PY, os.path.join(SCRIPTS, script)],
+                                         env=role("worker", **(worker_env(i) if worker_env else {})), **pipe)
+                        for i in range(n)]
+
+    @property
+    def everyone(self):
+        return [self.scheduler] + self.servers + self.workers
+
+    def wait(self, timeout=60):
+        """Exit codes and output of every process (killing what is left at the deadline)."""
+        deadline = time.time() + timeout
+        outs = []
+        for p in self.everyone:
+            try:
+                out, err = p.communicate(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, err = p.communicate()
+                err += "\n<killed at the test's deadline>"
+            outs.append((p.returncode, out, err))
+        return outs
+
+
+def _ok(job, timeout=90):
+    results = job.wait(timeout)
+    for code, out, err in results:
+        assert code == 0, "a process failed (%s):\n%s\n%s" % (code, out, err[-3000:])
+    return results
+
+
+@pytest.mark.parametrize("kv_type,n,s,keys", [("dist_sync", 3, 2, "int"), ("dist_device_sync", 2, 1, "str"),
+                                              ("dist_sync", 2, 3, "int")])
+def test_every_pull_is_the_exact_sum(kv_type, n, s, keys):
+    # Bound 100: three of the four keys are split across every server (MXNet's rule).
+    job = Job("sums.py", n, s, env={"KV_TYPE": kv_type, "KV_KEYS": keys, "MXNET_KVSTORE_BIGARRAY_BOUND": "100"})
+    results = _ok(job)
+    ranks = sorted(int(out.split()[1]) for _, out, _ in results[1 + s:])
+    assert ranks == list(range(n))
+
+
+def test_dist_async_applies_every_push_exactly_once():
+    _ok(Job("async_once.py", 3, 2))
+
+
+def test_data_parallel_training_equals_one_process_with_the_whole_batch(tmp_path):
+    env = {"OUT_DIR": str(tmp_path)}
+    single = subprocess.run([PY, os.path.join(SCRIPTS, "train.py")], env=dict(os.environ, SINGLE="1", **env),
+                            capture_output=True, text=True, timeout=120)
+    assert single.returncode == 0, single.stderr
+    want = dict(np.load(tmp_path / "params-0.npz"))
+    _ok(Job("train.py", 2, 2, env=dict(env, MXNET_KVSTORE_BIGARRAY_BOUND="10000")))
+    for rank in range(2):
+        got = dict(np.load(tmp_path / ("params-%d.npz" % rank)))
+        assert sorted(got) == sorted(want)
+        for k in want:
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-4, atol=1e-5, err_msg=k)
+
+
+def test_the_launcher_runs_a_local_job(tmp_path):
+    r = subprocess.run([PY, "-m", "rmx.launch", "-n", "2", "-s", "1", PY, os.path.join(SCRIPTS, "sums.py")],
+                       capture_output=True, text=True, timeout=90,
+                       env=dict(os.environ, MXNET_KVSTORE_BIGARRAY_BOUND="100"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("ok") == 2, r.stdout  # the two workers' lines may interleave
+
+
+def _started(job, n):
+    """Waits until every worker printed that it runs its loop."""
+    for w in job.workers[:n]:
+        line = w.stdout.readline()
+        assert line.startswith("started"), line + w.stderr.read()
+
+
+@pytest.mark.parametrize("victim", ["server", "worker", "scheduler"])
+def test_a_killed_process_fails_every_survivor_within_the_timeout(victim):
+    job = Job("loop.py", 2, 2)
+    _started(job, 2)
+    time.sleep(0.3)
+    target = {"server": job.servers[1], "worker": job.workers[1], "scheduler": job.scheduler}[victim]
+    killed_at = time.time()
+    target.send_signal(signal.SIGKILL)
+    results = job.wait(timeout=20)
+    took = time.time() - killed_at
+    assert took < 15, "survivors took %.1f s" % took
+    for p, (code, out, err) in zip(job.everyone, results):
+        if p is target:
+            continue
+        assert code != 0, "a survivor exited 0:\n" + err[-2000:]
+        assert "<killed at the test's deadline>" not in err
+    worker_err = [err for p, (_, _, err) in zip(job.everyone, results) if p in job.workers and p is not target][0]
+    assert "KVStoreError" in worker_err and victim in worker_err, worker_err[-2000:]
+
+
+def _frame(kind, body=b"", key=0, req=0, length=None):
+    header = b"RMXK" + bytes([kind, 0, 0, 0]) + struct.pack("<qQQ", key, req, len(body) if length is None else length)
+    return header + body
+
+
+def _poke(port, data):
+    """Sends `data` to a local port and reports whether the peer closed the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+        try:
+            c.sendall(data)
+            return c.recv(1) == b""
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+
+
+def test_bad_tokens_and_malformed_frames_are_dropped_and_the_job_goes_on():
+    job = Job("loop.py", 1, 1, env={"RMX_KVSTORE_TIMEOUT": "10"})
+    _started(job, 1)
+    server_port = None
+    while server_port is None:
+        line = job.servers[0].stderr.readline()
+        assert line, "the server did not say where it listens"
+        if "listening on" in line:
+            server_port = int(line.rsplit(":", 1)[1])
+    hello = b'{"token": "wrong", "rank": 0, "sync": true}'
+    register = b'{"token": "wrong", "role": "worker", "addr": null, "host": "x", "pid": 1, "rank_hint": null}'
+    cases = [
+        (job.port, _frame(1, register)),                         # scheduler: wrong token
+        (server_port, _frame(9, hello)),                         # server: wrong token
+        (server_port, b"GET / HTTP/1.1\r\n\r\n" + b"x" * 40),   # not our protocol
+        (server_port, _frame(9, b"", length=1 << 40)),           # a length no one may allocate
+        (server_port, _frame(77)),                               # an unknown kind
+        (server_port, _frame(9, b"{not json")),                  # malformed JSON
+        (job.port, _frame(1, b"{}")),                            # a registration missing fields
+    ]
+    for port, data in cases:
+        assert _poke(port, data), data[:20]
+    with socket.create_connection(("127.0.0.1", server_port), timeout=5) as c:
+        c.sendall(_frame(11, b"\0" * 8)[:20])                    # truncated, then closed by us
+    time.sleep(0.5)
+    assert job.workers[0].poll() is None and job.servers[0].poll() is None and job.scheduler.poll() is None
+    job.workers[0].send_signal(signal.SIGKILL)
+    results = job.wait(timeout=20)
+    assert "wrong job token" in results[0][2] and "wrong job token" in results[1][2]
+    assert "bad magic" in results[1][2] and "unknown message kind 77" in results[1][2]
