@@ -670,7 +670,30 @@ def _instances(cls_name, world):
         return stores
     if cls_name in ("RecordWriter", "RecordReader", "ImageRecordCore"):
         return _io_instances(cls_name)
+    if cls_name == "DistKVStoreHandle":
+        return _dist_instances(world)
     return []
+
+
+def _dist_instances(world):
+    """A worker's store in a one-worker job on loopback (scheduler and server as processes that
+    end with the job). The job's variables are removed again once it is joined, so that
+    `run_server`/`run_scheduler` fuzzed later fail on their configuration instead of joining."""
+    import secrets
+    from rmx.launch import free_port, job_env
+    env = job_env(1, 1, "127.0.0.1", free_port(), secrets.token_hex(8))
+    env.update(RMX_KVSTORE_TIMEOUT="30", RMX_KVSTORE_START_TIMEOUT="20")
+    for role in ("scheduler", "server"):
+        subprocess.Popen([sys.executable, "-c", "import rmx"], env=dict(os.environ, DMLC_ROLE=role, **env),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.environ.update(env, DMLC_ROLE="worker")
+    try:
+        kv = _rmx.DistKVStoreHandle("dist_sync")
+    finally:
+        for k in list(env) + ["DMLC_ROLE"]:
+            os.environ.pop(k, None)
+    kv.init([(k, a.handle) for k, a in enumerate(world["arrays"]) if a.dtype in (np.float32, np.float64)])
+    return [kv]
 
 
 def _io_instances(cls_name):

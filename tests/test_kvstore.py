@@ -81,11 +81,12 @@ def test_create_and_properties():
 
 
 @pytest.mark.parametrize("name", ["dist_sync", "dist_async", "dist_device_sync", "dist"])
-def test_distributed_stores_are_not_here_yet(name):
-    with pytest.raises(kvs.UnsupportedKVStoreError, match="distributed kvstore lands with the KVStore issue"):
+def test_a_distributed_store_outside_a_job_says_what_is_missing(name, monkeypatch):
+    for var in ["DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_SERVER", "DMLC_NUM_WORKER", "DMLC_ROLE"]:
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(MXNetError, match="DMLC_PS_ROOT_URI is not set.*rmx.launch") as e:
         kvs.create(name)
-    with pytest.raises(MXNetError):
-        kvs.create(name)
+    assert type(e.value).__name__ == "KVStoreError"
 
 
 def test_other_unsupported_stores():

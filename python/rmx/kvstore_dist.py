@@ -33,7 +33,6 @@ import inspect
 import json
 import os
 import sys
-import weakref
 
 from . import _rmx
 from . import optimizer as opt
@@ -44,13 +43,14 @@ from .ndarray import NDArray
 
 __all__ = ["DistKVStore", "describe_optimizer", "build_optimizer"]
 
-_LIVE = weakref.WeakSet()
+_LIVE = []  # strong references: a worker's store finishes at exit, not when collected
 
 
 def _finish_all():
     """At exit, tells the scheduler each live store's worker is done and waits for the job's
     end (MXNet's finalize); a job that failed makes the process exit non-zero."""
-    for kv in list(_LIVE):
+    while _LIVE:
+        kv = _LIVE.pop()
         try:
             kv._finish()
         except MXNetError as e:
@@ -69,7 +69,7 @@ class DistKVStore(KVStoreBase):
         self._type = name
         self._handle = _rmx.DistKVStoreHandle(name)
         self._finished = False
-        _LIVE.add(self)
+        _LIVE.append(self)
 
     def init(self, key, value):
         """Records each key; rank 0's values become the stored values; then a barrier."""

@@ -15,10 +15,10 @@ pub enum StoreKind {
 impl StoreKind {
     /// The kind of a lowercased store name: any name containing `device` is `Device` (MXNet's
     /// `local_allreduce_device` too), any other local name `Local` (`local_update_cpu`, ...).
-    /// Distributed, NCCL, Horovod and BytePS stores are refused.
+    /// Distributed stores (see [`crate::dist`]), NCCL, Horovod and BytePS stores are refused here.
     pub fn from_name(name: &str) -> Result<Self> {
         if name.contains("dist") {
-            return Err(KVStoreError::Unsupported(format!("kvstore '{name}': distributed kvstore lands with the KVStore issue")));
+            return Err(KVStoreError::Unsupported(format!("kvstore '{name}' is distributed: it is a `dist::DistKVStore`, not a local store")));
         }
         if name.contains("nccl") {
             return Err(KVStoreError::Unsupported(format!(

@@ -10,12 +10,11 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 use super::config::DistConfig;
 use super::frame::{self, Header, Kind};
-use super::job::{dial, net, runtime, JobState, SchedLink};
+use super::job::{connect, dial, net, runtime, JobState, SchedLink};
 use super::msg::{Command, Hello};
 use crate::error::{KVStoreError, Result};
 
@@ -178,8 +177,7 @@ impl Client {
             let link = SchedLink::register(cfg, stream, None, job.clone()).await?;
             let mut servers = Vec::new();
             for (i, addr) in link.welcome.servers.iter().enumerate() {
-                let stream = TcpStream::connect(addr).await.map_err(net(format!("connecting to server {i} at {addr}")))?;
-                stream.set_nodelay(true).map_err(net("TCP_NODELAY"))?;
+                let stream = connect(addr).await?;
                 let (read, mut write) = stream.into_split();
                 let hello = Hello { token: cfg.token.clone(), rank: link.welcome.rank, sync };
                 frame::write_msg(&mut write, Header::new(Kind::Hello, 0, 0, 0), &[&frame::json(&hello)]).await.map_err(net(format!("greeting server {i}")))?;

@@ -107,7 +107,7 @@ impl JobState {
 /// A small runtime for the network: the data path is I/O bound.
 pub fn runtime(name: &str) -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .thread_name(format!("rmx-kv-{name}"))
         .enable_all()
         .build()
@@ -275,4 +275,28 @@ impl SchedLink {
 
 pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "localhost".into())
+}
+
+/// Socket buffers for array traffic: a few megabytes keep a fast link busy between reads.
+pub const SOCKET_BUFFER: u32 = 4 << 20;
+
+/// A listener whose accepted sockets get [`SOCKET_BUFFER`]-sized buffers.
+pub fn listen(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }.map_err(net("socket"))?;
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+    socket.bind(addr).map_err(net(format!("listening on {addr}")))?;
+    socket.listen(1024).map_err(net(format!("listening on {addr}")))
+}
+
+/// A connection with [`SOCKET_BUFFER`]-sized buffers and no Nagle delay.
+pub async fn connect(addr: &str) -> Result<TcpStream> {
+    let target = tokio::net::lookup_host(addr).await.map_err(net(format!("resolving {addr}")))?.next();
+    let target = target.ok_or_else(|| KVStoreError::Config(format!("{addr} resolves to no address")))?;
+    let socket = if target.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }.map_err(net("socket"))?;
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+    let stream = socket.connect(target).await.map_err(net(format!("connecting to {addr}")))?;
+    stream.set_nodelay(true).map_err(net("TCP_NODELAY"))?;
+    Ok(stream)
 }

@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, RwLock};
 use super::codec::{codes_len, dtype_refused, sum_into, Buf};
 use super::config::DistConfig;
 use super::frame::{self, Header, Kind, FLAG_2BIT};
-use super::job::{dial, net, runtime, JobState, SchedLink, Status};
+use super::job::{dial, listen, net, runtime, JobState, SchedLink, Status};
 use super::msg::{token_matches, Command, Hello};
 use crate::error::{KVStoreError, Result};
 use crate::key::Key;
@@ -44,7 +44,8 @@ pub fn run_server(cfg: &DistConfig, hooks: Box<dyn ServerHooks>) -> Result<()> {
             Some(h) => h.clone(),
             None => stream.local_addr().map_err(net("local address"))?.ip().to_string(),
         };
-        let listener = TcpListener::bind((host.as_str(), 0)).await.map_err(net(format!("listening on {host}")))?;
+        let ip: std::net::IpAddr = host.parse().map_err(|_| KVStoreError::Config(format!("DMLC_NODE_HOST={host} is not an IP address")))?;
+        let listener = listen(std::net::SocketAddr::new(ip, 0))?;
         let addr = listener.local_addr().map_err(net("local address"))?;
         let job = JobState::new(format!("server at {addr}"), cfg.verbose);
         let link = SchedLink::register(&cfg, stream, Some(addr), job.clone()).await?;
