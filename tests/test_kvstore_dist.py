@@ -108,6 +108,21 @@ def test_the_launcher_runs_a_local_job(tmp_path):
     assert r.stdout.count("ok") == 2, r.stdout  # the two workers' lines may interleave
 
 
+@pytest.mark.parametrize("launcher", ["ssh", "mpi", "slurm"])
+def test_the_launcher_builds_each_tools_command(launcher, tmp_path):
+    # Stand-ins for ssh, mpirun and srun (tests/dist/fakebin) take the real tools' arguments and
+    # run the processes here, so the commands the launcher builds are exercised end to end.
+    hosts = tmp_path / "hosts"
+    hosts.write_text("localhost\n127.0.0.1:2\n")
+    env = dict(os.environ, MXNET_KVSTORE_BIGARRAY_BOUND="100",
+               PATH=os.path.join(SCRIPTS, "fakebin") + os.pathsep + os.environ["PATH"])
+    cmd = [PY, "-m", "rmx.launch", "-n", "2", "-s", "1", "--launcher", launcher, "--host-ip", "127.0.0.1"]
+    cmd += ["-H", str(hosts)] if launcher != "slurm" else []
+    r = subprocess.run(cmd + [PY, os.path.join(SCRIPTS, "sums.py")], capture_output=True, text=True, timeout=90, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count("ok") == 2, r.stdout
+
+
 def _started(job, n):
     """Waits until every worker printed that it runs its loop."""
     for w in job.workers[:n]:

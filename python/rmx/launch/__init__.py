@@ -155,7 +155,8 @@ def main(argv=None):
     parser.add_argument("-s", "--num-servers", type=int, help="number of servers (default: the number of workers)")
     parser.add_argument("-H", "--hostfile", help="hosts, one per line (ssh, mpi)")
     parser.add_argument("--launcher", default="local", choices=["local", "ssh", "mpi", "slurm"])
-    parser.add_argument("--host-ip", help="the scheduler's address as the other machines reach it")
+    parser.add_argument("--host-ip", help="the scheduler's address as the other machines reach it (default: the "
+                        "address that reaches the first host of -H, or this host's name's address)")
     parser.add_argument("--port", type=int, help="the scheduler's port (default: a free one)")
     parser.add_argument("--env", action="append", default=[], help="KEY or KEY:VALUE to pass to every process")
     parser.add_argument("--sync-dst-dir", help="accepted for MXNet compatibility; copy files yourself")
@@ -172,7 +173,7 @@ def main(argv=None):
         parser.error("--num-servers must be at least 1")
     hosts = _read_hosts(args.hostfile) if args.hostfile and args.launcher == "ssh" else []
     host_ip = args.host_ip or (_host_ip(hosts) if args.launcher == "local" or hosts else socket.gethostbyname(socket.gethostname()))
-    bind_ip = host_ip if args.launcher == "local" else (args.host_ip or "0.0.0.0")
+    bind_ip = host_ip  # the scheduler, too, listens only where the job reaches it
     port = args.port or free_port(bind_ip)
     env = job_env(args.num_workers, args.num_servers, host_ip, port, secrets.token_hex(16), args.env)
     sched_env = dict(os.environ, **dict(env, DMLC_ROLE="scheduler", DMLC_PS_ROOT_URI=bind_ip))
