@@ -100,6 +100,11 @@ def test_data_parallel_training_equals_one_process_with_the_whole_batch(tmp_path
             np.testing.assert_allclose(got[k], want[k], rtol=1e-4, atol=1e-5, err_msg=k)
 
 
+def test_gluon_trainer_on_a_dist_sync_store(tmp_path):
+    _ok(Job("gluon_train.py", 2, 1, env={"OUT_DIR": str(tmp_path)}))
+    np.testing.assert_array_equal(np.load(tmp_path / "w-0.npy"), np.load(tmp_path / "w-1.npy"))
+
+
 def test_the_launcher_runs_a_local_job(tmp_path):
     r = subprocess.run([PY, "-m", "rmx.launch", "-n", "2", "-s", "1", PY, os.path.join(SCRIPTS, "sums.py")],
                        capture_output=True, text=True, timeout=90,

@@ -178,13 +178,31 @@ def _arguments(obj):
 def describe_optimizer(optimizer):
     """The JSON text a server rebuilds ``optimizer`` from: its registered name, its arguments
     (the learning rate, weight decay, rescaling and clipping as they are now), its learning-rate
-    schedule, and its per-parameter multipliers and names."""
+    schedule, and its per-parameter multipliers (Gluon parameters' by index) and names.
+
+        >>> import json, rmx as mx
+        >>> from rmx.kvstore_dist import describe_optimizer, build_optimizer
+        >>> sched = mx.lr_scheduler.FactorScheduler(step=10, factor=0.5, base_lr=0.1)
+        >>> sgd = mx.optimizer.SGD(momentum=0.9, lr_scheduler=sched)
+        >>> d = json.loads(describe_optimizer(sgd))
+        >>> d["optimizer"], d["kwargs"]["momentum"], d["lr_scheduler"]["class"]
+        ('sgd', 0.9, 'FactorScheduler')
+        >>> again = build_optimizer(describe_optimizer(sgd))
+        >>> type(again).__name__, again.momentum, again.lr_scheduler.base_lr
+        ('SGD', 0.9, 0.1)
+    """
     if not isinstance(optimizer, opt.Optimizer):
         raise MXNetError("set_optimizer needs an mx.optimizer.Optimizer, got %r" % (optimizer,))
     kwargs = _arguments(optimizer)
     kwargs.update(kwargs.pop("kwargs", {}) or {})
     kwargs.pop("sym", None)  # its multipliers are in lr_mult/wd_mult below
     kwargs.pop("param_idx2name", None)
+    # Gluon's Parameters stay here: their multipliers travel by index, which is how the
+    # optimizer looks them up first.
+    params = kwargs.pop("param_dict", None) or optimizer.param_dict
+    lr_mult, wd_mult = dict(optimizer.lr_mult), dict(optimizer.wd_mult)
+    for idx, p in params.items():
+        lr_mult[idx], wd_mult[idx] = p.lr_mult, p.wd_mult
     sched = kwargs.pop("lr_scheduler", None) or optimizer.lr_scheduler
     kwargs.update(rescale_grad=optimizer.rescale_grad, wd=optimizer.wd, clip_gradient=optimizer.clip_gradient)
     if sched is None:
@@ -199,8 +217,8 @@ def describe_optimizer(optimizer):
             "kwargs": {k: _plain(v, "lr_scheduler." + k) for k, v in _arguments(sched).items()},
             "base_lr": sched.base_lr,
         },
-        "lr_mult": [[k, _plain(v, "lr_mult")] for k, v in optimizer.lr_mult.items()],
-        "wd_mult": [[k, _plain(v, "wd_mult")] for k, v in optimizer.wd_mult.items()],
+        "lr_mult": [[k, _plain(v, "lr_mult")] for k, v in lr_mult.items()],
+        "wd_mult": [[k, _plain(v, "wd_mult")] for k, v in wd_mult.items()],
         "idx2name": [[k, v] for k, v in optimizer.idx2name.items()],
     }
     return json.dumps(desc, sort_keys=True)
