@@ -224,6 +224,7 @@ class Optimizer(object):
     def __getstate__(self):
         state = self.__dict__.copy()
         del state["param_dict"]  # Gluon parameters are set again by the trainer
+        state.pop("_init_args", None)  # may hold them too; only a kvstore description reads it
         return state
 
     def __setstate__(self, state):

@@ -121,7 +121,13 @@ impl ServerConn {
                 Err(e) => break e,
             }
         };
-        let msg = format!("{} was lost: {why}", self.name);
+        // A server usually goes because something else did (the scheduler, a worker): give the
+        // scheduler's word a moment to arrive so that the error names the cause.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let msg = match self.job.status() {
+            super::job::Status::Failed(cause) => cause,
+            _ => format!("{} was lost: {why}", self.name),
+        };
         self.fail_all(&msg);
         if self.job.status() == super::job::Status::Running && !self.job.finishing.load(Ordering::SeqCst) {
             self.job.fail(msg);
