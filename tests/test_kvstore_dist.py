@@ -89,7 +89,9 @@ def test_2bit_compression_sends_thresholds_and_keeps_the_rest():
 def test_data_parallel_training_equals_one_process_with_the_whole_batch(tmp_path):
     # The two workers hold bit-identical parameters (both pull the servers' values); against one
     # process with the whole batch they differ only by float rounding: a gradient summed over 64
-    # rows in one product against two sums of 32 added on a server (observed: 2.7e-5).
+    # rows in one product against two sums of 32 added on a server (observed: at most 8e-6).
+    # Biases get no weight decay (the optimizer's by-name rule): the servers must see the keys'
+    # own indices for that, which a layout of several chunks per server once broke.
     env = {"OUT_DIR": str(tmp_path)}
     single = subprocess.run([PY, os.path.join(SCRIPTS, "train.py")], env=dict(os.environ, SINGLE="1", **env),
                             capture_output=True, text=True, timeout=120)
@@ -99,8 +101,7 @@ def test_data_parallel_training_equals_one_process_with_the_whole_batch(tmp_path
     got = [dict(np.load(tmp_path / ("params-%d.npz" % rank))) for rank in range(2)]
     for k in want:
         np.testing.assert_array_equal(got[0][k], got[1][k], err_msg=k)
-        np.testing.assert_allclose(got[0][k], want[k], rtol=1e-3, atol=2e-4, err_msg=k)
-        assert np.abs(got[0][k] - want[k]).max() < 1e-3 * max(1.0, np.abs(want[k]).max())
+        np.testing.assert_allclose(got[0][k], want[k], rtol=1e-4, atol=1e-5, err_msg=k)
 
 
 def test_gluon_trainer_on_a_dist_sync_store(tmp_path):

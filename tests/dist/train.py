@@ -22,8 +22,8 @@ net = mx.sym.FullyConnected(net, num_hidden=10, name="fc2")
 net = mx.sym.SoftmaxOutput(net, name="softmax")
 mod = mx.mod.Module(net, context=mx.cpu())
 mx.random.seed(42 + rank)  # different seeds: rank 0's initial values must win
-mod.fit(it, num_epoch=1, kvstore=kv if kv is not None else "local", optimizer="sgd",
-        optimizer_params={"learning_rate": 0.1, "momentum": 0.9, "wd": 1e-4},
+mod.fit(it, num_epoch=2, kvstore=kv if kv is not None else "local", optimizer="sgd",
+        optimizer_params={"learning_rate": 0.5, "momentum": 0.9, "wd": 1e-2},
         initializer=mx.init.Xavier())
 args, _ = mod.get_params()
 np.savez(os.path.join(os.environ["OUT_DIR"], "params-%d.npz" % rank), **{k: v.asnumpy() for k, v in args.items()})

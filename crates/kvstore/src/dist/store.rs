@@ -43,38 +43,24 @@ impl DistMode {
     }
 }
 
-/// The server, element range and key on the wire of one part of a key.
+/// The server and element range of one part of a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Part {
     pub server: usize,
     pub start: usize,
     pub end: usize,
-    /// `key << 20 | index`: each part is a key of its own on its server.
-    pub wire_key: i64,
 }
 
-/// A big array's share of a server travels in chunks of at most this many elements, each merged
-/// and answered on its own, so that the servers sum one chunk while the next is on the wire.
-pub const CHUNK: usize = 1 << 20;
-
 /// MXNet's placement: small arrays on one server, `(key * 9973) % num_servers`; big ones split
-/// evenly (rounded) across all servers, each share then cut into chunks of [`CHUNK`].
+/// evenly (rounded) across all servers. A server holds at most one part of a key, under the key
+/// itself, so that its optimizer sees the key's own index (multipliers, update counts, states).
 pub fn partition(key: i64, numel: usize, num_servers: usize, bound: usize) -> Vec<Part> {
     if numel < bound {
         let server = (key.wrapping_mul(9973)).rem_euclid(num_servers as i64) as usize;
-        return vec![Part { server, start: 0, end: numel, wire_key: key << 20 }];
+        return vec![Part { server, start: 0, end: numel }];
     }
     let at = |i: usize| (numel as f64 / num_servers as f64 * i as f64).round() as usize;
-    let mut parts = Vec::new();
-    for server in 0..num_servers {
-        let (mut start, end) = (at(server), at(server + 1));
-        while start < end {
-            let stop = end.min(start + CHUNK);
-            parts.push(Part { server, start, end: stop, wire_key: (key << 20) | parts.len() as i64 });
-            start = stop;
-        }
-    }
-    parts
+    (0..num_servers).map(|i| Part { server: i, start: at(i), end: at(i + 1) }).filter(|p| p.end > p.start).collect()
 }
 
 struct KeyMeta {
@@ -171,7 +157,7 @@ impl DistKVStore {
             let meta = KeyMeta { shape: val.shape().to_vec(), dtype: val.dtype(), parts, wire, var: engine().new_var(), residual: Arc::default() };
             if self.rank() == 0 {
                 copy_into(&flat(val)?, &meta.wire)?;
-                self.send_init(&meta)?;
+                self.send_init(id, &meta)?;
                 sent.push(meta.var.clone());
             }
             self.meta.insert(id, meta);
@@ -182,7 +168,7 @@ impl DistKVStore {
         self.client.barrier()
     }
 
-    fn send_init(&self, meta: &KeyMeta) -> Result<()> {
+    fn send_init(&self, id: KeyId, meta: &KeyMeta) -> Result<()> {
         let (client, wire, parts, dtype) = (self.client.clone(), meta.wire.clone(), meta.parts.clone(), meta.dtype);
         let size = dtype.size();
         let op = Box::new(move |_: &rmx_engine::RunContext, done: Completion| {
@@ -194,7 +180,7 @@ impl DistKVStore {
                     // SAFETY: this operation reads `wire`, which stays alive (moved here) and
                     // unwritten until `done`.
                     let bytes = unsafe { std::slice::from_raw_parts((base + p.start * size) as *const u8, (p.end - p.start) * size) };
-                    result = client.servers[p.server].init(p.wire_key, dtype.flag() as u8, p.end - p.start, bytes).await;
+                    result = client.servers[p.server].init(id, dtype.flag() as u8, p.end - p.start, bytes).await;
                     if result.is_err() {
                         break;
                     }
@@ -226,12 +212,12 @@ impl DistKVStore {
                 meta.wire.clone()
             };
             let _ = key;
-            self.send_push(meta, src, priority)?;
+            self.send_push(id, meta, src, priority)?;
         }
         Ok(())
     }
 
-    fn send_push(&self, meta: &KeyMeta, src: NDArray, priority: i32) -> Result<()> {
+    fn send_push(&self, id: KeyId, meta: &KeyMeta, src: NDArray, priority: i32) -> Result<()> {
         let (client, parts, dtype, threshold, residual) = (self.client.clone(), meta.parts.clone(), meta.dtype, self.threshold, meta.residual.clone());
         let read = src.var().clone();
         let op = Box::new(move |_: &rmx_engine::RunContext, done: Completion| {
@@ -259,14 +245,14 @@ impl DistKVStore {
                     Some(c) => (FLAG_2BIT, c.next()),
                     None => (0, None),
                 };
-                let (at, len, wire_key) = (base + p.start * size, (p.end - p.start) * size, p.wire_key);
+                let (at, len) = (base + p.start * size, (p.end - p.start) * size);
                 set.spawn_on(async move {
                     let data: &[u8] = match &owned {
                         Some(c) => c,
                         // SAFETY: this operation reads `src`, kept alive and unwritten until `done`.
                         None => unsafe { std::slice::from_raw_parts(at as *const u8, len) },
                     };
-                    conn.push(wire_key, flags, data).await
+                    conn.push(id, flags, data).await
                 }, client.rt.handle());
             }
             client.rt.spawn(async move {
@@ -293,7 +279,7 @@ impl DistKVStore {
             }
             let direct = outs.len() == 1 && outs[0].ctx() == Context::cpu(0) && outs[0].dtype() == meta.dtype && outs[0].is_contiguous();
             let target = if direct { outs[0].clone() } else { meta.wire.clone() };
-            self.recv(meta, target, priority)?;
+            self.recv(id, meta, target, priority)?;
             if !direct {
                 for o in &outs {
                     copy_into(&meta.wire.reshape_view(o.shape()).expect("dense"), o)?;
@@ -303,7 +289,7 @@ impl DistKVStore {
         Ok(())
     }
 
-    fn recv(&self, meta: &KeyMeta, target: NDArray, priority: i32) -> Result<()> {
+    fn recv(&self, id: KeyId, meta: &KeyMeta, target: NDArray, priority: i32) -> Result<()> {
         let (client, parts, size) = (self.client.clone(), meta.parts.clone(), meta.dtype.size());
         let write = target.var().clone();
         let op = Box::new(move |_: &rmx_engine::RunContext, done: Completion| {
@@ -312,8 +298,7 @@ impl DistKVStore {
             for p in &parts {
                 let conn = client.servers[p.server].clone();
                 let into = RecvPtr { ptr: (base + p.start * size) as *mut u8, len: (p.end - p.start) * size };
-                let wire_key = p.wire_key;
-                set.spawn_on(async move { conn.pull(wire_key, into).await }, client.rt.handle());
+                set.spawn_on(async move { conn.pull(id, into).await }, client.rt.handle());
             }
             client.rt.spawn(async move {
                 let result = join(set).await;
