@@ -44,6 +44,15 @@ impl Updater for PyUpdater {
         })
         .map_err(|e: PyErr| Box::new(e) as BoxError)
     }
+
+    /// A distributed server's checkpoint: the Python updater's `states_to_bytes()`.
+    fn get_states(&self) -> Result<Vec<u8>, BoxError> {
+        Python::attach(|py| self.0.call_method0(py, "states_to_bytes")?.extract::<Vec<u8>>(py)).map_err(|e: PyErr| Box::new(e) as BoxError)
+    }
+
+    fn set_states(&mut self, bytes: &[u8]) -> Result<(), BoxError> {
+        Python::attach(|py| self.0.call_method1(py, "states_from_bytes", (PyBytes::new(py, bytes),)).map(drop)).map_err(|e: PyErr| Box::new(e) as BoxError)
+    }
 }
 
 #[pymethods]

@@ -4,10 +4,11 @@
 //! hook `rmx.kvstore_server` passes, from the typed description a worker sent.
 
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 use rmx_engine::BoxError;
 use rmx_kvstore::dist::{run_scheduler as scheduler, run_server as server, DistConfig, DistKVStore, ServerHooks};
-use rmx_kvstore::{KVStoreError, Updater};
+use rmx_kvstore::{KVStoreError, Key, Updater};
 
 use crate::errors::{guard, kvstore_error};
 use crate::kvstore::{pairs, Pairs, PyUpdater};
@@ -32,6 +33,11 @@ impl PyDistKVStore {
     #[getter]
     fn num_workers(&self) -> usize {
         self.0.num_workers()
+    }
+
+    #[getter]
+    fn num_servers(&self) -> usize {
+        self.0.num_servers()
     }
 
     fn init(&mut self, py: Python<'_>, pairs: Pairs<'_>) -> PyResult<()> {
@@ -84,6 +90,34 @@ impl PyDistKVStore {
 
     fn set_gradient_compression(&mut self, py: Python<'_>, threshold: f32) -> PyResult<()> {
         guard(py, "kvstore.set_gradient_compression", || py.detach(|| self.0.set_gradient_compression(threshold)).map_err(|e| kvstore_error(py, e)))
+    }
+
+    /// Every key as the servers hold it: `(key, wire id, shape, dtype, [(server, start, end)])`.
+    fn layout(&self, py: Python<'_>) -> PyResult<Vec<(Py<PyAny>, i64, Vec<usize>, &'static str, Vec<(usize, usize, usize)>)>> {
+        self.0
+            .layout()
+            .into_iter()
+            .map(|(key, id, shape, dtype, parts)| {
+                let key = match key {
+                    Key::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
+                    Key::Str(s) => s.into_pyobject(py)?.into_any().unbind(),
+                };
+                Ok((key, id, shape, dtype.name(), parts.iter().map(|p| (p.server, p.start, p.end)).collect()))
+            })
+            .collect()
+    }
+
+    /// Each server's optimizer states, as its updater's `states_to_bytes()` wrote them.
+    fn optimizer_states<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        guard(py, "kvstore.save_optimizer_states", || {
+            let bodies = py.detach(|| self.0.optimizer_states()).map_err(|e| kvstore_error(py, e))?;
+            Ok(bodies.iter().map(|b| PyBytes::new(py, b)).collect())
+        })
+    }
+
+    /// Sends each server its states (one `bytes` per server, in server order).
+    fn set_optimizer_states(&self, py: Python<'_>, bodies: Vec<Vec<u8>>) -> PyResult<()> {
+        guard(py, "kvstore.load_optimizer_states", || py.detach(|| self.0.set_optimizer_states(&bodies)).map_err(|e| kvstore_error(py, e)))
     }
 
     /// Ends this worker's part and waits for the job's end.

@@ -104,6 +104,14 @@ def test_data_parallel_training_equals_one_process_with_the_whole_batch(tmp_path
         np.testing.assert_allclose(got[0][k], want[k], rtol=1e-4, atol=1e-5, err_msg=k)
 
 
+@pytest.mark.parametrize("dump", ["1", "0"])
+def test_optimizer_states_save_and_load_as_a_local_store_does(tmp_path, dump):
+    # MXNet 1.9.1 refuses both on a distributed store; rmx gathers the servers' parts of each
+    # key's states (and, with the optimizer, their update counts) into the local store's file.
+    env = {"OUT_DIR": str(tmp_path), "MXNET_KVSTORE_BIGARRAY_BOUND": "100", "DUMP_OPTIMIZER": dump}
+    _ok(Job("states.py", 2, 2, env=env))
+
+
 def test_gluon_trainer_on_a_dist_sync_store(tmp_path):
     _ok(Job("gluon_train.py", 2, 1, env={"OUT_DIR": str(tmp_path)}))
     np.testing.assert_array_equal(np.load(tmp_path / "w-0.npy"), np.load(tmp_path / "w-1.npy"))
@@ -184,6 +192,7 @@ def test_bad_tokens_and_malformed_frames_are_dropped_and_the_job_goes_on():
         if "listening on" in line:
             server_port = int(line.rsplit(":", 1)[1])
     hello = b'{"token": "wrong", "rank": 0, "sync": true}'
+    good_hello = b'{"token": "%s", "rank": 0, "sync": true}' % job.env["RMX_KVSTORE_TOKEN"].encode()
     register = b'{"token": "wrong", "role": "worker", "addr": null, "host": "x", "pid": 1, "rank_hint": null}'
     cases = [
         (job.port, _frame(1, register)),                         # scheduler: wrong token
@@ -193,6 +202,8 @@ def test_bad_tokens_and_malformed_frames_are_dropped_and_the_job_goes_on():
         (server_port, _frame(77)),                               # an unknown kind
         (server_port, _frame(9, b"{not json")),                  # malformed JSON
         (job.port, _frame(1, b"{}")),                            # a registration missing fields
+        # with the token: optimizer states longer than the server could hold
+        (server_port, _frame(9, good_hello) + _frame(19, b"", length=1 << 40)),
     ]
     for port, data in cases:
         assert _poke(port, data), data[:20]
@@ -204,6 +215,7 @@ def test_bad_tokens_and_malformed_frames_are_dropped_and_the_job_goes_on():
     results = job.wait(timeout=20)
     assert "wrong job token" in results[0][2] and "wrong job token" in results[1][2]
     assert "bad magic" in results[1][2] and "unknown message kind 77" in results[1][2]
+    assert "SetStates message of 1099511627776 bytes" in results[1][2]
 
 
 def _ip(*args):

@@ -25,10 +25,13 @@ or wait, and every process exits non-zero (a worker still running that long afte
 ended). Connections must present the job's token (``RMX_KVSTORE_TOKEN``, made by the launcher).
 
 Differences from MXNet: ``row_sparse_pull`` pulls the whole (dense) value; values are float32 or
-float64; ``save_optimizer_states`` is refused as in MXNet (the states live on the servers).
+float64; ``save_optimizer_states`` and ``load_optimizer_states`` work (MXNet 1.9.1 refuses them on
+a distributed store): the servers' states travel as arrays (``rmx.kvstore_states``), the file is
+the one a local store writes.
 """
 
 import atexit
+import copy
 import inspect
 import json
 import os
@@ -37,6 +40,7 @@ import sys
 from . import _rmx
 from . import optimizer as opt
 from . import lr_scheduler as lrs
+from . import kvstore_states as _states
 from .base import MXNetError
 from .kvstore import KVStoreBase, _handles, _key_value
 from .ndarray import NDArray
@@ -69,6 +73,7 @@ class DistKVStore(KVStoreBase):
         self._type = name
         self._handle = _rmx.DistKVStoreHandle(name)
         self._finished = False
+        self._optimizer = None
         _LIVE.append(self)
 
     def init(self, key, value):
@@ -102,6 +107,7 @@ class DistKVStore(KVStoreBase):
     def set_optimizer(self, optimizer):
         """Sends ``optimizer`` to the servers, which then apply it to every push."""
         self._handle.set_optimizer(describe_optimizer(optimizer))
+        self._optimizer = optimizer
 
     def set_gradient_compression(self, compression_params):
         """``{'type': '2bit', 'threshold': t}`` (threshold 0.5 by default): each pushed element
@@ -116,10 +122,57 @@ class DistKVStore(KVStoreBase):
         self._handle.set_gradient_compression(threshold)
 
     def save_optimizer_states(self, fname, dump_optimizer=False):
-        raise AssertionError("Cannot save states for distributed training")
+        """Gathers the servers' optimizer states, joins each key's parts, and writes them as a
+        local store does (so ``load_optimizer_states`` of any store reads the file); with
+        ``dump_optimizer`` the optimizer goes in too, with the servers' update counts."""
+        optimizer = self._need_optimizer("save_optimizer_states")
+        bodies = [_states.unpack(b) for b in self._handle.optimizer_states()]
+        states, counts = {}, {}
+        for key, wid, shape, _, parts in self._handle.layout():
+            pieces = [bodies[server][0] for server, _, _ in parts]
+            if any(wid in p for p in pieces):  # a key never updated has no state yet
+                states[key] = _ndarray_tree(_states.join([p.get(wid) for p in pieces], shape))
+            seen = [bodies[server][1][wid] for server, _, _ in parts if wid in bodies[server][1]]
+            if seen:
+                counts[key] = max(seen)
+        updater = opt.get_updater(optimizer)
+        if dump_optimizer:
+            updater.optimizer = copy.copy(optimizer)
+            updater.optimizer._index_update_count = counts
+            updater.optimizer._all_index_update_counts = {0: counts}
+            updater.optimizer.num_update = max([b[2] for b in bodies] + [optimizer.begin_num_update])
+        updater.states = states
+        with open(fname, "wb") as fout:
+            fout.write(updater.get_states(dump_optimizer))
 
     def load_optimizer_states(self, fname):
-        raise AssertionError("Cannot load states for distributed training")
+        """Loads a file ``save_optimizer_states`` (of this or a local store) wrote: each server
+        gets its parts of the states; an optimizer in the file replaces the servers' first.
+        Every worker may call it (as ``Module`` does): the servers take the same states from
+        each, before any of the workers' next pushes can complete a round."""
+        updater = opt.get_updater(self._optimizer or opt.create("test"))
+        before = updater.optimizer
+        with open(fname, "rb") as fin:
+            updater.set_states(fin.read())
+        dumped = updater.optimizer is not before
+        if dumped:
+            self.set_optimizer(updater.optimizer)
+        self._need_optimizer("load_optimizer_states")
+        counts = updater.optimizer._index_update_count if dumped else {}
+        per_server = [({}, {}) for _ in range(self._handle.num_servers)]
+        for key, wid, _, _, parts in self._handle.layout():
+            for server, start, end in parts:
+                if key in updater.states:
+                    per_server[server][0][wid] = _states.cut(updater.states[key], start, end)
+                if key in counts:
+                    per_server[server][1][wid] = counts[key]
+        num_update = updater.optimizer.num_update if dumped else 0
+        self._handle.set_optimizer_states([_states.pack(st, ct, num_update) for st, ct in per_server])
+
+    def _need_optimizer(self, what):
+        if self._optimizer is None:
+            raise MXNetError("%s: the servers have no optimizer; call set_optimizer first" % what)
+        return self._optimizer
 
     @property
     def type(self):
@@ -169,10 +222,22 @@ def _plain(value, what):
 
 
 def _arguments(obj):
-    """The arguments ``obj`` was made with, by name."""
-    args, kwargs = getattr(obj, "_init_args", ((), {}))
-    bound = inspect.signature(type(obj).__init__).bind_partial(None, *args, **kwargs)
-    return {k: v for k, v in bound.arguments.items() if k != "self"}
+    """The arguments ``obj`` was made with, by name; for an unpickled object (which has no
+    record of them), its attributes named as its constructors' arguments."""
+    if hasattr(obj, "_init_args"):
+        args, kwargs = obj._init_args
+        bound = inspect.signature(type(obj).__init__).bind_partial(None, *args, **kwargs)
+        return {k: v for k, v in bound.arguments.items() if k != "self"}
+    found, attrs = {}, vars(obj)
+    for cls in type(obj).__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is None or cls is object:
+            continue
+        for name, p in inspect.signature(init).parameters.items():
+            named = p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            if named and name != "self" and name in attrs:
+                found.setdefault(name, attrs[name])
+    return found
 
 
 def describe_optimizer(optimizer):
@@ -243,11 +308,43 @@ def build_optimizer(description):
     return optimizer
 
 
-def _server_updater(description):
-    """The server's hook: an updater ``(key, grad_handle, weight_handle)`` for a description."""
-    updater = opt.get_updater(build_optimizer(description))
+class _ServerUpdater(object):
+    """A server's optimizer, rebuilt from a worker's description: ``(key, grad_handle,
+    weight_handle)`` updates the weight; its states travel as ``kvstore_states`` bodies."""
 
-    def update(key, grad, weight):
-        updater(key, NDArray(grad), NDArray(weight))
+    def __init__(self, description):
+        self._updater = opt.get_updater(build_optimizer(description))
 
-    return update
+    def __call__(self, key, grad, weight):
+        self._updater(key, NDArray(grad), NDArray(weight))
+
+    def states_to_bytes(self):
+        u = self._updater
+        return _states.pack({k: _numpy_tree(v) for k, v in u.states.items()},
+                            u.optimizer._index_update_count, u.optimizer.num_update)
+
+    def states_from_bytes(self, body):
+        states, counts, num_update = _states.unpack(body)
+        u = self._updater
+        u.states = {k: _ndarray_tree(v) for k, v in states.items()}
+        u.states_synced = dict.fromkeys(u.states, False)
+        if counts:  # the file held the optimizer: its update counts are this server's now
+            u.optimizer._index_update_count.clear()
+            u.optimizer._index_update_count.update(counts)
+            u.optimizer.num_update = num_update
+
+
+def _numpy_tree(state):
+    if isinstance(state, (tuple, list)):
+        return type(state)(_numpy_tree(s) for s in state)
+    return None if state is None else state.asnumpy()
+
+
+def _ndarray_tree(state):
+    from .ndarray import array
+    if isinstance(state, (tuple, list)):
+        return type(state)(_ndarray_tree(s) for s in state)
+    return None if state is None else array(state, dtype=state.dtype)
+
+
+_server_updater = _ServerUpdater

@@ -33,6 +33,8 @@ unsafe impl Send for RecvPtr {}
 enum Pending {
     Pull(RecvPtr, oneshot::Sender<Result<()>>),
     Ack(oneshot::Sender<Result<()>>),
+    /// A reply body of at most the given length (optimizer states).
+    Body(u64, oneshot::Sender<Result<Vec<u8>>>),
 }
 
 /// One server's connection.
@@ -54,6 +56,7 @@ impl ServerConn {
             let e = Err(KVStoreError::PeerLost(msg.to_string()));
             match p {
                 Pending::Pull(_, tx) | Pending::Ack(tx) => drop(tx.send(e)),
+                Pending::Body(_, tx) => drop(tx.send(Err(KVStoreError::PeerLost(msg.to_string())))),
             }
         }
     }
@@ -70,7 +73,7 @@ impl ServerConn {
         frame::write_msg(&mut *w, h, parts).await.map_err(|e| KVStoreError::PeerLost(format!("{} was lost: {e}", self.name)))
     }
 
-    async fn wait(&self, rx: oneshot::Receiver<Result<()>>) -> Result<()> {
+    async fn wait<T>(&self, rx: oneshot::Receiver<Result<T>>) -> Result<T> {
         match rx.await {
             Ok(r) => r,
             Err(_) => {
@@ -110,6 +113,22 @@ impl ServerConn {
         let (tx, rx) = oneshot::channel();
         let req = self.register(Pending::Ack(tx));
         self.send(Header::new(Kind::Command, 0, req, 0), &[&frame::json(cmd)]).await?;
+        self.wait(rx).await
+    }
+
+    /// The server's optimizer states (a body of at most `limit` bytes).
+    pub async fn states(&self, limit: u64) -> Result<Vec<u8>> {
+        let (tx, rx) = oneshot::channel();
+        let req = self.register(Pending::Body(limit, tx));
+        self.send(Header::new(Kind::States, 0, req, 0), &[]).await?;
+        self.wait(rx).await
+    }
+
+    /// Replaces the server's optimizer states with `body` (what `states` returned, or its like).
+    pub async fn set_states(&self, body: &[u8]) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        let req = self.register(Pending::Ack(tx));
+        self.send(Header::new(Kind::SetStates, 0, req, 0), &[body]).await?;
         self.wait(rx).await
     }
 
@@ -154,9 +173,25 @@ impl ServerConn {
                 let _ = tx.send(Ok(()));
                 Ok(())
             }
-            (Kind::Error, Some(Pending::Ack(tx) | Pending::Pull(_, tx))) => {
+            (Kind::StatesReply, Some(Pending::Body(limit, tx))) => {
+                match frame::read_body(read, &h, limit).await {
+                    Ok(body) => {
+                        let _ = tx.send(Ok(body));
+                        Ok(())
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(KVStoreError::Protocol(format!("{}: {e}", self.name))));
+                        Err(e.to_string())
+                    }
+                }
+            }
+            (Kind::Error, Some(pending)) => {
                 let body = frame::read_control(read, &h).await.map_err(|e| e.to_string())?;
-                let _ = tx.send(Err(KVStoreError::Protocol(format!("{}: {}", self.name, String::from_utf8_lossy(&body)))));
+                let e = KVStoreError::Protocol(format!("{}: {}", self.name, String::from_utf8_lossy(&body)));
+                match pending {
+                    Pending::Ack(tx) | Pending::Pull(_, tx) => drop(tx.send(Err(e))),
+                    Pending::Body(_, tx) => drop(tx.send(Err(e))),
+                }
                 Ok(())
             }
             (kind, _) => Err(format!("an unexpected {kind:?} (request {})", h.req)),

@@ -56,6 +56,12 @@ pub enum Kind {
     Command = 14,
     Ack = 15,
     Error = 16,
+    /// Worker → server: ask for the optimizer's states; answered by `StatesReply` (the host's
+    /// bytes: JSON, then raw elements) or `Error`.
+    States = 17,
+    StatesReply = 18,
+    /// Worker → server: replace the optimizer's states (a `StatesReply` body); `Ack` or `Error`.
+    SetStates = 19,
 }
 
 impl Kind {
@@ -78,6 +84,9 @@ impl Kind {
             14 => Command,
             15 => Ack,
             16 => Error,
+            17 => States,
+            18 => StatesReply,
+            19 => SetStates,
             _ => return None,
         })
     }
@@ -135,7 +144,12 @@ pub async fn read_header<R: AsyncReadExt + Unpin>(r: &mut R) -> std::io::Result<
 
 /// Reads a control body (at most `MAX_CONTROL` bytes).
 pub async fn read_control<R: AsyncReadExt + Unpin>(r: &mut R, h: &Header) -> std::io::Result<Vec<u8>> {
-    h.check_len(MAX_CONTROL).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+    read_body(r, h, MAX_CONTROL).await
+}
+
+/// Reads a body of at most `max` bytes (checked before anything is allocated).
+pub async fn read_body<R: AsyncReadExt + Unpin>(r: &mut R, h: &Header, max: u64) -> std::io::Result<Vec<u8>> {
+    h.check_len(max).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
     let mut body = vec![0u8; h.len as usize];
     r.read_exact(&mut body).await?;
     Ok(body)

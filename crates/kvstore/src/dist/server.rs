@@ -191,17 +191,39 @@ async fn serve_worker(stream: TcpStream, server: &Arc<Server>) -> Result<()> {
                 let body = frame::read_control(&mut read, &h).await.map_err(net("reading a command"))?;
                 let cmd: Command = frame::parse(Kind::Command, &body)?;
                 let s = server.clone();
-                let result = tokio::task::spawn_blocking(move || s.command(&cmd)).await.map_err(|e| KVStoreError::Protocol(e.to_string()))?;
-                let (kind, text) = match result {
-                    Ok(()) => (Kind::Ack, String::new()),
-                    Err(e) => (Kind::Error, e.to_string()),
-                };
-                let mut w = conn.writer.lock().await;
-                frame::write_msg(&mut *w, Header::new(kind, 0, h.req, 0), &[text.as_bytes()]).await.map_err(net("answering"))?;
+                let result = blocking(move || s.command(&cmd).map(|()| Vec::new())).await?;
+                answer(&conn, h.req, Kind::Ack, result).await?;
+            }
+            Kind::States => {
+                h.check_len(0)?;
+                let s = server.clone();
+                let result = blocking(move || s.states()).await?;
+                answer(&conn, h.req, Kind::StatesReply, result).await?;
+            }
+            Kind::SetStates => {
+                let body = frame::read_body(&mut read, &h, server.states_limit()).await.map_err(net("reading optimizer states"))?;
+                let s = server.clone();
+                let result = blocking(move || s.set_states(&body).map(|()| Vec::new())).await?;
+                answer(&conn, h.req, Kind::Ack, result).await?;
             }
             other => return Err(KVStoreError::Protocol(format!("unexpected {other:?} from a worker"))),
         }
     }
+}
+
+/// Runs `f` (which may call into the host's optimizer) off the runtime's thread.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<Result<T>> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| KVStoreError::Protocol(format!("a command panicked: {e}")))
+}
+
+/// Answers request `req`: `kind` with `body`, or `Error` with the error's text.
+async fn answer(conn: &Arc<Conn>, req: u64, kind: Kind, result: Result<Vec<u8>>) -> Result<()> {
+    let (kind, body) = match result {
+        Ok(body) => (kind, body),
+        Err(e) => (Kind::Error, e.to_string().into_bytes()),
+    };
+    let mut w = conn.writer.lock().await;
+    frame::write_msg(&mut *w, Header::new(kind, 0, req, 0), &[&body]).await.map_err(net("answering"))
 }
 
 async fn on_init(server: &Arc<Server>, conn: &Arc<Conn>, read: &mut BufReader<OwnedReadHalf>, h: Header) -> Result<()> {
@@ -379,6 +401,25 @@ impl Server {
         }
         ks.stored.wait_to_read()?;
         Ok(())
+    }
+
+    /// The optimizer's states (its host's bytes); refused before `set_optimizer`.
+    fn states(&self) -> Result<Vec<u8>> {
+        let updater = lock(&self.updater);
+        let u = updater.as_ref().ok_or_else(|| KVStoreError::Unsupported("no optimizer was set, so there are no optimizer states".into()))?;
+        u.get_states().map_err(|e| KVStoreError::Unsupported(format!("the optimizer's states could not be saved: {e}")))
+    }
+
+    fn set_states(&self, bytes: &[u8]) -> Result<()> {
+        let mut updater = lock(&self.updater);
+        let u = updater.as_mut().ok_or_else(|| KVStoreError::Unsupported("load_optimizer_states before set_optimizer".into()))?;
+        u.set_states(bytes).map_err(|e| KVStoreError::Unsupported(format!("the optimizer's states could not be loaded: {e}")))
+    }
+
+    /// The largest states message accepted: a few arrays per stored element, and its JSON.
+    fn states_limit(&self) -> u64 {
+        let stored: u64 = lock(&self.keys).values().map(|k| k.nbytes() as u64).sum();
+        frame::MAX_CONTROL + 8 * stored
     }
 
     fn command(&self, cmd: &Command) -> Result<()> {

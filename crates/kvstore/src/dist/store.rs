@@ -64,6 +64,7 @@ pub fn partition(key: i64, numel: usize, num_servers: usize, bound: usize) -> Ve
 }
 
 struct KeyMeta {
+    key: Key,
     shape: Vec<usize>,
     dtype: DType,
     parts: Vec<Part>,
@@ -110,6 +111,10 @@ impl DistKVStore {
         self.client.num_workers()
     }
 
+    pub fn num_servers(&self) -> usize {
+        self.client.servers.len()
+    }
+
     pub fn barrier(&self) -> Result<()> {
         self.client.barrier()
     }
@@ -128,6 +133,56 @@ impl DistKVStore {
         }
         self.client.command("compression", &format!("{{\"type\": \"2bit\", \"threshold\": {threshold}}}"))?;
         self.threshold = Some(threshold);
+        Ok(())
+    }
+
+    /// Every key as the servers hold it: the key, its id on the wire, shape, dtype and parts
+    /// (what a checkpoint of the servers' optimizer states is cut and joined by).
+    pub fn layout(&self) -> Vec<(Key, KeyId, Vec<usize>, DType, Vec<Part>)> {
+        let mut keys: Vec<_> = self.meta.iter().map(|(id, m)| (m.key.clone(), *id, m.shape.clone(), m.dtype, m.parts.clone())).collect();
+        keys.sort_by_key(|k| k.1);
+        keys
+    }
+
+    /// Each server's optimizer states (the bytes its host's updater wrote), once this worker's
+    /// sends and receives are done.
+    pub fn optimizer_states(&self) -> Result<Vec<Vec<u8>>> {
+        self.settle()?;
+        let mut held = vec![0u64; self.client.servers.len()];
+        for m in self.meta.values() {
+            for p in &m.parts {
+                held[p.server] += ((p.end - p.start) * m.dtype.size()) as u64;
+            }
+        }
+        self.client.rt.block_on(async {
+            let mut out = Vec::new();
+            for (s, bytes) in self.client.servers.iter().zip(held) {
+                out.push(s.states(super::frame::MAX_CONTROL + 8 * bytes).await?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Replaces each server's optimizer states with its entry of `bodies` (one per server).
+    pub fn set_optimizer_states(&self, bodies: &[Vec<u8>]) -> Result<()> {
+        if bodies.len() != self.client.servers.len() {
+            return Err(KVStoreError::Unsupported(format!("optimizer states for {} servers in a job of {}", bodies.len(), self.client.servers.len())));
+        }
+        self.settle()?;
+        self.client.rt.block_on(async {
+            for (s, body) in self.client.servers.iter().zip(bodies) {
+                s.set_states(body).await?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Waits for this worker's sends and receives of every key.
+    fn settle(&self) -> Result<()> {
+        self.client.job.check()?;
+        for m in self.meta.values() {
+            engine().wait_for_var(&m.var).map_err(rmx_graph::GraphError::from)?;
+        }
         Ok(())
     }
 
@@ -154,7 +209,7 @@ impl DistKVStore {
             let cfg = &self.client.cfg;
             let parts = partition(id, numel, self.client.servers.len(), cfg.bigarray_bound);
             let wire = NDArray::zeros(&[numel], val.dtype(), Context::cpu(0))?;
-            let meta = KeyMeta { shape: val.shape().to_vec(), dtype: val.dtype(), parts, wire, var: engine().new_var(), residual: Arc::default() };
+            let meta = KeyMeta { key: key.clone(), shape: val.shape().to_vec(), dtype: val.dtype(), parts, wire, var: engine().new_var(), residual: Arc::default() };
             if self.rank() == 0 {
                 copy_into(&flat(val)?, &meta.wire)?;
                 self.send_init(id, &meta)?;
