@@ -140,6 +140,18 @@ def test_the_launcher_builds_each_tools_command(launcher, tmp_path):
     assert r.stdout.count("ok") == 2, r.stdout
 
 
+def test_the_ray_launcher_runs_a_job_as_actors():
+    pytest.importorskip("ray")
+    # One local Ray cluster for both jobs: one that succeeds, one whose worker fails.
+    script = ("import sys\nfrom rmx.launch.ray import run\n"
+              "print('status', run(sys.argv[1:], 2, 1))\n"
+              "print('status', run([sys.executable, '-c', 'import sys; sys.exit(3)'], 1, 1))\n")
+    r = subprocess.run([PY, "-c", script, PY, os.path.join(SCRIPTS, "sums.py")], capture_output=True, text=True,
+                       timeout=180, env=dict(os.environ, MXNET_KVSTORE_BIGARRAY_BOUND="100", RMX_KVSTORE_TIMEOUT="3"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "status 0\n" in r.stdout and "status 3\n" in r.stdout, r.stdout  # sums.py checks every pull
+
+
 def _started(job, n):
     """Waits until every worker printed that it runs its loop."""
     for w in job.workers[:n]:

@@ -14,6 +14,8 @@ tool asked for, hands every process the job's environment and a fresh token
   MPI rank.
 - ``slurm``: ``srun`` inside an allocation (``salloc``/``sbatch``); a worker's rank is its
   ``SLURM_PROCID``.
+- ``ray``: every process, the scheduler too, is started by a Ray actor on the node Ray places it
+  on (``rmx.launch.ray``; needs ``pip install ray``; the cluster is ``RAY_ADDRESS``'s).
 """
 
 import argparse
@@ -154,7 +156,7 @@ def main(argv=None):
     parser.add_argument("-n", "--num-workers", required=True, type=int, help="number of workers")
     parser.add_argument("-s", "--num-servers", type=int, help="number of servers (default: the number of workers)")
     parser.add_argument("-H", "--hostfile", help="hosts, one per line (ssh, mpi)")
-    parser.add_argument("--launcher", default="local", choices=["local", "ssh", "mpi", "slurm"])
+    parser.add_argument("--launcher", default="local", choices=["local", "ssh", "mpi", "slurm", "ray"])
     parser.add_argument("--host-ip", help="the scheduler's address as the other machines reach it (default: the "
                         "address that reaches the first host of -H, or this host's name's address)")
     parser.add_argument("--port", type=int, help="the scheduler's port (default: a free one)")
@@ -171,6 +173,12 @@ def main(argv=None):
     args.num_servers = args.num_workers if args.num_servers is None else args.num_servers
     if args.num_servers < 1:
         parser.error("--num-servers must be at least 1")
+    if args.launcher == "ray":
+        try:
+            from .ray import run
+        except ImportError as e:
+            raise SystemExit("rmx.launch: --launcher ray needs Ray (pip install ray): %s" % e)
+        return run(args.command, args.num_workers, args.num_servers, args.env)
     hosts = _read_hosts(args.hostfile) if args.hostfile and args.launcher == "ssh" else []
     host_ip = args.host_ip or (_host_ip(hosts) if args.launcher == "local" or hosts else socket.gethostbyname(socket.gethostname()))
     bind_ip = host_ip  # the scheduler, too, listens only where the job reaches it
