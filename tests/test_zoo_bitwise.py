@@ -1,7 +1,7 @@
 """Every model-zoo net computes bit for bit what the reference build computed: outputs,
 gradients and updated auxiliary states after one seeded training step, as SHA-256 digests
-(``fixtures/zoo_digests.json``, written by ``fixtures/make_zoo_digests.py`` with the build from
-before the device seam moved every kernel into ``rmx-kernels``). Runs in a child process so
+(``fixtures/zoo_digests.json``, written by ``fixtures/make_zoo_digests.py``; its text says which
+build, and why the bits last changed on purpose). Runs in a child process so
 the compute pool has the two threads the digests were taken with."""
 
 import json

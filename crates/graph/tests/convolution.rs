@@ -123,6 +123,10 @@ fn conv_cases() -> Vec<Case> {
         (vec![1, 4, 10], vec![4], vec![1], vec![2], vec![1], 2, 2),
         (vec![2, 2, 4, 5, 4], vec![2, 3, 2], vec![1, 2, 1], vec![1, 1, 0], vec![1, 1, 2], 2, 1),
         (vec![1, 3, 4, 4], vec![4, 4], vec![1, 1], vec![0, 0], vec![1, 1], 2, 1),
+        // Stride 1 in 2-D and 1-D: the padded-grid path, with dilation, uneven pads and groups.
+        (vec![2, 4, 7, 6], vec![3, 2], vec![1, 1], vec![2, 1], vec![2, 1], 4, 2),
+        (vec![3, 2, 5, 9], vec![3, 3], vec![1, 1], vec![1, 1], vec![3, 1], 3, 1),
+        (vec![2, 2, 1, 8], vec![1, 3], vec![1, 1], vec![0, 2], vec![1, 1], 2, 1),
     ]
 }
 
@@ -155,6 +159,9 @@ fn convolution_gradients() {
         ((vec![2, 3, 3, 3], vec![("kernel", "(1,1)"), ("num_filter", "2"), ("no_bias", "True")]), false),
         ((vec![3, 2, 7], vec![("kernel", "(3,)"), ("num_filter", "2"), ("stride", "(2,)"), ("pad", "(2,)")]), true),
         ((vec![1, 2, 3, 3, 3], vec![("kernel", "(2,2,2)"), ("num_filter", "2"), ("pad", "(1,0,1)")]), true),
+        // The padded-grid path (stride 1): dilation, uneven pads and groups.
+        ((vec![2, 4, 6, 8], vec![("kernel", "(3,3)"), ("num_filter", "4"), ("pad", "(1,1)"), ("dilate", "(2,1)"), ("num_group", "2")]), true),
+        ((vec![2, 3, 8], vec![("kernel", "(3,)"), ("num_filter", "2"), ("pad", "(1,)"), ("no_bias", "True")]), false),
     ];
     for (i, ((xs, params), bias)) in cases.into_iter().enumerate() {
         let instance = lookup("Convolution").unwrap().instantiate(&Attrs::from_pairs(params.iter().copied())).unwrap();

@@ -9,6 +9,7 @@
 
 use rayon::prelude::*;
 
+use super::conv_s1::{rows, transposed, Grid};
 use super::gemm::{matmul, matmul_serial, MatRef};
 use super::im2col::{col2im, im2col};
 use crate::conv::ConvPlan;
@@ -27,24 +28,45 @@ unsafe fn gemm<T: Float>(serial: bool, m: usize, n: usize, k: usize, a: MatRef<T
     }
 }
 
-fn rows<T>(ptr: *const T, cols: usize) -> MatRef<T> {
-    MatRef { ptr, rs: cols as isize, cs: 1 }
-}
-
-fn transposed<T>(ptr: *const T, cols: usize) -> MatRef<T> {
-    MatRef { ptr, rs: 1, cs: cols as isize }
-}
-
-/// Runs `f(image, out_chunk, col_buffer, serial_gemm)` for each image's `chunk`-sized slice
-/// of `out`, in parallel when that pays.
-fn per_image<T: Float>(p: &ConvPlan, out: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T], &mut [T], bool) + Sync + Send) {
-    let col_len = p.col_len();
+/// Runs `f(image, out_chunk, scratch, serial_gemm)` for each image's `chunk`-sized slice of
+/// `out`, in parallel when that pays; each task has its own `scratch` from `make`.
+fn per_image<T: Float, S>(p: &ConvPlan, out: &mut [T], chunk: usize, make: impl Fn() -> S + Sync + Send, f: impl Fn(usize, &mut [T], &mut S, bool) + Sync + Send) {
     if p.parallel_images() {
-        out.par_chunks_mut(chunk).enumerate().for_each_init(|| vec![T::ZERO; col_len], |col, (n, o)| f(n, o, col, true));
+        out.par_chunks_mut(chunk).enumerate().for_each_init(&make, |s, (n, o)| f(n, o, s, true));
     } else {
-        let mut col = vec![T::ZERO; col_len];
+        let mut s = make();
         for (n, o) in out.chunks_mut(chunk).enumerate() {
-            f(n, o, &mut col, false);
+            f(n, o, &mut s, false);
+        }
+    }
+}
+
+/// `dw = sum_n add(n)`: each image's contribution added into `dw` by `add(n, acc, scratch,
+/// serial_gemm)`. In parallel, fixed runs of images are summed apart and the runs' sums added
+/// in order, so the result does not depend on how the pool schedules the work (runs are
+/// reproducible bit for bit).
+fn sum_images<T: Float, S>(p: &ConvPlan, dw: &mut [T], make: impl Fn() -> S + Sync + Send, add: impl Fn(usize, &mut [T], &mut S, bool) + Sync + Send) {
+    dw.fill(T::ZERO);
+    if p.parallel_images() {
+        let parts = rayon::current_num_threads().min(p.batch);
+        let per = p.batch.div_ceil(parts);
+        let partial: Vec<Vec<T>> = (0..parts)
+            .into_par_iter()
+            .map(|t| {
+                let (mut acc, mut s) = (vec![T::ZERO; dw.len()], make());
+                for n in t * per..((t + 1) * per).min(p.batch) {
+                    add(n, &mut acc, &mut s, true);
+                }
+                acc
+            })
+            .collect();
+        for part in &partial {
+            dw.iter_mut().zip(part).for_each(|(x, y)| *x += *y);
+        }
+    } else {
+        let mut s = make();
+        for n in 0..p.batch {
+            add(n, dw, &mut s, false);
         }
     }
 }
@@ -52,9 +74,13 @@ fn per_image<T: Float>(p: &ConvPlan, out: &mut [T], chunk: usize, f: impl Fn(usi
 /// `y = conv(x, w) (+ bias)`; `y` is overwritten. The bias is added per image, while its
 /// output is still in cache.
 pub fn forward<T: Float>(p: &ConvPlan, x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T]) {
+    if let Some(grid) = Grid::new(&p.geom) {
+        return forward_grid(p, &grid, x, w, bias, y);
+    }
     let (g, fg, osz, ck) = (&p.geom, p.fg(), p.geom.output_size(), p.geom.col_rows());
     let xg = g.channels * g.input_size();
-    per_image(p, y, p.y_image(), |n, yn, col, serial| {
+    let col_len = p.col_len();
+    per_image(p, y, p.y_image(), || vec![T::ZERO; col_len], |n, yn, col, serial| {
         for gi in 0..p.groups {
             let xs = &x[n * p.x_image() + gi * xg..][..xg];
             let src = if g.is_pointwise() {
@@ -75,9 +101,13 @@ pub fn forward<T: Float>(p: &ConvPlan, x: &[T], w: &[T], bias: Option<&[T]>, y: 
 
 /// `dx = conv^T(dy, w)`: the gradient with respect to the input; `dx` is overwritten.
 pub fn backward_data<T: Float>(p: &ConvPlan, dy: &[T], w: &[T], dx: &mut [T]) {
+    if let Some(grid) = Grid::new(&p.geom) {
+        return backward_data_grid(p, &grid, dy, w, dx);
+    }
     let (g, fg, osz, ck) = (&p.geom, p.fg(), p.geom.output_size(), p.geom.col_rows());
     let xg = g.channels * g.input_size();
-    per_image(p, dx, p.x_image(), |n, dxn, col, serial| {
+    let col_len = p.col_len();
+    per_image(p, dx, p.x_image(), || vec![T::ZERO; col_len], |n, dxn, col, serial| {
         for gi in 0..p.groups {
             let dyg = dy[n * p.y_image() + gi * fg * osz..].as_ptr();
             let wt = transposed(w[gi * p.w_group()..].as_ptr(), ck);
@@ -97,10 +127,14 @@ pub fn backward_data<T: Float>(p: &ConvPlan, dy: &[T], w: &[T], dx: &mut [T]) {
 
 /// `dw = sum_n dy_n * col(x_n)^T`: the gradient with respect to the weights; `dw` is overwritten.
 pub fn backward_weight<T: Float>(p: &ConvPlan, dy: &[T], x: &[T], dw: &mut [T]) {
+    if let Some(grid) = Grid::new(&p.geom) {
+        return backward_weight_grid(p, &grid, dy, x, dw);
+    }
     let (g, fg, osz, ck) = (&p.geom, p.fg(), p.geom.output_size(), p.geom.col_rows());
     let xg = g.channels * g.input_size();
+    let col_len = p.col_len();
     // Adds image n's contribution into `acc` (the whole weight gradient).
-    let add = |n: usize, acc: &mut [T], col: &mut [T], serial: bool| {
+    sum_images(p, dw, || vec![T::ZERO; col_len], |n, acc, col, serial| {
         for gi in 0..p.groups {
             let xs = &x[n * p.x_image() + gi * xg..][..xg];
             let src = if g.is_pointwise() {
@@ -114,33 +148,61 @@ pub fn backward_weight<T: Float>(p: &ConvPlan, dy: &[T], x: &[T], dw: &mut [T]) 
             // SAFETY: dy_g is fg x osz, col^T osz x ck, dW_g fg x ck.
             unsafe { gemm(serial, fg, ck, osz, rows(dyg, osz), transposed(src, osz), dwg.as_mut_ptr(), true) };
         }
-    };
-    let col_len = p.col_len();
-    dw.fill(T::ZERO);
-    if p.parallel_images() {
-        // Fixed runs of images, their sums added in order: the result does not depend on how
-        // the pool schedules the work (runs are reproducible bit for bit).
-        let parts = rayon::current_num_threads().min(p.batch);
-        let per = p.batch.div_ceil(parts);
-        let partial: Vec<Vec<T>> = (0..parts)
-            .into_par_iter()
-            .map(|t| {
-                let (mut acc, mut col) = (vec![T::ZERO; dw.len()], vec![T::ZERO; col_len]);
-                for n in t * per..((t + 1) * per).min(p.batch) {
-                    add(n, &mut acc, &mut col, true);
-                }
-                acc
-            })
-            .collect();
-        for part in &partial {
-            dw.iter_mut().zip(part).for_each(|(x, y)| *x += *y);
+    });
+}
+
+/// One task's buffers for the padded-grid path: the padded image (or its gradient), the
+/// column matrix, and a product on the grid (`fg x n`).
+struct GridScratch<T> {
+    padded: Vec<T>,
+    col: Vec<T>,
+    out: Vec<T>,
+}
+
+fn grid_scratch<T: Float>(p: &ConvPlan, grid: &Grid) -> GridScratch<T> {
+    GridScratch { padded: vec![T::ZERO; grid.padded_len()], col: vec![T::ZERO; grid.rows() * grid.n()], out: vec![T::ZERO; p.fg() * grid.n()] }
+}
+
+fn forward_grid<T: Float>(p: &ConvPlan, grid: &Grid, x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T]) {
+    let (fg, osz, n, ck) = (p.fg(), p.geom.output_size(), grid.n(), grid.rows());
+    let xg = p.geom.channels * p.geom.input_size();
+    per_image(p, y, p.y_image(), || grid_scratch(p, grid), |img, yn, s, serial| {
+        for gi in 0..p.groups {
+            grid.pad_into(&x[img * p.x_image() + gi * xg..][..xg], &mut s.padded);
+            grid.columns(&s.padded, &mut s.col);
+            // SAFETY: W_g is fg x ck, the columns ck x n, the product fg x n, all in bounds.
+            unsafe { gemm(serial, fg, n, ck, rows(w[gi * p.w_group()..].as_ptr(), ck), rows(s.col.as_ptr(), n), s.out.as_mut_ptr(), false) };
+            grid.unpad(&s.out, &mut yn[gi * fg * osz..][..fg * osz], bias.map(|b| &b[gi * fg..][..fg]));
         }
-    } else {
-        let mut col = vec![T::ZERO; col_len];
-        for n in 0..p.batch {
-            add(n, dw, &mut col, false);
+    });
+}
+
+fn backward_data_grid<T: Float>(p: &ConvPlan, grid: &Grid, dy: &[T], w: &[T], dx: &mut [T]) {
+    let (fg, osz, n, ck) = (p.fg(), p.geom.output_size(), grid.n(), grid.rows());
+    let xg = p.geom.channels * p.geom.input_size();
+    per_image(p, dx, p.x_image(), || grid_scratch(p, grid), |img, dxn, s, serial| {
+        for gi in 0..p.groups {
+            grid.spread(&dy[img * p.y_image() + gi * fg * osz..][..fg * osz], &mut s.out);
+            // SAFETY: W_g^T is ck x fg, dy on the grid fg x n, the columns ck x n.
+            unsafe { gemm(serial, ck, n, fg, transposed(w[gi * p.w_group()..].as_ptr(), ck), rows(s.out.as_ptr(), n), s.col.as_mut_ptr(), false) };
+            grid.fold(&s.col, &mut s.padded, &mut dxn[gi * xg..][..xg]);
         }
-    }
+    });
+}
+
+fn backward_weight_grid<T: Float>(p: &ConvPlan, grid: &Grid, dy: &[T], x: &[T], dw: &mut [T]) {
+    let (fg, osz, n, ck) = (p.fg(), p.geom.output_size(), grid.n(), grid.rows());
+    let xg = p.geom.channels * p.geom.input_size();
+    sum_images(p, dw, || grid_scratch(p, grid), |img, acc, s, serial| {
+        for gi in 0..p.groups {
+            grid.pad_into(&x[img * p.x_image() + gi * xg..][..xg], &mut s.padded);
+            grid.columns(&s.padded, &mut s.col);
+            grid.spread(&dy[img * p.y_image() + gi * fg * osz..][..fg * osz], &mut s.out);
+            let dwg = &mut acc[gi * p.w_group()..][..p.w_group()];
+            // SAFETY: dy on the grid is fg x n, the columns read transposed n x ck, dW_g fg x ck.
+            unsafe { gemm(serial, fg, ck, n, rows(s.out.as_ptr(), n), transposed(s.col.as_ptr(), n), dwg.as_mut_ptr(), true) };
+        }
+    });
 }
 
 /// `y[n, f, ...] += b[f]` for any number of images.

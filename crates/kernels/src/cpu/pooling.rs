@@ -3,31 +3,51 @@
 
 use rayon::prelude::*;
 
+use super::pooling2d::{self, Reduce};
 use crate::float::Float;
 use crate::pooling::{PoolKind as Kind, PoolPlan};
 use crate::window::Geometry;
 
-/// Output position `o`'s window clipped to the input, and its averaging divisor.
-#[inline]
-fn window(g: &Geometry, o: [usize; 3], count_include_pad: bool) -> ([usize; 3], [usize; 3], usize) {
-    let (mut lo, mut hi, mut padded) = ([0; 3], [0; 3], 1);
-    for i in 0..3 {
-        let start = (o[i] * g.stride[i]) as isize - g.pad[i] as isize;
-        let end = start + g.kernel[i] as isize;
-        // Where windows may reach for `count_include_pad`: the input plus the padding after it
-        // (as wide as the padding before; 1 on the filler axes of 1-D and 2-D windows).
-        let limit = g.input[i] + g.pad[i];
-        padded *= (end.min(limit as isize) - start).max(0) as usize;
-        lo[i] = start.max(0) as usize;
-        hi[i] = (end.min(g.input[i] as isize).max(0) as usize).max(lo[i]);
-    }
-    let count = if count_include_pad { padded } else { (0..3).map(|i| hi[i] - lo[i]).product() };
-    (lo, hi, count)
+/// One axis's windows, worked out once per call rather than once per output position: for
+/// each output index, the input range `lo..hi` it covers (clipped to the input) and its length
+/// clipped to the padded input instead (the divisor for `count_include_pad`).
+type Axis = Vec<(usize, usize, usize)>;
+
+fn axis(g: &Geometry, i: usize) -> Axis {
+    (0..g.output[i])
+        .map(|o| {
+            let start = (o * g.stride[i]) as isize - g.pad[i] as isize;
+            let end = start + g.kernel[i] as isize;
+            // Where windows may reach for `count_include_pad`: the input plus the padding after
+            // it (as wide as the padding before; 1 on the filler axes of 1-D and 2-D windows).
+            let limit = (g.input[i] + g.pad[i]) as isize;
+            let padded = (end.min(limit) - start).max(0) as usize;
+            let lo = start.max(0) as usize;
+            let hi = (end.min(g.input[i] as isize).max(0) as usize).max(lo);
+            (lo, hi, padded)
+        })
+        .collect()
 }
 
-fn positions(g: &Geometry) -> impl Iterator<Item = [usize; 3]> {
-    let [a, b, c] = g.output;
-    (0..a).flat_map(move |z| (0..b).flat_map(move |y| (0..c).map(move |x| [z, y, x])))
+/// Every output position's window, in row-major output order: `f(lo, hi, count)`.
+struct Windows([Axis; 3]);
+
+impl Windows {
+    fn new(g: &Geometry) -> Self {
+        Windows([axis(g, 0), axis(g, 1), axis(g, 2)])
+    }
+
+    #[inline]
+    fn each(&self, count_include_pad: bool, mut f: impl FnMut([usize; 3], [usize; 3], usize)) {
+        for &(z0, z1, zp) in &self.0[0] {
+            for &(y0, y1, yp) in &self.0[1] {
+                for &(x0, x1, xp) in &self.0[2] {
+                    let count = if count_include_pad { zp * yp * xp } else { (z1 - z0) * (y1 - y0) * (x1 - x0) };
+                    f([z0, y0, x0], [z1, y1, x1], count);
+                }
+            }
+        }
+    }
 }
 
 /// Calls `f(index)` for each input index of the window `lo..hi` (per axis), in row-major order.
@@ -66,10 +86,28 @@ fn lp_root<T: Float>(s: T, p: f64) -> T {
 
 /// One plane. Padding never wins a max (an all-padding window gives the lowest finite value)
 /// and adds zeros to sums; an empty window averages to 0.
-fn forward_plane<T: Float>(plan: &PoolPlan, x: &[T], y: &mut [T]) {
+/// The 2-D loops' reduction for `plan`, where they apply (a 2-D window, not Lp).
+fn plane_2d(plan: &PoolPlan) -> Option<Reduce> {
+    let g = &plan.geom;
+    if g.input[0] != 1 || g.output[0] != 1 || g.kernel[0] != 1 || g.pad[0] != 0 {
+        return None;
+    }
+    match plan.kind {
+        Kind::Max => Some(Reduce::Max),
+        Kind::Sum => Some(Reduce::Sum),
+        Kind::Avg => Some(Reduce::Avg(plan.count_include_pad)),
+        Kind::Lp(_) => None,
+    }
+}
+
+fn forward_plane<T: Float>(plan: &PoolPlan, windows: &Windows, x: &[T], y: &mut [T]) {
     let w = &plan.geom;
-    for (o, out) in positions(w).zip(y.iter_mut()) {
-        let (lo, hi, count) = window(w, o, plan.count_include_pad);
+    if let Some(r) = plane_2d(plan) {
+        return pooling2d::forward(r, &windows.0[1], &windows.0[2], w.input[2], x, y);
+    }
+    let mut out = y.iter_mut();
+    windows.each(plan.count_include_pad, |lo, hi, count| {
+        let Some(out) = out.next() else { return };
         *out = match plan.kind {
             Kind::Max => {
                 let mut m = T::LOWEST;
@@ -95,16 +133,20 @@ fn forward_plane<T: Float>(plan: &PoolPlan, x: &[T], y: &mut [T]) {
                 lp_root(s, p)
             }
         };
-    }
+    });
 }
 
 /// One plane's gradient: max routes each gradient to the first maximum of its window, avg and
 /// sum spread it, Lp scales it by `(x / y)^(p - 1)` (nothing where `y` is 0).
-fn backward_plane<T: Float>(plan: &PoolPlan, dy: &[T], x: &[T], dx: &mut [T]) {
+fn backward_plane<T: Float>(plan: &PoolPlan, windows: &Windows, dy: &[T], x: &[T], dx: &mut [T]) {
     let w = &plan.geom;
+    if let Some(r) = plane_2d(plan) {
+        return pooling2d::backward(r, &windows.0[1], &windows.0[2], w.input[2], dy, x, dx);
+    }
     dx.fill(T::ZERO);
-    for (o, &g) in positions(w).zip(dy) {
-        let (lo, hi, count) = window(w, o, plan.count_include_pad);
+    let mut grads = dy.iter();
+    windows.each(plan.count_include_pad, |lo, hi, count| {
+        let Some(&g) = grads.next() else { return };
         match plan.kind {
             Kind::Max => {
                 let (mut m, mut at) = (T::LOWEST, None);
@@ -132,7 +174,7 @@ fn backward_plane<T: Float>(plan: &PoolPlan, dy: &[T], x: &[T], dx: &mut [T]) {
                 }
             }
         }
-    }
+    });
 }
 
 /// `y = pool(x)`, planes in parallel; an empty input or output plane gives zeros.
@@ -142,7 +184,8 @@ pub fn forward<T: Float>(plan: &PoolPlan, x: &[T], y: &mut [T]) {
         y.fill(T::ZERO);
         return;
     }
-    y.par_chunks_mut(osz).zip(x.par_chunks(isz)).for_each(|(y, x)| forward_plane(plan, x, y));
+    let windows = Windows::new(&plan.geom);
+    y.par_chunks_mut(osz).zip(x.par_chunks(isz)).for_each(|(y, x)| forward_plane(plan, &windows, x, y));
 }
 
 /// `dx` from `dy` and `x`, planes in parallel; an empty input or output plane gives zeros.
@@ -152,5 +195,6 @@ pub fn backward<T: Float>(plan: &PoolPlan, dy: &[T], x: &[T], dx: &mut [T]) {
         dx.fill(T::ZERO);
         return;
     }
-    dx.par_chunks_mut(isz).zip(x.par_chunks(isz)).zip(dy.par_chunks(osz)).for_each(|((dx, x), dy)| backward_plane(plan, dy, x, dx));
+    let windows = Windows::new(&plan.geom);
+    dx.par_chunks_mut(isz).zip(x.par_chunks(isz)).zip(dy.par_chunks(osz)).for_each(|((dx, x), dy)| backward_plane(plan, &windows, dy, x, dx));
 }
