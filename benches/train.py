@@ -1,15 +1,20 @@
 """Training benchmark: rmx beside PyTorch and MXNet 1.9.1, each in its own interpreter, in one
 run (../shared/BENCHMARKS.md workloads `mlp`, `lenet`, `cifar`; and `time99`, on request).
 
-    python benches/train.py [--workloads mlp,lenet,cifar,time99] [--steps 10]
-                            [--frameworks rmx,pytorch,mxnet] [--max-epochs 10]
+    python benches/train.py [--workloads mlp,lenet,cifar,time99] [--steps 10] [--rounds 2]
+                            [--threads N] [--fit-batches 20] [--frameworks rmx,pytorch,mxnet]
+                            [--max-epochs 10]
 
-A step is forward, backward and an SGD-with-momentum update on random data (cifar also times
-inference alone). Each framework uses its own natural API: rmx and MXNet a bound executor
-(`simple_bind`, forward/backward, then an in-place update per parameter), PyTorch `nn.Module`
-with `torch.optim.SGD`. Median of `--steps` steps after two warm-up steps. MXNet runs under
-MXNET_PYTHON (default ~/.cache/mxnet-1.9.1/bin/python), PyTorch under TORCH_PYTHON (default
-/work/torch-venv/bin/python); a framework whose interpreter is missing is skipped.
+A step is what users run: rmx and MXNet a `Module`'s `forward_backward` and `update` (SGD with
+momentum, as `fit` steps), PyTorch `nn.Sequential` with `torch.optim.SGD`; on random data, cifar
+also timing inference alone. Each figure is the median of `--steps` steps after two warm-up
+steps; `fit samples/s` times `Module.fit` for one epoch of `--fit-batches` batches from an
+`NDArrayIter` (PyTorch: the same loop by hand, with the accuracy counted as fit's metric does).
+Every framework gets `--threads` compute threads (default: the CPU count) and one engine worker;
+the frameworks run one after the other, `--rounds` times (rmx, PyTorch, MXNet, then again), and
+the best round is reported. The header names the CPU and its vector extensions. MXNet runs
+under MXNET_PYTHON (default ~/.cache/mxnet-1.9.1/bin/python), PyTorch under TORCH_PYTHON
+(default /tmp/torch-venv/bin/python); a framework whose interpreter is missing is skipped.
 
 `time99` (not in the default list: minutes per framework) is time to 99% test accuracy on MNIST
 with LeNet, trained as `python -m rmx.examples.mnist` trains it: batch 64, SGD with momentum 0.9,
@@ -31,6 +36,9 @@ import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kvstore import cpu_header  # noqa: E402
 
 BATCH = {"mlp": 128, "lenet": 128, "cifar": 32}
 SHAPE = {"mlp": (784,), "lenet": (1, 28, 28), "cifar": (3, 32, 32)}
@@ -76,47 +84,42 @@ def time_steps(step, steps):
     return statistics.median(times) * 1e3
 
 
-def run_symbolic(mx, name, steps):
+def run_symbolic(mx, name, steps, fit_batches):
+    """A `Module` trained as `fit` trains it: `forward_backward` then `update` (SGD with
+    momentum through the module's updater), waiting for the step's results; then `fit` itself
+    for one epoch of `fit_batches` batches from an `NDArrayIter`."""
     batch = BATCH[name]
-    net = sym_net(mx, name)
-    ex = net.simple_bind(mx.cpu(), data=(batch, *SHAPE[name]), grad_req="write")
+    mod = mx.mod.Module(sym_net(mx, name), context=mx.cpu())
+    mod.bind(data_shapes=[("data", (batch, *SHAPE[name]))], label_shapes=[("softmax_label", (batch,))])
+    mod.init_params(initializer=mx.init.Uniform(0.05))
+    opt = {"learning_rate": 0.01, "momentum": 0.9, "wd": 0.0}
+    mod.init_optimizer(optimizer="sgd", optimizer_params=opt)
     rng = np.random.RandomState(0)
-    for k, a in ex.arg_dict.items():
-        if k == "softmax_label":
-            a[:] = rng.randint(0, 10, size=a.shape)
-        else:
-            a[:] = rng.uniform(-0.05, 0.05, size=a.shape)
-    for a in ex.aux_arrays:
-        a[:] = 1.0
-    params = [k for k in ex.arg_dict if k not in ("data", "softmax_label")]
-    moms = {k: mx.nd.zeros(ex.arg_dict[k].shape) for k in params}
-    has_sgd = hasattr(mx.nd, "sgd_mom_update")
+    data = rng.uniform(-1, 1, size=(fit_batches * batch, *SHAPE[name])).astype(np.float32)
+    label = rng.randint(0, 10, size=fit_batches * batch).astype(np.float32)
+    one = mx.io.DataBatch([mx.nd.array(data[:batch])], [mx.nd.array(label[:batch])])
 
     def step():
-        ex.forward(is_train=True)
-        ex.backward()
-        for k in params:
-            w, g = ex.arg_dict[k], ex.grad_dict[k]
-            if has_sgd:
-                mx.nd.sgd_mom_update(w, g, moms[k], lr=0.01, momentum=0.9, wd=0.0, out=w)
-            else:
-                moms[k][:] = moms[k] * 0.9 - g * 0.01
-                w += moms[k]
-        ex.outputs[0].wait_to_read()
-        for k in params:
-            ex.arg_dict[k].wait_to_read()
+        mod.forward_backward(one)
+        mod.update()
+        mx.nd.waitall()
 
     out = {"step_ms": time_steps(step, steps)}
     if name == "cifar":
         def infer():
-            ex.forward(is_train=False)
-            ex.outputs[0].wait_to_read()
+            mod.forward(one, is_train=False)
+            mod.get_outputs()[0].wait_to_read()
 
         out["infer_ms"] = time_steps(infer, steps)
+    it = mx.io.NDArrayIter(data, label, batch_size=batch, label_name="softmax_label")
+    t = time.perf_counter()
+    mod.fit(it, num_epoch=1, optimizer="sgd", optimizer_params=opt, eval_metric="acc")
+    mx.nd.waitall()
+    out["fit_samples_s"] = fit_batches * batch / (time.perf_counter() - t)
     return out
 
 
-def run_torch(name, steps):
+def run_torch(name, steps, fit_batches):
     import torch
     from torch import nn
 
@@ -134,16 +137,21 @@ def run_torch(name, steps):
                             nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), *conv_bn(128, 128), *conv_bn(128, 128),
                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10))
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(BATCH[name], *SHAPE[name])
-    y = torch.randint(0, 10, (BATCH[name],))
+    batch = BATCH[name]
+    rng = np.random.RandomState(0)
+    data = torch.from_numpy(rng.uniform(-1, 1, size=(fit_batches * batch, *SHAPE[name])).astype(np.float32))
+    label = torch.from_numpy(rng.randint(0, 10, size=fit_batches * batch))
+    x, y = data[:batch], label[:batch]
     loss_fn = nn.CrossEntropyLoss()
 
-    def step():
+    def train(xb, yb):
         opt.zero_grad()
-        loss_fn(net(x), y).backward()
+        out = net(xb)
+        loss_fn(out, yb).backward()
         opt.step()
+        return out
 
-    out = {"step_ms": time_steps(step, steps)}
+    out = {"step_ms": time_steps(lambda: train(x, y), steps)}
     if name == "cifar":
         net.eval()
 
@@ -152,6 +160,14 @@ def run_torch(name, steps):
                 net(x)
 
         out["infer_ms"] = time_steps(infer, steps)
+        net.train()
+    # fit's equivalent: an epoch over the batches, with the accuracy kept as fit's metric does
+    t = time.perf_counter()
+    correct = 0
+    for i in range(fit_batches):
+        xb, yb = data[i * batch:(i + 1) * batch], label[i * batch:(i + 1) * batch]
+        correct += int((train(xb, yb).argmax(1) == yb).sum())
+    out["fit_samples_s"] = fit_batches * batch / (time.perf_counter() - t)
     return out
 
 
@@ -285,61 +301,94 @@ def run_time99_torch(max_epochs):
     return time_to_target(train_epoch, test_accuracy, max_epochs)
 
 
-def worker(framework, workloads, steps, max_epochs):
+def worker(framework, workloads, steps, max_epochs, fit_batches, threads):
     results = {}
+    if framework == "torch":
+        import torch
+        torch.set_num_threads(threads)
     for name in workloads:
         if framework == "torch":
-            results[name] = run_time99_torch(max_epochs) if name == "time99" else run_torch(name, steps)
+            results[name] = run_time99_torch(max_epochs) if name == "time99" else run_torch(name, steps, fit_batches)
         else:
             mx = __import__("mxnet" if framework == "mxnet" else "rmx")
-            results[name] = run_time99_symbolic(mx, max_epochs) if name == "time99" else run_symbolic(mx, name, steps)
+            results[name] = run_time99_symbolic(mx, max_epochs) if name == "time99" else run_symbolic(mx, name, steps, fit_batches)
     print(json.dumps(results))
 
 
-def spawn(python, framework, workloads, steps, max_epochs):
+def thread_env(threads):
+    """Every framework's compute threads set to `threads`, engine workers to 1 (their default)."""
+    n = str(threads)
+    return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "RAYON_NUM_THREADS": n, "RMX_CPU_WORKERS": "1",
+            "MXNET_CPU_WORKER_NTHREADS": "1", "RMX_PROGRESS": "0"}
+
+
+def spawn(python, framework, a):
     if not python or not os.path.exists(python):
         return None
-    cmd = [python, os.path.abspath(__file__), "--worker", framework, "--workloads", ",".join(workloads), "--steps", str(steps),
-           "--max-epochs", str(max_epochs)]
-    if "time99" in workloads:
+    cmd = [python, os.path.abspath(__file__), "--worker", framework, "--workloads", a.workloads, "--steps", str(a.steps),
+           "--max-epochs", str(a.max_epochs), "--fit-batches", str(a.fit_batches), "--threads", str(a.threads)]
+    if "time99" in a.workloads:
         print(f"{framework}: time99", file=sys.stderr, flush=True)
     # stderr passes through: time99's per-epoch progress, and any failure's traceback
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=dict(os.environ, **thread_env(a.threads)))
     if r.returncode != 0:
         print(f"{framework} failed (exit status {r.returncode})", file=sys.stderr)
         return None
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def best(rounds):
+    """Per framework, workload and figure, the best over rounds (least ms, most samples/s)."""
+    out = {}
+    for res in rounds:
+        for f, r in res.items():
+            for name, figs in (r or {}).items():
+                for key, v in figs.items():
+                    if not isinstance(v, (int, float)):
+                        out.setdefault(f, {}).setdefault(name, {})[key] = v
+                        continue
+                    have = out.setdefault(f, {}).setdefault(name, {}).get(key)
+                    better = have is None or (v > have if key.endswith("_s") else v < have)
+                    out[f][name][key] = v if better else have
+    return out
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workloads", default="mlp,lenet,cifar")
     p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--rounds", type=int, default=2, help="interleaved rounds (rmx, PyTorch, MXNet, then again)")
+    p.add_argument("--threads", type=int, default=os.cpu_count(), help="compute threads of every framework")
+    p.add_argument("--fit-batches", type=int, default=20, help="batches of the timed fit epoch")
     p.add_argument("--frameworks", default="rmx,pytorch,mxnet")
     p.add_argument("--max-epochs", type=int, default=10, help="time99: give up after this many epochs")
     p.add_argument("--worker")
     a = p.parse_args()
     workloads = a.workloads.split(",")
     if a.worker:
-        return worker(a.worker, workloads, a.steps, a.max_epochs)
+        return worker(a.worker, workloads, a.steps, a.max_epochs, a.fit_batches, a.threads)
     pythons = {
         "rmx": (sys.executable, "rmx"),
-        "pytorch": (os.environ.get("TORCH_PYTHON", "/work/torch-venv/bin/python"), "torch"),
+        "pytorch": (os.environ.get("TORCH_PYTHON", "/tmp/torch-venv/bin/python"), "torch"),
         "mxnet": (os.environ.get("MXNET_PYTHON", os.path.expanduser("~/.cache/mxnet-1.9.1/bin/python")), "mxnet"),
     }
     chosen = a.frameworks.split(",")
-    res = {f: spawn(*pythons[f], workloads, a.steps, a.max_epochs) if f in chosen else None for f in pythons}
+    print(f"# {cpu_header()}; {a.threads} compute threads per framework (OMP_NUM_THREADS, RAYON_NUM_THREADS, "
+          f"torch.set_num_threads), 1 engine worker; best of {a.rounds} interleaved rounds, each the median of {a.steps} steps")
+    rounds = [{f: spawn(*pythons[f], a) if f in chosen else None for f in pythons} for _ in range(1 if "time99" in workloads else a.rounds)]
+    res = best(rounds)
+    res = {f: res.get(f) for f in pythons}
     if any(w != "time99" for w in workloads):
-        print(f"{'workload':<18}{'rmx ms':>10}{'PyTorch ms':>12}{'MXNet ms':>10}{'rmx/PyTorch':>13}{'rmx/MXNet':>11}")
+        print(f"{'workload':<22}{'rmx':>10}{'PyTorch':>10}{'MXNet':>10}{'rmx/PyTorch':>13}{'rmx/MXNet':>11}")
     for name in workloads:
-        for key in ("step_ms", "infer_ms"):
+        for key, label in (("step_ms", "step ms"), ("infer_ms", "inference ms"), ("fit_samples_s", "fit samples/s")):
             vals = {f: (r or {}).get(name, {}).get(key) for f, r in res.items()}
             if vals["rmx"] is None:
                 continue
             fmt = lambda v: f"{v:.1f}" if v is not None else "-"  # noqa: E731
-            ratio = lambda o: f"{vals['rmx'] / o:.2f}x" if o else "-"  # noqa: E731
-            label = f"{name} {'step' if key == 'step_ms' else 'inference'}"
-            print(f"{label:<18}{fmt(vals['rmx']):>10}{fmt(vals['pytorch']):>12}{fmt(vals['mxnet']):>10}{ratio(vals['pytorch']):>13}{ratio(vals['mxnet']):>11}")
+            # a time ratio: rmx's time over the other's (samples/s inverted to match)
+            ratio = lambda o: "-" if not o else f"{(vals['rmx'] / o if key.endswith('_ms') else o / vals['rmx']):.2f}x"  # noqa: E731
+            print(f"{name + ' ' + label:<22}{fmt(vals['rmx']):>10}{fmt(vals['pytorch']):>10}{fmt(vals['mxnet']):>10}{ratio(vals['pytorch']):>13}{ratio(vals['mxnet']):>11}")
     if "time99" in workloads:
         print(f"\ntime to {T99_TARGET:.0%} test accuracy, MNIST LeNet (cap {a.max_epochs} epochs)")
         print(f"{'framework':<12}{'seconds':>9}{'epochs':>8}  test accuracy after each epoch")

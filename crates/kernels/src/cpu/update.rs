@@ -3,7 +3,8 @@
 //!
 //! The pass reads each element's weight, gradient and states before writing its states and new
 //! weight, so the output may be the weight's own memory (`out=weight`, how MXNet's optimizers
-//! call it). That aliasing is why the loop runs on raw pointers (`Lanes`) rather than slices.
+//! call it). That aliasing is why the arrays travel as raw pointers (`Lanes`); each task makes
+//! slices of its own range, the weight's only when it is not the output.
 
 use std::ops::Range;
 
@@ -51,29 +52,63 @@ pub fn run<W: Element, C: Float, R: UpdateFn, const MIXED: bool>(
     let body = |range: Range<usize>| {
         // The whole struct (Sync), not its pointer fields one by one.
         let lanes = &lanes;
-        for i in range {
-            // SAFETY: every pointer addresses `n` elements of its dtype (checked above) and
-            // comes from a slice this call borrows (the output's also serves as the weight's when
-            // `weight` is `None`), so no one else touches them; element `i` of the weight is read
-            // before element `i` of the output (possibly the same memory) is written, and tasks
-            // own disjoint ranges.
-            unsafe {
-                let mut s = [C::ZERO; MAX_STATES];
-                for (v, p) in s.iter_mut().zip(&lanes.states).take(count) {
-                    *v = *p.add(i);
-                }
-                let y = step(load(*lanes.weight.add(i)), load(*lanes.grad.add(i)), &mut s);
-                for (v, p) in s.iter().zip(&lanes.states).take(count) {
-                    *p.add(i) = *v;
-                }
-                *lanes.out.add(i) = store(y);
-            }
+        let (start, len) = (range.start, range.len());
+        // SAFETY: every pointer addresses `n` elements of its dtype (checked above) and comes
+        // from a slice this call borrows, and tasks own disjoint ranges, so these slices are
+        // this task's alone. The weight gets no slice of its own when it is the output's
+        // memory: the pass then reads each element's weight from the output before writing it.
+        let (out, grad, weight, mut st) = unsafe {
+            let out = std::slice::from_raw_parts_mut(lanes.out.add(start), len);
+            let grad = std::slice::from_raw_parts(lanes.grad.add(start), len);
+            let weight = (!inplace).then(|| std::slice::from_raw_parts(lanes.weight.add(start), len));
+            let st: [&mut [C]; MAX_STATES] = std::array::from_fn(|k| if k < count { std::slice::from_raw_parts_mut(lanes.states[k].add(start), len) } else { Default::default() });
+            (out, grad, weight, st)
+        };
+        // One monomorphized pass per state count, so the per-element loops over states unroll
+        // and the pass vectorizes.
+        match count {
+            0 => pass::<W, C, 0>(weight, grad, &mut st, out, &step, &load, &store),
+            1 => pass::<W, C, 1>(weight, grad, &mut st, out, &step, &load, &store),
+            2 => pass::<W, C, 2>(weight, grad, &mut st, out, &step, &load, &store),
+            3 => pass::<W, C, 3>(weight, grad, &mut st, out, &step, &load, &store),
+            _ => pass::<W, C, MAX_STATES>(weight, grad, &mut st, out, &step, &load, &store),
         }
     };
     if n <= PARALLEL_GRAIN {
         body(0..n);
     } else {
         (0..n.div_ceil(PARALLEL_GRAIN)).into_par_iter().for_each(|c| body(c * PARALLEL_GRAIN..n.min((c + 1) * PARALLEL_GRAIN)));
+    }
+}
+
+/// One task's elements with `K` states: the weight read from `weight`, or from `out` itself.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn pass<W: Element, C: Float, const K: usize>(
+    weight: Option<&[W]>,
+    grad: &[W],
+    st: &mut [&mut [C]; MAX_STATES],
+    out: &mut [W],
+    step: &impl Fn(C, C, &mut [C; MAX_STATES]) -> C,
+    load: &impl Fn(W) -> C,
+    store: &impl Fn(C) -> W,
+) {
+    let n = out.len();
+    assert!(grad.len() == n && weight.is_none_or(|w| w.len() == n) && st.iter().take(K).all(|s| s.len() == n));
+    let mut one = |i: usize, w: W, out: &mut W| {
+        let mut s = [C::ZERO; MAX_STATES];
+        for k in 0..K {
+            s[k] = st[k][i];
+        }
+        let y = step(load(w), load(grad[i]), &mut s);
+        for k in 0..K {
+            st[k][i] = s[k];
+        }
+        *out = store(y);
+    };
+    match weight {
+        Some(weight) => out.iter_mut().zip(weight).enumerate().for_each(|(i, (o, &w))| one(i, w, o)),
+        None => out.iter_mut().enumerate().for_each(|(i, o)| one(i, *o, o)),
     }
 }
 
