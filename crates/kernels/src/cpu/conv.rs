@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use super::conv_s1::{rows, transposed, Grid};
 use super::gemm::{matmul, matmul_serial, MatRef};
 use super::im2col::{col2im, im2col};
+use super::winograd::{self, Wino};
 use crate::conv::ConvPlan;
 use crate::float::Float;
 
@@ -74,6 +75,9 @@ fn sum_images<T: Float, S>(p: &ConvPlan, dw: &mut [T], make: impl Fn() -> S + Sy
 /// `y = conv(x, w) (+ bias)`; `y` is overwritten. The bias is added per image, while its
 /// output is still in cache.
 pub fn forward<T: Float>(p: &ConvPlan, x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T]) {
+    if let Some((wino, _)) = Wino::for_plan(p) {
+        return winograd::forward(p, &wino, x, w, bias, y);
+    }
     if let Some(grid) = Grid::new(&p.geom) {
         return forward_grid(p, &grid, x, w, bias, y);
     }
@@ -101,6 +105,9 @@ pub fn forward<T: Float>(p: &ConvPlan, x: &[T], w: &[T], bias: Option<&[T]>, y: 
 
 /// `dx = conv^T(dy, w)`: the gradient with respect to the input; `dx` is overwritten.
 pub fn backward_data<T: Float>(p: &ConvPlan, dy: &[T], w: &[T], dx: &mut [T]) {
+    if let Some((_, wino)) = Wino::for_plan(p) {
+        return winograd::backward_data(p, &wino, dy, w, dx);
+    }
     if let Some(grid) = Grid::new(&p.geom) {
         return backward_data_grid(p, &grid, dy, w, dx);
     }
