@@ -2,6 +2,7 @@
 //! depth axis gone and each window row read as a slice, so the compiler sees plain loops. Same
 //! visiting order as the general path, so results are identical bit for bit.
 
+use super::simd::multiversion;
 use crate::float::Float;
 
 /// One axis's windows: `(lo, hi, padded length)` per output index (see `pooling::axis`).
@@ -44,8 +45,13 @@ fn first_max<T: Float>(v: [T; 4]) -> [bool; 4] {
     [!(g1 || g2 || g3), g1 && !(g2 || g3), g2 && !g3, g3]
 }
 
-/// `y = pool(x)` for one plane of width `iw`.
-pub fn forward<T: Float>(r: Reduce, rows: &Axis, cols: &Axis, iw: usize, x: &[T], y: &mut [T]) {
+multiversion! {
+    /// `y = pool(x)` for one plane of width `iw`.
+    pub fn forward<T: Float>(r: Reduce, rows: &Axis, cols: &Axis, iw: usize, x: &[T], y: &mut [T]) => forward_body
+}
+
+#[inline(always)]
+fn forward_body<T: Float>(r: Reduce, rows: &Axis, cols: &Axis, iw: usize, x: &[T], y: &mut [T]) {
     let ow = cols.len();
     if matches!(r, Reduce::Max) && blocks_2x2(rows, cols) && ow > 0 {
         for (oy, out) in y.chunks_exact_mut(ow).enumerate() {
@@ -96,9 +102,14 @@ pub fn forward<T: Float>(r: Reduce, rows: &Axis, cols: &Axis, iw: usize, x: &[T]
     }
 }
 
-/// `dx` (overwritten) for one plane: max routes each gradient to its window's first maximum,
-/// sum and avg spread it.
-pub fn backward<T: Float>(r: Reduce, rows: &Axis, cols: &Axis, iw: usize, dy: &[T], x: &[T], dx: &mut [T]) {
+multiversion! {
+    /// `dx` (overwritten) for one plane: max routes each gradient to its window's first
+    /// maximum, sum and avg spread it.
+    pub fn backward<T: Float>(r: Reduce, rows: &Axis, cols: &Axis, iw: usize, dy: &[T], x: &[T], dx: &mut [T]) => backward_body
+}
+
+#[inline(always)]
+fn backward_body<T: Float>(r: Reduce, rows: &Axis, cols: &Axis, iw: usize, dy: &[T], x: &[T], dx: &mut [T]) {
     dx.fill(T::ZERO);
     let ow = cols.len();
     if matches!(r, Reduce::Max) && blocks_2x2(rows, cols) && ow > 0 {

@@ -1,23 +1,43 @@
 //! Runtime dispatch for the host loops rmx writes itself: the same code compiled once for the
 //! baseline x86-64 and once with AVX2 and FMA, the latter chosen at run time where the CPU has
-//! them (never `target-cpu=native`, so one wheel serves every machine).
+//! them (never `target-cpu=native`, so one wheel serves every machine). Rust does not contract
+//! `a * b + c` into a fused multiply-add on its own, so both copies round alike: results do not
+//! depend on the machine.
 
-/// Runs `f`, compiled with AVX2 and FMA when this CPU has them. `f` must be `#[inline(always)]`
-/// code (a closure calling such functions) for the wider instructions to reach its loops.
+/// Whether this CPU runs the AVX2 copies.
 #[inline(always)]
-pub fn run<R>(f: impl FnOnce() -> R) -> R {
+pub fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the features the function is compiled for (checked above).
-            return unsafe { avx2(f) };
-        }
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
     }
-    f()
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
-    f()
+/// `fn name<T: Bound>(args) -> R => body`: defines `name`, which calls `body` (an
+/// `#[inline(always)]` function with the same arguments) compiled with AVX2 and FMA where the
+/// CPU has them, else as compiled for the baseline.
+macro_rules! multiversion {
+    ($(#[$m:meta])* $vis:vis fn $name:ident <$($g:ident : $bound:path),*> ($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? => $body:path) => {
+        $(#[$m])*
+        $vis fn $name<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn wide<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
+                    $body($($arg),*)
+                }
+                if $crate::cpu::simd::has_avx2() {
+                    // SAFETY: the CPU has the features `wide` is compiled for (checked above).
+                    return unsafe { wide($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
 }
+
+pub(crate) use multiversion;

@@ -67,11 +67,11 @@ pub fn run<W: Element, C: Float, R: UpdateFn, const MIXED: bool>(
         // One monomorphized pass per state count, so the per-element loops over states unroll
         // and the pass vectorizes.
         match count {
-            0 => pass::<W, C, 0>(weight, grad, &mut st, out, &step, &load, &store),
-            1 => pass::<W, C, 1>(weight, grad, &mut st, out, &step, &load, &store),
-            2 => pass::<W, C, 2>(weight, grad, &mut st, out, &step, &load, &store),
-            3 => pass::<W, C, 3>(weight, grad, &mut st, out, &step, &load, &store),
-            _ => pass::<W, C, MAX_STATES>(weight, grad, &mut st, out, &step, &load, &store),
+            0 => pass_any::<W, C, 0>(weight, grad, &mut st, out, &step, &load, &store),
+            1 => pass_any::<W, C, 1>(weight, grad, &mut st, out, &step, &load, &store),
+            2 => pass_any::<W, C, 2>(weight, grad, &mut st, out, &step, &load, &store),
+            3 => pass_any::<W, C, 3>(weight, grad, &mut st, out, &step, &load, &store),
+            _ => pass_any::<W, C, MAX_STATES>(weight, grad, &mut st, out, &step, &load, &store),
         }
     };
     if n <= PARALLEL_GRAIN {
@@ -79,6 +79,40 @@ pub fn run<W: Element, C: Float, R: UpdateFn, const MIXED: bool>(
     } else {
         (0..n.div_ceil(PARALLEL_GRAIN)).into_par_iter().for_each(|c| body(c * PARALLEL_GRAIN..n.min((c + 1) * PARALLEL_GRAIN)));
     }
+}
+
+/// [`pass`] compiled with AVX2 and FMA where the CPU has them (see `simd`).
+#[allow(clippy::too_many_arguments)]
+fn pass_any<W: Element, C: Float, const K: usize>(
+    weight: Option<&[W]>,
+    grad: &[W],
+    st: &mut [&mut [C]; MAX_STATES],
+    out: &mut [W],
+    step: &impl Fn(C, C, &mut [C; MAX_STATES]) -> C,
+    load: &impl Fn(W) -> C,
+    store: &impl Fn(C) -> W,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn wide<W: Element, C: Float, const K: usize>(
+            weight: Option<&[W]>,
+            grad: &[W],
+            st: &mut [&mut [C]; MAX_STATES],
+            out: &mut [W],
+            step: &impl Fn(C, C, &mut [C; MAX_STATES]) -> C,
+            load: &impl Fn(W) -> C,
+            store: &impl Fn(C) -> W,
+        ) {
+            pass::<W, C, K>(weight, grad, st, out, step, load, store)
+        }
+        if super::simd::has_avx2() {
+            // SAFETY: the CPU has the features `wide` is compiled for (checked above).
+            return unsafe { wide::<W, C, K>(weight, grad, st, out, step, load, store) };
+        }
+    }
+    pass::<W, C, K>(weight, grad, st, out, step, load, store)
 }
 
 /// One task's elements with `K` states: the weight read from `weight`, or from `out` itself.
