@@ -37,7 +37,7 @@ pub fn invoke_with(name: &str, inputs: &[NDArray], attrs: &Attrs, out: Option<Ve
     let descs: Vec<TensorDesc> = inputs.iter().map(|a| TensorDesc::new(a.shape(), a.dtype())).collect();
     let wanted = op.infer(&descs)?;
     let outputs = match out {
-        Some(outs) => check_out(def.name, outs, &wanted)?,
+        Some(outs) => check_out(def.name, outs, &wanted, op.num_visible_outputs(), ctx)?,
         None => wanted.iter().map(|d| NDArray::zeros(&d.shape, d.dtype, ctx)).collect::<Result<_>>()?,
     };
     push_compute(op, def.name.into(), inputs.to_vec(), outputs.clone(), opctx)?;
@@ -61,9 +61,20 @@ fn check_input_count(def: &OpDef, op: &dyn Operator, given: usize) -> Result<()>
     Ok(())
 }
 
-fn check_out(op: &str, outs: Vec<NDArray>, wanted: &[TensorDesc]) -> Result<Vec<NDArray>> {
+/// `out=` as given, checked against the results; it may name the visible outputs only (as
+/// MXNet's does), and the hidden ones (Pooling's mask, BatchNorm's saved statistics) are then
+/// made here.
+fn check_out(op: &str, mut outs: Vec<NDArray>, wanted: &[TensorDesc], visible: usize, ctx: Context) -> Result<Vec<NDArray>> {
+    if outs.len() == visible && visible < wanted.len() {
+        for w in &wanted[visible..] {
+            outs.push(NDArray::zeros(&w.shape, w.dtype, ctx)?);
+        }
+    }
     if outs.len() != wanted.len() {
-        return Err(GraphError::Invalid(format!("{op}: out= has {} arrays, the operator has {} outputs", outs.len(), wanted.len())));
+        let hidden = wanted.len() - visible.min(wanted.len());
+        let plural = if visible == 1 { "" } else { "s" };
+        let counted = if hidden > 0 { format!("{visible} output{plural} ({hidden} more hidden)") } else { format!("{visible} output{plural}") };
+        return Err(GraphError::Invalid(format!("{op}: out= has {} arrays, the operator has {counted}", outs.len())));
     }
     for (o, w) in outs.iter().zip(wanted) {
         if o.shape() != w.shape.as_slice() {
