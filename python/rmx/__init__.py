@@ -31,11 +31,15 @@ from . import io, recordio, image
 from . import model, module
 from . import module as mod
 from .base import MXNetError
+from . import util, runtime, libinfo
+from .util import is_np_shape, set_np_shape, np_shape, use_np_shape
+from .util import is_np_array, np_array, use_np_array, use_np
 from .context import Context, cpu, cpu_pinned, current_context, gpu
 
 __version__ = _rmx.__version__
 
-__all__ = ["io", "optimizer", "opt", "kvstore", "kv", "model", "module", "mod", "models", "registry", "initializer", "init", "metric", "lr_scheduler", "callback", "viz", "visualization", "test_utils", "sym", "symbol", "name", "AttrScope", "executor", "base", "context", "engine", "nd", "ndarray", "random", "Context", "cpu", "gpu", "cpu_pinned", "current_context", "MXNetError"]
+__all__ = ["io", "optimizer", "opt", "kvstore", "kv", "model", "module", "mod", "models", "registry", "initializer", "init", "metric", "lr_scheduler", "callback", "viz", "visualization", "test_utils", "sym", "symbol", "name", "AttrScope", "executor", "base", "context", "engine", "nd", "ndarray", "random", "Context", "cpu", "gpu", "cpu_pinned", "current_context", "MXNetError", "util", "runtime", "libinfo",
+           "is_np_shape", "set_np_shape", "np_shape", "use_np_shape", "is_np_array", "np_array", "use_np_array", "use_np"]
 
 # A process started as a distributed job's server or scheduler runs that role here and exits.
 from . import kvstore_server as _kvstore_server  # noqa: E402

@@ -8,7 +8,11 @@
     cpu(1)
 """
 
+import ctypes  # noqa: F401 - MXNet's context module has these names
 import threading
+import warnings  # noqa: F401
+
+from .base import check_call, classproperty, with_metaclass  # noqa: F401
 
 __all__ = ["Context", "cpu", "gpu", "cpu_pinned", "current_context", "num_gpus", "gpu_memory_info"]
 
