@@ -1,310 +1,205 @@
-"""``mx.test_utils``: the checking helpers MXNet's own tests and users' tests rely on, with
-MXNet's signatures: comparisons with per-dtype tolerances, symbolic forward/backward checks and
-the numeric gradient check (central differences through the executor)."""
+"""``mx.test_utils``: the checking helpers MXNet's own tests and users' tests rely on, with MXNet
+1.9.1's names, signatures and default tolerances.
 
-import contextlib
+The helpers live in four files, all reached from here: ``_test_utils_compare`` (per-dtype
+tolerances, array comparisons), ``_test_utils_check`` (symbolic forward/backward, numeric
+gradients, ``check_consistency``, ``check_speed``, optimizer and Gluon checks),
+``_test_utils_random`` (random data, generator statistics, test matrices) and
+``_test_utils_data`` (downloads, MNIST/CIFAR-10, ``DummyIter``). As in MXNet,
+``from rmx.test_utils import *`` also brings ``np``, ``os``, ``sys`` and the other modules MXNet's
+test_utils imports. Names for what rmx lacks raise a clear error when used: sparse arrays
+(``rand_sparse_ndarray``...), the NumPy interface (``use_np``, ``np_symbol``) and packages that are
+not installed (``ss`` for ``scipy.stats``, ``requests``).
+
+    >>> import numpy as np
+    >>> from rmx.test_utils import assert_almost_equal, default_rtols
+    >>> assert_almost_equal(np.float32([1.0, 2.0]), np.float64([1.00001, 2.0]))
+    >>> default_rtols()[np.dtype(np.float32)]
+    0.0001
+"""
+
+import bz2  # noqa: F401 - these modules are names of MXNet's test_utils, which tests star-import
+import errno  # noqa: F401
+import gzip  # noqa: F401
+import json  # noqa: F401
+import logging  # noqa: F401
+import numbers  # noqa: F401
 import os
+import platform
+import struct  # noqa: F401
+import sys
+import time  # noqa: F401
+import traceback  # noqa: F401
+import zipfile  # noqa: F401
+from collections import OrderedDict  # noqa: F401
+from contextlib import contextmanager
 
 import numpy as np
+import numpy.random as rnd
+import numpy.testing as npt  # noqa: F401
 
-from .context import Context, cpu, current_context
+import rmx as mx  # noqa: F401 - MXNet's test_utils has ``mx``
+
+from .context import Context, current_context  # noqa: F401
+from .ndarray import array  # noqa: F401
 from .ndarray import ndarray as _nd
-from .ndarray.ndarray import NDArray
+from .runtime import Features
+from .symbol import Symbol  # noqa: F401
+from .util import get_cuda_compute_capability, getenv, setenv, use_np  # noqa: F401
+from ._test_utils_compare import (  # noqa: F401
+    almost_equal, assert_allclose, assert_almost_equal, assert_almost_equal_ignore_nan, assert_almost_equal_with_err,
+    assert_exception, checkShapes, collapse_sum_like, compare_ndarray_tuple, default_atols, default_numeric_eps,
+    default_rtols, effective_dtype, get_atol, get_etol, get_rtol, get_tolerance, get_tols, locationError, np_reduce, same)
+from ._test_utils_check import (  # noqa: F401
+    check_consistency, check_gluon_hybridize_consistency, check_numeric_gradient, check_speed, check_symbolic_backward,
+    check_symbolic_forward, compare_optimizer, default_context, default_dtype, numeric_grad, retry, same_array,
+    same_symbol_structure, set_default_context, simple_forward)
+from ._test_utils_random import (  # noqa: F401
+    _MissingModule, assign_each, assign_each2, chi_square_check, create_2d_tensor, create_sparse_array,
+    create_sparse_array_zd, create_vector, gen_buckets_probs_with_ppf, get_identity_mat, get_identity_mat_batch,
+    mean_check, new_matrix_with_real_eigvals_2d, new_matrix_with_real_eigvals_nd, new_orthonormal_matrix_2d,
+    new_sym_matrix_with_real_eigvals_2d, new_sym_matrix_with_real_eigvals_nd, rand_coord_2d, rand_sparse_ndarray,
+    random_uniform_arrays, shuffle_csr_column_indices, ss, var_check, verify_generator)
+from ._test_utils_data import (  # noqa: F401
+    DummyIter, download, download_model, get_bz2_data, get_cifar10, get_im2rec_path, get_mnist, get_mnist_iterator,
+    get_mnist_pkl, get_mnist_ubyte, get_zip_data)
 
-_default_ctx = None
-
-# Default (rtol, atol) by dtype, as MXNet's.
-_TOLERANCES = {np.dtype(np.float16): (1e-2, 1e-1), np.dtype(np.float32): (1e-4, 1e-3), np.dtype(np.float64): (1e-5, 1e-20)}
-
-
-def default_context():
-    return _default_ctx or current_context()
-
-
-def set_default_context(ctx):
-    global _default_ctx
-    _default_ctx = ctx
-
-
-def default_dtype():
-    return np.float32
-
-
-def _np(a):
-    if isinstance(a, NDArray):
-        return a.asnumpy()
-    return np.asarray(a)
-
-
-def _tols(a, b, rtol, atol):
-    dts = [np.dtype(x.dtype) for x in (a, b) if np.dtype(x.dtype) in _TOLERANCES]
-    # The looser tolerance of the two dtypes.
-    r, t = max((_TOLERANCES[d] for d in dts), default=(1e-5, 1e-20))
-    return (r if rtol is None else rtol), (t if atol is None else atol)
+try:
+    import requests  # noqa: F401
+except ImportError:
+    requests = _MissingModule("requests", "requests")
 
 
-def almost_equal(a, b, rtol=None, atol=None, equal_nan=False, use_broadcast=True):
-    a, b = _np(a), _np(b)
-    rtol, atol = _tols(a, b, rtol, atol)
-    if not use_broadcast and a.shape != b.shape:
-        return False
-    return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+class np_symbol:  # noqa: N801 - MXNet's name (mxnet.symbol.numpy._Symbol)
+    """MXNet's symbol class of its NumPy interface. rmx has no ``mx.np``: making one raises
+    ``MXNetError``."""
 
+    def __new__(cls, *args, **kwargs):
+        from .util import _numpy_interface_error
 
-def assert_almost_equal(a, b, rtol=None, atol=None, names=("a", "b"), equal_nan=False, use_broadcast=True, mismatches=(10, 10)):
-    """Raises ``AssertionError`` naming the worst elements when ``|a - b| > atol + rtol * |b|``."""
-    a, b = _np(a), _np(b)
-    rtol, atol = _tols(a, b, rtol, atol)
-    if not use_broadcast and a.shape != b.shape:
-        raise AssertionError(f"shapes differ: {names[0]} {a.shape}, {names[1]} {b.shape}")
-    a64, b64 = np.broadcast_arrays(a.astype(np.float64), b.astype(np.float64))
-    close = np.isclose(a64, b64, rtol=rtol, atol=atol, equal_nan=equal_nan)
-    if close.all():
-        return
-    err = np.abs(a64 - b64) / (atol + rtol * np.abs(b64))
-    err = np.where(np.isnan(err), np.inf, err)
-    worst = np.argsort(err, axis=None)[::-1][: mismatches[0]]
-    lines = [f"Items are not equal (rtol={rtol}, atol={atol}): {int((~close).sum())} of {close.size} differ"]
-    for flat in worst:
-        idx = np.unravel_index(flat, a64.shape)
-        if close[idx]:
-            break
-        lines.append(f"  at {tuple(int(i) for i in idx)}: {names[0]}={a64[idx]!r} {names[1]}={b64[idx]!r}")
-    raise AssertionError("\n".join(lines))
-
-
-def assert_allclose(a, b, rtol=1e-7, atol=0, equal_nan=True):
-    assert_almost_equal(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
-
-
-def assert_almost_equal_ignore_nan(a, b, rtol=None, atol=None, names=("a", "b")):
-    a, b = np.copy(_np(a)), np.copy(_np(b))
-    nan = np.logical_or(np.isnan(a), np.isnan(b))
-    a[nan] = 0
-    b[nan] = 0
-    assert_almost_equal(a, b, rtol, atol, names)
-
-
-def same(a, b):
-    return np.array_equal(_np(a), _np(b))
-
-
-def assert_exception(f, exception_type, *args, **kwargs):
-    try:
-        f(*args, **kwargs)
-    except exception_type:
-        return
-    raise AssertionError(f"{getattr(f, '__name__', f)} did not raise {exception_type.__name__}")
+        raise _numpy_interface_error("np_symbol")
 
 
 def random_arrays(*shapes):
-    """Standard-normal float32 arrays of the given shapes (a scalar for shape ())."""
-    arrays = [np.array(np.random.randn(), dtype=np.float32) if len(s) == 0 else np.random.randn(*s).astype(np.float32) for s in shapes]
+    """Standard-normal float32 arrays of the given shapes (a 0-d array for ``()``); one array
+    when one shape is given, else a list."""
+    arrays = [np.array(np.random.randn(), dtype=default_dtype()) if len(s) == 0 else np.random.randn(*s).astype(default_dtype())
+              for s in shapes]
     return arrays[0] if len(arrays) == 1 else arrays
 
 
 def random_sample(population, k):
-    import random
-
-    return random.sample(population, k)
-
-
-def rand_shape_2d(dim0=10, dim1=10):
-    return np.random.randint(1, dim0 + 1), np.random.randint(1, dim1 + 1)
-
-
-def rand_shape_3d(dim0=10, dim1=10, dim2=10):
-    return np.random.randint(1, dim0 + 1), np.random.randint(1, dim1 + 1), np.random.randint(1, dim2 + 1)
+    """``k`` elements of ``population`` in random order (NumPy's generator, so ``np.random.seed``
+    repeats it)."""
+    assert 0 <= k <= len(population)
+    copy = population[:]
+    np.random.shuffle(copy)
+    return copy[0:k]
 
 
-def rand_shape_nd(num_dim, dim=10):
-    return tuple(np.random.randint(1, dim + 1, size=num_dim))
+def rand_shape_2d(dim0=10, dim1=10, allow_zero_size=False):
+    """A random 2-d shape with sizes up to ``dim0``, ``dim1`` (from 0 with ``allow_zero_size``)."""
+    low = 0 if allow_zero_size else 1
+    return rnd.randint(low, dim0 + 1), rnd.randint(low, dim1 + 1)
 
 
-def rand_ndarray(shape, stype="default", density=None, dtype=None, ctx=None):
+def rand_shape_3d(dim0=10, dim1=10, dim2=10, allow_zero_size=False):
+    """A random 3-d shape (see :func:`rand_shape_2d`)."""
+    low = 0 if allow_zero_size else 1
+    return rnd.randint(low, dim0 + 1), rnd.randint(low, dim1 + 1), rnd.randint(low, dim2 + 1)
+
+
+def rand_shape_nd(num_dim, dim=10, allow_zero_size=False):
+    """A random ``num_dim``-d shape with sizes up to ``dim``."""
+    low = 0 if allow_zero_size else 1
+    return tuple(rnd.randint(low, dim + 1, size=num_dim))
+
+
+def rand_ndarray(shape, stype="default", density=None, dtype=None, modifier_func=None, shuffle_csr_indices=False,
+                 distribution=None, ctx=None):
+    """A standard-normal NDArray of ``shape`` (``dtype``, default float32) on ``ctx``. Sparse
+    ``stype``s raise ``MXNetError``: rmx has dense storage only."""
     if stype != "default":
-        raise NotImplementedError("rmx has dense storage only")
-    return _nd.array(np.random.uniform(-1, 1, size=shape), ctx=ctx, dtype=dtype or np.float32)
-
-
-def np_reduce(dat, axis, keepdims, numpy_reduce_func):
-    """``numpy_reduce_func`` over ``axis`` (int, tuple or None) with ``keepdims``."""
-    if isinstance(axis, int):
-        axis = [axis]
-    else:
-        axis = list(axis) if axis is not None else range(len(dat.shape))
-    ret = dat
-    for i in reversed(sorted(axis)):
-        ret = numpy_reduce_func(ret, axis=i)
-    if keepdims:
-        shape = list(dat.shape)
-        for i in axis:
-            shape[i] = 1
-        ret = ret.reshape(tuple(shape))
-    return ret
+        rand_sparse_ndarray(shape, stype, density=density, dtype=dtype, distribution=distribution)
+    return _nd.array(random_arrays(shape), dtype=dtype, ctx=ctx or default_context())
 
 
 def list_gpus():
-    return []
+    """``range(number of GPUs)``: empty without one."""
+    return range(mx.util.get_gpu_count())
 
 
-@contextlib.contextmanager
+@contextmanager
 def environment(*args):
-    """Sets environment variables (``environment('K', 'v')`` or ``environment({'K': 'v'})``)
-    for the block; ``None`` unsets."""
-    pairs = args[0] if len(args) == 1 and isinstance(args[0], dict) else {args[0]: args[1]}
-    old = {k: os.environ.get(k) for k in pairs}
+    """Sets environment variables for the block — ``environment('NAME', 'value')`` or
+    ``environment({'NAME': 'value', ...})``, ``None`` unsets — and restores them afterwards.
+
+    >>> import os
+    >>> from rmx.test_utils import environment
+    >>> with environment('RMX_DOC_ENV', '1'):
+    ...     os.environ['RMX_DOC_ENV']
+    '1'
+    >>> 'RMX_DOC_ENV' in os.environ
+    False
+    """
+    if len(args) == 1 and isinstance(args[0], dict):
+        pairs = args[0]
+    else:
+        assert len(args) == 2, "Expecting one dict arg or two args: env var name and value"
+        pairs = {args[0]: args[1]}
+
+    def apply(values):
+        for name, value in values.items():
+            setenv(name, None if value is None else str(value))
+
+    saved = {name: os.environ.get(name) for name in pairs}
+    apply(pairs)
     try:
-        for k, v in pairs.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = str(v)
         yield
     finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _nd.waitall()  # work pushed in the block may still read the variables
+        apply(saved)
 
 
-def _as_dict(sym, location, what, names=None):
-    names = sym.list_arguments() if names is None else names
-    if location is None:
-        return {}
-    if isinstance(location, dict):
-        missing = set(location) - set(names)
-        if missing:
-            raise ValueError(f"{what}: symbol has no arguments named {sorted(missing)}; arguments: {names}")
-        return dict(location)
-    location = list(location)
-    if len(location) != len(names):
-        raise ValueError(f"{what}: {len(location)} arrays for {len(names)} arguments {names}")
-    return dict(zip(names, location))
+@contextmanager
+def discard_stderr():
+    """Sends file descriptor 2 (the process's stderr, Rust's and C's output included) to
+    ``/dev/null`` for the block; a ``sys.stderr`` without a file descriptor is left alone."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, fd)
+    finally:
+        os.close(saved)
 
 
-def _nd_dict(d, ctx, dtype):
-    return {k: (v.astype(dtype) if isinstance(v, NDArray) else _nd.array(np.asarray(v), ctx=ctx, dtype=dtype)) for k, v in d.items()}
+def is_cd_run():
+    """Whether the tests run in a continuous-delivery job (``CD_JOB=1``)."""
+    return os.environ.get("CD_JOB", 0) == "1"
 
 
-def simple_forward(sym, ctx=None, is_train=False, **inputs):
-    """Binds ``inputs`` (NumPy arrays), runs forward, returns NumPy output(s)."""
-    ctx = ctx or default_context()
-    args = _nd_dict(inputs, ctx, np.float32)
-    outs = sym.bind(ctx, args=args, grad_req="null").forward(is_train=is_train)
-    outs = [o.asnumpy() for o in outs]
-    return outs[0] if len(outs) == 1 else outs
+def is_aarch64_run():
+    """Whether the machine is aarch64."""
+    return platform.machine() == "aarch64"
 
 
-def check_symbolic_forward(sym, location, expected, rtol=None, atol=None, aux_states=None, ctx=None, equal_nan=False, dtype=np.float32):
-    """Runs ``sym`` forward (inference) on ``location`` and compares each output with ``expected``."""
-    ctx = ctx or default_context()
-    args = _nd_dict(_as_dict(sym, location, "location"), ctx, dtype)
-    aux = _nd_dict(_as_dict(sym, aux_states, "aux_states", sym.list_auxiliary_states()), ctx, dtype) if aux_states is not None else None
-    ex = sym.bind(ctx, args=args, grad_req="null", aux_states=aux)
-    outputs = [o.asnumpy() for o in ex.forward(is_train=False)]
-    if isinstance(expected, dict):
-        expected = [expected[k] for k in sym.list_outputs()]
-    for name, out, exp in zip(sym.list_outputs(), outputs, expected):
-        assert_almost_equal(out, exp, rtol, atol, ("FORWARD_" + name, "EXPECTED_" + name), equal_nan=equal_nan)
-    return outputs
+def has_tvm_ops():
+    """Whether operators generated by TVM are built in: never in rmx (see ``Features``)."""
+    return Features().is_enabled("TVM_OP")
 
 
-def check_symbolic_backward(sym, location, out_grads, expected, rtol=None, atol=None, aux_states=None, grad_req="write",
-                            ctx=None, grad_stypes=None, equal_nan=False, dtype=np.float32):
-    """Runs forward (training) and backward with ``out_grads``; compares the gradients with
-    ``expected`` (dict by name or list in argument order). ``grad_req='add'`` starts from random
-    gradients and checks the sum."""
-    ctx = ctx or default_context()
-    loc = _as_dict(sym, location, "location")
-    args = _nd_dict(loc, ctx, dtype)
-    if isinstance(expected, (list, tuple)):
-        expected = dict(zip(sym.list_arguments(), expected))
-    reqs = {k: (grad_req if isinstance(grad_req, str) else grad_req.get(k, "null")) for k in sym.list_arguments()}
-    initial = {k: np.random.normal(size=args[k].shape).astype(dtype) for k in expected}
-    grads = {k: _nd.array(initial[k] if reqs[k] == "add" else np.zeros(args[k].shape), ctx=ctx, dtype=dtype) for k in expected if reqs[k] != "null"}
-    aux = _nd_dict(_as_dict(sym, aux_states, "aux_states", sym.list_auxiliary_states()), ctx, dtype) if aux_states is not None else None
-    ex = sym.bind(ctx, args=args, args_grad=grads, grad_req=reqs, aux_states=aux)
-    ex.forward(is_train=True)
-    if out_grads is not None:
-        if isinstance(out_grads, dict):
-            out_grads = [out_grads[k] for k in sym.list_outputs()]
-        out_grads = [g if isinstance(g, NDArray) else _nd.array(np.asarray(g), ctx=ctx, dtype=dtype) for g in out_grads]
-    ex.backward(out_grads)
-    got = {k: g.asnumpy() for k, g in grads.items()}
-    for name, exp in expected.items():
-        if reqs[name] == "null":
-            continue
-        want = exp + initial[name] if reqs[name] == "add" else exp
-        assert_almost_equal(got[name], want, rtol, atol, ("BACKWARD_" + name, "EXPECTED_" + name), equal_nan=equal_nan)
-    return got
-
-
-def numeric_grad(executor, location, aux_states=None, eps=1e-4, use_forward_train=True, dtype=np.float32):
-    """Central differences of ``sum(outputs)`` with respect to every array in ``location``."""
-    arg_dict = executor.arg_dict
-    base = {k: np.array(v, dtype=np.float64) for k, v in location.items()}
-    grads = {}
-    for name, x in base.items():
-        g = np.zeros_like(x)
-        flat = x.reshape(-1)
-        for i in range(flat.size):
-            old = flat[i]
-            values = []
-            for delta in (eps / 2, -eps / 2):
-                flat[i] = old + delta
-                arg_dict[name][:] = x.astype(dtype)
-                if aux_states is not None:
-                    for k, v in aux_states.items():
-                        executor.aux_dict[k][:] = v
-                executor.forward(is_train=use_forward_train)
-                values.append(sum(o.asnumpy().astype(np.float64).sum() for o in executor.outputs))
-            flat[i] = old
-            g.reshape(-1)[i] = (values[0] - values[1]) / eps
-        arg_dict[name][:] = x.astype(dtype)
-        grads[name] = g
-    return grads
-
-
-def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=None, rtol=None, atol=None, grad_nodes=None,
-                           use_forward_train=True, ctx=None, grad_stype_dict=None, dtype=np.float32):
-    """Compares the symbol's gradient with central differences. The (single) output is
-    multiplied by a random projection and wrapped in ``make_loss``, as MXNet does, so the
-    objective is a scalar sum; ``grad_nodes`` (list, or dict name -> grad_req) picks the
-    arguments checked."""
-    from . import symbol as _sym
-
-    ctx = ctx or default_context()
-    dtype = np.dtype(dtype)
-    if numeric_eps is None:
-        numeric_eps = 2.0**-14 if dtype == np.float64 else 2.0**-9
-    rtol = (1e-4 if dtype == np.float64 else 1e-2) if rtol is None else rtol
-    atol = (1e-6 if dtype == np.float64 else 1e-3) if atol is None else atol
-    loc = {k: np.asarray(v.asnumpy() if isinstance(v, NDArray) else v, dtype=dtype) for k, v in _as_dict(sym, location, "location").items()}
-    aux = None if aux_states is None else {k: np.asarray(_np(v), dtype=dtype) for k, v in _as_dict(sym, aux_states, "aux_states", sym.list_auxiliary_states()).items()}
-    if grad_nodes is None:
-        grad_nodes = {k: "write" for k in loc}
-    elif isinstance(grad_nodes, (list, tuple)):
-        grad_nodes = {k: "write" for k in grad_nodes}
-    out_shape = sym.infer_shape(**{k: v.shape for k, v in loc.items()})[1][0]
-    proj = np.random.uniform(-1, 1, size=out_shape).astype(dtype)
-    loss = _sym.make_loss(sym * _sym.Variable("__random_proj"))
-    args = dict(loc)
-    args["__random_proj"] = proj
-    initial = {k: np.random.normal(size=loc[k].shape).astype(dtype) for k in grad_nodes}
-    grads = {k: _nd.array(initial[k] if req == "add" else np.zeros(loc[k].shape), ctx=ctx, dtype=dtype) for k, req in grad_nodes.items()}
-    reqs = {k: grad_nodes.get(k, "null") for k in loss.list_arguments()}
-    aux_nd = None if aux is None else _nd_dict(aux, ctx, dtype)
-    ex = loss.bind(ctx, args=_nd_dict(args, ctx, dtype), args_grad=grads, grad_req=reqs, aux_states=aux_nd)
-    ex.forward(is_train=use_forward_train)
-    ex.backward()
-    symbolic = {k: g.asnumpy() - (initial[k] if grad_nodes[k] == "add" else 0) for k, g in grads.items()}
-    numeric = numeric_grad(ex, {k: loc[k] for k in grad_nodes}, aux_states=aux, eps=numeric_eps, use_forward_train=use_forward_train, dtype=dtype)
-    for name in grad_nodes:
-        if grad_nodes[name] == "null":
-            continue
-        assert_almost_equal(numeric[name], symbolic[name], rtol, atol, (f"NUMERICAL_{name}", f"BACKWARD_{name}"))
-
-
-__all__ = [n for n in dir() if not n.startswith("_") and n not in ("contextlib", "os", "np", "Context", "cpu", "NDArray")]
+def is_op_runnable():
+    """Whether operators can run in the current context: always, as rmx has no TVM operators
+    (MXNet's only restriction is TVM operators on GPUs before sm_53)."""
+    return True
