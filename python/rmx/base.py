@@ -3,6 +3,10 @@
 Rust errors become these classes in exactly one place (``src/errors.rs``), by error variant.
 Code written for MXNet that catches ``MXNetError`` keeps working; the subclasses also derive from
 the natural built-in class (``ValueError``, ``TypeError``) where one fits.
+
+The rest of MXNet's ``mxnet.base`` follows the exceptions: the Python 2/3 type tuples, the
+ctypes helpers and handle types of MXNet's C API (plain ctypes here: rmx has no C library, see
+``rmx.libinfo``), ``check_call`` and the error registry, class properties, ``data_dir``.
 """
 
 import atexit  # noqa: F401 - MXNet's base has it; code reaches it as mx.base.atexit
