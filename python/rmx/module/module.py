@@ -117,9 +117,11 @@ class Module(BaseModule):
 
     # --- parameters -----------------------------------------------------------------------
     def get_params(self):
-        assert self.binded and self.params_initialized
-        # Always read back: BatchNorm's moving statistics change in a training forward too.
-        self._sync_params_from_devices()
+        assert self.params_initialized
+        # Always read back when bound: BatchNorm's moving statistics change in a training
+        # forward too, not only in update().
+        if self.binded:
+            self._sync_params_from_devices()
         return self._arg_params, self._aux_params
 
     def init_params(self, initializer=_init.Uniform(0.01), arg_params=None, aux_params=None, allow_missing=False,
