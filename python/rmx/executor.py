@@ -133,6 +133,8 @@ class Executor:
         self.aux_arrays = list(aux)
         self.outputs = [_wrap(h) for h in handle.outputs()]
         self._monitor = None
+        self._monitor_all = False
+        self._monitor_exec = None
         self._memory_strategy = None
 
     @property
@@ -167,8 +169,7 @@ class Executor:
                     dst[:] = value
         self.handle.forward(bool(is_train))
         if self._monitor is not None:
-            for name, arr in self.output_dict.items():
-                self._monitor(name, arr)
+            self._call_monitor(bool(is_train))
         return self.outputs
 
     def backward(self, out_grads=None, is_train=True):
@@ -218,11 +219,120 @@ class Executor:
             grads.append(None if grad is None else _nd.zeros(shape, ctx=self._ctx, dtype=arr.dtype))
         aux = [a if a.shape == tuple(s) else _nd.zeros(s, ctx=self._ctx, dtype=a.dtype) for a, s in zip(self.aux_arrays, aux_shapes)]
         reqs = [self._grad_req.get(n, "null") for n in names]
-        return bind(self._symbol, self._ctx, args, grads, reqs, aux, self._memory_strategy)
+        ex = bind(self._symbol, self._ctx, args, grads, reqs, aux, self._memory_strategy)
+        if self._monitor is not None:
+            ex.set_monitor_callback(self._monitor, self._monitor_all)
+        return ex
 
     def set_monitor_callback(self, callback, monitor_all=False):
-        """Calls ``callback(name, array)`` for each output after every forward."""
+        """After every forward, calls ``callback(name, array)`` for each operator's outputs in
+        graph order, named as MXNet names them (``fc1_output``, ``split0_output1``); with
+        ``monitor_all`` each operator's inputs come first (a variable by its own name, then
+        every input as ``<operator>_<input>``, e.g. ``fc1_weight``).
+
+        rmx runs a bound graph in Rust without per-node hooks, so the values come from a second,
+        gradient-free run of ``symbol.get_internals()`` over the same arguments (auxiliary
+        states copied, so moving statistics move once): random operators (Dropout) draw anew
+        there, and nodes of the gradient graph (MXNet's ``*_backward_*``) are not reported.
+        A callback with a ``monitor_active`` attribute returning False skips that run.
+        """
         self._monitor = callback
+        self._monitor_all = bool(monitor_all)
+        self._monitor_exec = None
+
+    def _call_monitor(self, is_train):
+        active = getattr(self._monitor, "monitor_active", None)
+        if active is not None and not active():
+            return
+        if self._monitor_exec is None:
+            self._monitor_exec = _MonitorRun(self)
+        for name, array in self._monitor_exec.run(is_train, self._monitor_all):
+            self._monitor(name, array)
 
     def debug_str(self):
         return self.handle.debug_str()
+
+
+# MXNet names the inputs of an operator registered with FListInputNames by those names and of
+# any other operator ``input0, input1, ...``. Among one-input (``data``) operators, these are
+# the ones with names (found by running MXNet 1.9.1's monitor over each); the others, such as
+# Activation, relu, Flatten, Reshape, sum or clip, use ``input0``.
+_NAMED_DATA_OPS = {"Dropout", "Pooling", "LeakyReLU", "softmax", "log_softmax", "LRN", "L2Normalization", "SwapAxis",
+                   "Pad", "MakeLoss"}
+
+
+def _op_inputs():
+    """Operator name (and alias) -> the input names MXNet's monitor uses, or None for
+    ``input{i}``, and whether the operator is variadic (``arg{i}``)."""
+    from . import _rmx
+
+    table = {}
+    for name, aliases, _doc, inputs, variadic, _params in _rmx.op_list():
+        names = list(inputs)
+        if names == ["data"] and name not in _NAMED_DATA_OPS:
+            names = None
+        for n in [name, *aliases]:
+            table[n] = (names, variadic)
+    return table
+
+
+class _MonitorRun:
+    """The monitor's view of an executor: ``symbol.get_internals()`` bound to the executor's
+    own argument arrays (no gradients) and to copies of its auxiliary states."""
+
+    _inputs = None
+
+    def __init__(self, ex):
+        import json
+
+        if _MonitorRun._inputs is None:
+            _MonitorRun._inputs = _op_inputs()
+        internals = ex._symbol.get_internals()
+        graph = json.loads(internals.tojson())
+        self._nodes = graph["nodes"]
+        self._heads = {(h[0], h[1]): k for k, h in enumerate(graph["heads"])}
+        self._names = internals.list_outputs()
+        self._ex = ex
+        self._aux = [a.copy() for a in ex.aux_arrays]
+        aux = dict(zip(ex._symbol.list_auxiliary_states(), self._aux))
+        self._run = bind(internals, ex._ctx, ex.arg_dict, None, "null", aux, ex._memory_strategy)
+        self._var_arrays = {**ex.arg_dict, **ex.aux_dict}
+
+    def _input_names(self, node):
+        names, variadic = self._inputs.get(node["op"], (None, False))
+        count = len(node["inputs"])
+        if variadic:
+            return [f"arg{i}" for i in range(count)]
+        if names is None or len(names) != count:
+            return [f"input{i}" for i in range(count)]
+        return names
+
+    def run(self, is_train, monitor_all):
+        """``(name, array)`` pairs in MXNet's order."""
+        for src, dst in zip(self._ex.aux_arrays, self._aux):
+            src.copyto(dst)
+        outputs = self._run.forward(is_train=is_train)
+        pairs = []
+        for nid, node in enumerate(self._nodes):
+            if node["op"] == "null":
+                continue
+            if monitor_all:
+                for (src, idx, _), input_name in zip(node["inputs"], self._input_names(node)):
+                    src_node = self._nodes[src]
+                    if src_node["op"] == "null":
+                        value = self._var_arrays.get(src_node["name"])
+                        if value is None:
+                            continue
+                        pairs.append((src_node["name"], value))
+                    else:
+                        k = self._heads.get((src, idx))
+                        if k is None:
+                            continue
+                        value = outputs[k]
+                    pairs.append((f"{node['name']}_{input_name}", value))
+            idx = 0
+            while (nid, idx) in self._heads:
+                k = self._heads[(nid, idx)]
+                pairs.append((self._names[k], outputs[k]))
+                idx += 1
+        return pairs
