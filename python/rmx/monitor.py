@@ -3,11 +3,13 @@ inputs), then of the arguments and auxiliary states, every ``interval`` batches.
 executors (or ``Module.install_monitor``), call ``tic()`` before a batch's forward and
 ``toc()``/``toc_print()`` after its update."""
 
+import ctypes  # noqa: F401 (MXNet's module exposes it)
 import logging
 import re
 from math import sqrt
 
 from . import ndarray
+from .base import NDArrayHandle, py_str  # noqa: F401 (MXNet's module exposes them)
 from .ndarray import NDArray
 
 __all__ = ["Monitor"]
