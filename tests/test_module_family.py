@@ -114,6 +114,20 @@ def test_bucketing_fit_score_predict_through_base_module():
     assert [o[0].shape for o in outs] == [(BATCH, CLASSES)] * len(batches)
 
 
+def test_bucketing_checkpoint_round_trip(tmp_path):
+    batches = make_batches([5, 3])
+    mod = mx.mod.BucketingModule(seq_net, default_bucket_key=5)
+    mod.fit(BucketIter(batches, 5), num_epoch=1, arg_params=initial_params(), progress=False)
+    prefix = str(tmp_path / "bucket")
+    mod.save_checkpoint(prefix, 1)
+    loaded = mx.mod.BucketingModule.load(prefix, 1, sym_gen=seq_net, default_bucket_key=5)
+    assert sorted(loaded._buckets) == [3, 5]
+    it = BucketIter(batches, 5)
+    loaded.bind(it.provide_data, it.provide_label, for_training=False)
+    for a, b in zip(loaded.predict(BucketIter(batches, 5), merge_batches=False), mod.predict(BucketIter(batches, 5), merge_batches=False)):
+        np.testing.assert_allclose(a[0].asnumpy(), b[0].asnumpy(), rtol=1e-6)
+
+
 def test_bucketing_equals_a_plain_module_when_bucket_shapes_agree():
     batches = [(x, y, key) for (x, y, _), key in zip(make_batches([5] * 8), [10, 20] * 4)]
     arg = initial_params()

@@ -174,6 +174,7 @@ class BaseModule:
             with EpochProgress(epoch, num_batches(train_data), getattr(train_data, "batch_size", None),
                                progress) as display:
                 for data_batch in train_data:
+                    self.prepare(data_batch, sparse_row_id_fn=sparse_row_id_fn)
                     if monitor is not None:
                         monitor.tic()
                     self.forward_backward(data_batch)
