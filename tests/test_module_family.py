@@ -290,3 +290,14 @@ def test_module_exposes_its_executor_group():
     mod.forward(mx.io.DataBatch([mx.nd.array(np.resize(x, (4, 7)))], [mx.nd.array(np.resize(y, 4))]), is_train=False)
     assert mod._exec_group.batch_size == 4 and mod.get_outputs()[0].shape == (4, CLASSES)
     np.testing.assert_array_equal(mod.get_params()[0]["fc1_weight"].asnumpy(), arg["fc1_weight"].asnumpy())
+
+
+def test_predict_reshapes_for_unlabelled_batches_and_takes_arrays():
+    net = mx.sym.SoftmaxOutput(mx.sym.FullyConnected(mx.sym.var("data"), num_hidden=CLASSES, name="fc"), name="softmax")
+    mod = mx.mod.Module(net)
+    mod.bind([("data", (4, 5))], [("softmax_label", (4,))], for_training=False)
+    mod.init_params()
+    x = np.random.RandomState(0).randn(6, 5).astype(np.float32)
+    whole = mod.predict(mx.io.NDArrayIter(x, batch_size=3))
+    assert whole.shape == (6, CLASSES)
+    np.testing.assert_allclose(mod.predict(x[:2]).asnumpy(), whole.asnumpy()[:2], rtol=1e-6)

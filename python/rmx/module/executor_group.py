@@ -202,7 +202,9 @@ class DataParallelExecutorGroup:
             if label_shapes is not None:
                 shapes_i += self._sliced_shape(label_shapes, i, self.label_layouts)
             if reshape:
-                self.execs[i] = self._default_execs[i].reshape(allow_up_sizing=True, **{d.name: d.shape for d in shapes_i})
+                # partial_shaping: a label left out (a batch without labels) follows the data.
+                self.execs[i] = self._default_execs[i].reshape(partial_shaping=True, allow_up_sizing=True,
+                                                               **{d.name: d.shape for d in shapes_i})
             else:
                 self.execs.append(self._bind_ith_exec(i, shapes_i, shared_group))
         self.data_shapes = data_shapes
