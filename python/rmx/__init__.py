@@ -28,7 +28,8 @@ from . import gluon
 from . import optimizer as opt
 from . import kvstore as kv
 from . import io, recordio, image
-from . import model, module
+from . import model, module, monitor
+from . import monitor as mon
 from . import module as mod
 from .base import MXNetError
 from . import util, runtime, libinfo

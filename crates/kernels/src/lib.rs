@@ -37,6 +37,7 @@ pub mod elementwise;
 pub mod fused;
 pub mod gather;
 pub mod gemm;
+pub mod index;
 pub mod init;
 pub mod layer_norm;
 pub mod leaky_relu;

@@ -1,12 +1,13 @@
 """``mx.nd``: MXNet 1.x's imperative array API. The operator functions are generated from the Rust
 registry at import (``register.py``); creation, indexing and file functions are written here."""
 
-from . import random
+from . import legacy, random
 from .ndarray import NDArray, arange, array, concatenate, empty, eye, full, ones, waitall, zeros
 from .register import attr_str, generate
 from .utils import load, load_frombuffer, save
 
 _ops = generate(globals())
+legacy.install(globals(), _ops.__getitem__, symbolic=False)
 
 import types as _types  # noqa: E402
 

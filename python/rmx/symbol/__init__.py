@@ -4,11 +4,13 @@ registry as ``mx.nd``'s (``register.py``); ``Symbol``, variables, groups and loa
 
 import types
 
+from ..ndarray import legacy as _legacy
 from .register import generate
 from .symbol import Group, Symbol, Variable, load, load_json, var
 
 _internal = types.ModuleType(__name__ + "._internal", "Every registered operator, underscored ones included.")
 generate(globals(), _internal)
+_legacy.install(globals(), lambda name: getattr(_internal, name), symbolic=True)
 contrib = types.ModuleType(__name__ + ".contrib", "MXNet's contrib operators: ``_contrib_X`` as ``contrib.X``.")
 for _n in dir(_internal):
     if _n.startswith("_contrib_"):

@@ -17,6 +17,7 @@ pub mod gather;
 pub mod gemm;
 pub mod im2col;
 pub mod in_place;
+pub mod index;
 pub mod init;
 pub mod leaky_relu;
 pub mod linear;

@@ -61,6 +61,10 @@ impl Operator for ArgReduce {
 }
 
 fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+    if name == "argmax_channel" {
+        // MXNet's legacy form: the maximum over axis 1, the channels of an NC... batch.
+        return Ok(Box::new(ArgReduce { name, axis: Some(1), keepdims: false, want_max: true }));
+    }
     Ok(Box::new(ArgReduce { name, axis: attrs.opt_int(name, "axis")?, keepdims: attrs.bool(name, "keepdims", false)?, want_max: name == "argmax" }))
 }
 
@@ -71,5 +75,6 @@ const PARAMS: &[crate::operator::ParamDoc] = &[
 
 pub static DEFS: &[OpDef] = &[
     OpDef { name: "argmax", aliases: &[], doc: "Index of the maximum along `axis`.", inputs: Arity::Fixed(&["data"]), params: PARAMS, create },
+    OpDef { name: "argmax_channel", aliases: &[], doc: "Index of the maximum along axis 1 (legacy).", inputs: Arity::Fixed(&["data"]), params: &[], create },
     OpDef { name: "argmin", aliases: &[], doc: "Index of the minimum along `axis`.", inputs: Arity::Fixed(&["data"]), params: PARAMS, create },
 ];

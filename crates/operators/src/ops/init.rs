@@ -92,6 +92,17 @@ fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
             let n = ((stop - start) / step).ceil().max(0.0) as usize;
             (Kind::Arange { start, step, repeat }, Shape::from_slice(&[n * repeat]))
         }
+        "_linspace" => {
+            // NumPy's linspace: `num` values from start, stop the last one unless `endpoint` is false.
+            let (start, stop) = (attrs.required_f64(name, "start")?, attrs.required_f64(name, "stop")?);
+            let num = attrs.opt_int(name, "num")?.ok_or_else(|| param_err(name, "num", "required"))?;
+            if num < 0 {
+                return Err(param_err(name, "num", format!("must be non-negative, got {num}")));
+            }
+            let intervals = if attrs.bool(name, "endpoint", true)? { num - 1 } else { num };
+            let step = if intervals > 0 { (stop - start) / intervals as f64 } else { 0.0 };
+            (Kind::Arange { start, step, repeat: 1 }, Shape::from_slice(&[num as usize]))
+        }
         _ => {
             let n = attrs.opt_int(name, "N")?.ok_or_else(|| param_err(name, "N", "required"))?.max(0) as usize;
             let m = match attrs.int(name, "M", 0)? {
@@ -115,6 +126,20 @@ pub static DEFS: &[OpDef] = &[
         doc: "An array filled with `value`.",
         inputs: Arity::Fixed(&[]),
         params: &[param("shape", "Shape", "()", "the shape"), param("dtype", "dtype", "float32", "the dtype"), param("value", "float", "", "the fill value")],
+        create,
+    },
+    OpDef {
+        name: "_linspace",
+        aliases: &[],
+        doc: "`num` evenly spaced values from start to stop (included unless `endpoint` is false).",
+        inputs: Arity::Fixed(&[]),
+        params: &[
+            param("start", "float", "", "first value"),
+            param("stop", "float", "", "last value, or the end when endpoint is false"),
+            param("num", "int", "", "how many values"),
+            param("endpoint", "boolean", "True", "whether stop is the last value"),
+            param("dtype", "dtype", "float32", "the dtype"),
+        ],
         create,
     },
     OpDef {

@@ -79,6 +79,13 @@ mod adam_update;
 mod rmsprop_update;
 mod ftrl_update;
 mod ftml_update;
+mod hard_sigmoid;
+mod diag;
+mod space_depth;
+mod shape_array;
+mod fill_element;
+mod histogram;
+mod ravel;
 
 use crate::operator::OpDef;
 
@@ -146,4 +153,11 @@ pub static REGISTRY: &[&[OpDef]] = &[
     rmsprop_update::DEFS,
     ftrl_update::DEFS,
     ftml_update::DEFS,
+    hard_sigmoid::DEFS,
+    diag::DEFS,
+    space_depth::DEFS,
+    shape_array::DEFS,
+    fill_element::DEFS,
+    histogram::DEFS,
+    ravel::DEFS,
 ];

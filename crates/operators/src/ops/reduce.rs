@@ -287,9 +287,9 @@ const PARAMS: &[ParamDoc] = &[
 ];
 
 macro_rules! defs {
-    ($($name:literal, $f:ty, $doc:literal;)*) => {
+    ($($name:literal, [$($alias:literal),*], $f:ty, $doc:literal;)*) => {
         pub static DEFS: &[OpDef] = &[$(OpDef {
-            name: $name, aliases: &[], doc: $doc, inputs: Arity::Fixed(&["data"]), params: PARAMS, create: create::<$f>,
+            name: $name, aliases: &[$($alias),*], doc: $doc, inputs: Arity::Fixed(&["data"]), params: PARAMS, create: create::<$f>,
         },)* OpDef {
             name: "norm", aliases: &[], doc: "The L2 (ord=2) or L1 (ord=1) norm over `axis` (all axes by default).",
             inputs: Arity::Fixed(&["data"]),
@@ -318,11 +318,12 @@ macro_rules! defs {
 }
 
 defs! {
-    "sum", Sum, "Sum over `axis`.";
-    "mean", Mean, "Mean over `axis`.";
-    "prod", Prod, "Product over `axis`.";
-    "max", Max, "Maximum over `axis`.";
-    "min", Min, "Minimum over `axis`.";
-    "nansum", NanSum, "Sum over `axis`, NaN counted as 0.";
-    "nanprod", NanProd, "Product over `axis`, NaN counted as 1.";
+    // The `_axis` aliases are MXNet 0.x's names, which 1.x still registers.
+    "sum", ["sum_axis"], Sum, "Sum over `axis`.";
+    "mean", [], Mean, "Mean over `axis`.";
+    "prod", [], Prod, "Product over `axis`.";
+    "max", ["max_axis"], Max, "Maximum over `axis`.";
+    "min", ["min_axis"], Min, "Minimum over `axis`.";
+    "nansum", [], NanSum, "Sum over `axis`, NaN counted as 0.";
+    "nanprod", [], NanProd, "Product over `axis`, NaN counted as 1.";
 }

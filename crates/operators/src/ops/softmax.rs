@@ -47,7 +47,11 @@ impl Operator for Softmax {
         if self.backward {
             return Err(GraphError::Invalid(format!("operator {} has no gradient", args.op)));
         }
-        let name = if self.log { "_backward_log_softmax" } else { "_backward_softmax" };
+        let name = match (self.log, self.name) {
+            (true, _) => "_backward_log_softmax",
+            (false, "softmin") => "_backward_softmin",
+            _ => "_backward_softmax",
+        };
         Ok(vec![Some(g.op1(name, args.attrs, &[args.out_grads[0], args.inputs[0], args.outputs[0]])?)])
     }
 }
@@ -85,7 +89,8 @@ fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     Ok(Box::new(Softmax {
         name,
         axis: attrs.int(name, "axis", -1)?,
-        temperature: attrs.f64(name, "temperature", 1.0)?,
+        // softmin(x) is softmax(-x): the same kernels with the temperature negated.
+        temperature: attrs.f64(name, "temperature", 1.0)? * if name.ends_with("softmin") { -1.0 } else { 1.0 },
         dtype: attrs.opt_dtype(name, "dtype")?,
         log: name.ends_with("log_softmax"),
         backward: name.starts_with("_backward"),
@@ -106,6 +111,15 @@ pub static DEFS: &[OpDef] = &[
         name: "_backward_softmax",
         aliases: &[],
         doc: "Gradient of softmax: [out_grad, data, out] to data_grad.",
+        inputs: Arity::Fixed(&["out_grad", "data", "out"]),
+        params: PARAMS,
+        create,
+    },
+    OpDef { name: "softmin", aliases: &[], doc: "Softmax of the negated input along `axis`.", inputs: Arity::Fixed(&["data"]), params: PARAMS, create },
+    OpDef {
+        name: "_backward_softmin",
+        aliases: &[],
+        doc: "Gradient of softmin: [out_grad, data, out] to data_grad.",
         inputs: Arity::Fixed(&["out_grad", "data", "out"]),
         params: PARAMS,
         create,

@@ -54,7 +54,11 @@ impl Operator for Take {
             return Err(GraphError::Invalid(format!("operator {} has no gradient", args.op)));
         }
         let name = if self.pick { "_backward_pick" } else { "_backward_take" };
-        let dx = g.op1(name, args.attrs, &[args.out_grads[0], args.inputs[1], args.inputs[0]])?;
+        let axis = self.axis.to_string();
+        let dx = match self.name {
+            "choose_element_0index" | "batch_take" => g.call(name, &[("axis", &axis)], &[args.out_grads[0], args.inputs[1], args.inputs[0]])?,
+            _ => g.op1(name, args.attrs, &[args.out_grads[0], args.inputs[1], args.inputs[0]])?,
+        };
         Ok(vec![Some(dx), None])
     }
 }
@@ -90,13 +94,14 @@ impl Take {
 }
 
 fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
-    let pick = name.ends_with("pick");
+    let pick = matches!(name, "pick" | "_backward_pick" | "choose_element_0index" | "batch_take");
     let mode = match attrs.choice(name, "mode", "clip", &["clip", "wrap", "raise"])? {
         "wrap" => IndexMode::Wrap,
         "raise" => IndexMode::Raise,
         _ => IndexMode::Clip,
     };
-    let default_axis = if pick { -1 } else { 0 };
+    // The legacy pairs: one element of each row of a matrix (MXNet's batch_take clips, as pick does).
+    let default_axis = if name == "batch_take" { 1 } else if pick { -1 } else { 0 };
     let backward = name.starts_with("_backward");
     Ok(Box::new(Take { name, backward, axis: attrs.int(name, "axis", default_axis)?, mode, pick, keepdims: attrs.bool(name, "keepdims", false)? }))
 }
@@ -124,6 +129,22 @@ pub static DEFS: &[OpDef] = &[
         doc: "One element per position along `axis`, chosen by `index`.",
         inputs: Arity::Fixed(&["data", "index"]),
         params: PICK_PARAMS,
+        create,
+    },
+    OpDef {
+        name: "choose_element_0index",
+        aliases: &[],
+        doc: "lhs[i, rhs[i]] for each row i of a matrix (legacy; pick along the last axis).",
+        inputs: Arity::Fixed(&["lhs", "rhs"]),
+        params: &[],
+        create,
+    },
+    OpDef {
+        name: "batch_take",
+        aliases: &[],
+        doc: "a[i, indices[i]] for each row i of a matrix (deprecated in MXNet; pick along axis 1).",
+        inputs: Arity::Fixed(&["a", "indices"]),
+        params: &[],
         create,
     },
     OpDef {

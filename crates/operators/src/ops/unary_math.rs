@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 
 use rmx_engine::BoxError;
 use rmx_kernels::elementwise::{self, Ternary};
-use rmx_kernels::special;
+use rmx_kernels::special::{self, Gamma as _};
 use rmx_kernels::{Class, DType, Element, UnaryFn, VecMath};
 
 use crate::attrs::Attrs;
@@ -83,6 +83,10 @@ unary_fn!(Trunc, cuda "trunc(x)", |x| x.trunc(), int: |i| i);
 unary_fn!(Exp, cuda "exp(x)", |x| x.exp(), grad "exp": |_x, y| y);
 unary_fn!(Expm1, cuda "expm1(x)", |x| x.exp_m1(), grad "expm1": |_x, y| y + 1.0);
 unary_fn!(Erf, cuda "erf(x)", |x| special::Erf::erf(x), grad "erf": |x, _y| FRAC_2_SQRT_PI * (-x * x).exp());
+unary_fn!(Gamma, cuda "tgamma(x)", |x| x.tgamma(), grad "gamma": |x, y| y * x.digamma());
+unary_fn!(Gammaln, cuda "lgamma(x)", |x| x.gammaln(), grad "gammaln": |x, _y| x.digamma());
+// d/dx erfinv(x) = √π / 2 · exp(erfinv(x)²).
+unary_fn!(Erfinv, cuda "erfinv(x)", |x| x.erfinv(), grad "erfinv": |_x, y| 0.5 * PI.sqrt() * (y * y).exp());
 unary_fn!(Log, cuda "log(x)", |x| x.ln(), grad "log": |x, _y| 1.0 / x);
 unary_fn!(Log2, cuda "log2(x)", |x| x.log2(), grad "log2": |x, _y| 1.0 / (x * LN_2));
 unary_fn!(Log10, cuda "log10(x)", |x| x.log10(), grad "log10": |x, _y| 1.0 / (x * LN_10));
@@ -211,6 +215,9 @@ family! {
     "exp", [], Exp, "e ** x";
     "expm1", [], Expm1, "e ** x - 1, exact near 0";
     "erf", [], Erf, "the Gauss error function";
+    "gamma", [], Gamma, "the gamma function";
+    "gammaln", [], Gammaln, "ln |gamma(x)|";
+    "erfinv", [], Erfinv, "the inverse error function";
     "log", [], Log, "natural logarithm";
     "log2", [], Log2, "base-2 logarithm";
     "log10", [], Log10, "base-10 logarithm";
