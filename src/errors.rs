@@ -107,6 +107,7 @@ fn kernel_class(error: &KernelError) -> &'static str {
         KernelError::Device { .. } | KernelError::Unsupported { .. } => "DeviceError",
         KernelError::DType { .. } => "DTypeError",
         KernelError::Index { .. } => "IndexError",
+        KernelError::Invalid(_) => "InvalidArgumentError",
     }
 }
 

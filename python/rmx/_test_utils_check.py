@@ -104,7 +104,8 @@ def check_symbolic_backward(sym, location, out_grads, expected, rtol=None, atol=
 def numeric_grad(executor, location, aux_states=None, eps=1e-4, use_forward_train=True, dtype=np.float32):
     """Central differences of ``sum(outputs)`` with respect to every array in ``location``."""
     arg_dict = executor.arg_dict
-    base = {k: np.array(v, dtype=np.float64) for k, v in location.items()}
+    # C order, so that the flat view below is the array itself (a transposed input would copy).
+    base = {k: np.array(v, dtype=np.float64, order="C") for k, v in location.items()}
     grads = {}
     for name, x in base.items():
         g = np.zeros_like(x)

@@ -26,6 +26,10 @@ pub enum KernelError {
     /// `mode='raise'`); the engine keeps it for the next wait.
     #[error("{message}")]
     Index { message: String },
+    /// Values a computation cannot take (a matrix that is singular, or not positive definite),
+    /// found when it runs.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 pub type KernelResult<T> = std::result::Result<T, KernelError>;

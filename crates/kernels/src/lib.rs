@@ -41,6 +41,7 @@ pub mod index;
 pub mod init;
 pub mod layer_norm;
 pub mod leaky_relu;
+pub mod linalg;
 pub mod lrn;
 pub mod make_loss;
 pub mod ordering;

@@ -64,7 +64,7 @@ impl Gamma for f32 {
 }
 
 /// ψ(x): poles (NaN) at 0 and the negative integers; the reflection ψ(1 - x) - π / tan(πx) below
-/// 0; the recurrence ψ(x) = ψ(x + 1) - 1/x up to 6, then the asymptotic series in 1/x².
+/// 0; the recurrence ψ(x) = ψ(x + 1) - 1/x up to 12, then the asymptotic series in 1/x².
 fn digamma(mut x: f64) -> f64 {
     if x.is_nan() || x == f64::NEG_INFINITY || (x <= 0.0 && x == x.floor()) {
         return f64::NAN;
@@ -73,12 +73,12 @@ fn digamma(mut x: f64) -> f64 {
         return digamma(1.0 - x) - std::f64::consts::PI / (std::f64::consts::PI * x).tan();
     }
     let mut acc = 0.0;
-    while x < 6.0 {
+    while x < 12.0 {
         acc -= 1.0 / x;
         x += 1.0;
     }
     let r = 1.0 / (x * x);
-    let series = r * (1.0 / 12.0 - r * (1.0 / 120.0 - r * (1.0 / 252.0 - r * (1.0 / 240.0 - r / 132.0))));
+    let series = r * (1.0 / 12.0 - r * (1.0 / 120.0 - r * (1.0 / 252.0 - r * (1.0 / 240.0 - r * (1.0 / 132.0 - r * 691.0 / 32760.0)))));
     acc + x.ln() - 0.5 / x - series
 }
 

@@ -12,9 +12,12 @@ legacy.install(globals(), _ops.__getitem__, symbolic=False)
 import types as _types  # noqa: E402
 
 contrib = _types.ModuleType(__name__ + ".contrib", "MXNet's contrib operators: ``_contrib_X`` as ``contrib.X``.")
+linalg = _types.ModuleType(__name__ + ".linalg", "MXNet's linear algebra operators: ``_linalg_X`` as ``linalg.X``.")
 for _n, _f in _ops.items():
     if _n.startswith("_contrib_"):
         setattr(contrib, _n[len("_contrib_"):], _f)
+    if _n.startswith("_linalg_"):
+        setattr(linalg, _n[len("_linalg_"):], _f)
 
 # Methods MXNet's NDArray has that are operators: x.exp(), x.sum(axis=1), ...
 _FLUENT = """abs sign round rint fix floor ceil trunc exp expm1 log log2 log10 log1p sqrt rsqrt cbrt rcbrt

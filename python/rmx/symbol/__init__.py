@@ -12,9 +12,12 @@ _internal = types.ModuleType(__name__ + "._internal", "Every registered operator
 generate(globals(), _internal)
 _legacy.install(globals(), lambda name: getattr(_internal, name), symbolic=True)
 contrib = types.ModuleType(__name__ + ".contrib", "MXNet's contrib operators: ``_contrib_X`` as ``contrib.X``.")
+linalg = types.ModuleType(__name__ + ".linalg", "MXNet's linear algebra operators: ``_linalg_X`` as ``linalg.X``.")
 for _n in dir(_internal):
     if _n.startswith("_contrib_"):
         setattr(contrib, _n[len("_contrib_"):], getattr(_internal, _n))
+    if _n.startswith("_linalg_"):
+        setattr(linalg, _n[len("_linalg_"):], getattr(_internal, _n))
 
 
 def zeros(shape, dtype=None, **kwargs):

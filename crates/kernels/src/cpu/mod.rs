@@ -20,6 +20,8 @@ pub mod in_place;
 pub mod index;
 pub mod init;
 pub mod leaky_relu;
+pub mod linalg;
+pub mod linalg_ops;
 pub mod linear;
 pub mod lrn;
 pub mod make_loss;

@@ -86,6 +86,7 @@ mod shape_array;
 mod fill_element;
 mod histogram;
 mod ravel;
+mod linalg;
 
 use crate::operator::OpDef;
 
@@ -160,4 +161,6 @@ pub static REGISTRY: &[&[OpDef]] = &[
     fill_element::DEFS,
     histogram::DEFS,
     ravel::DEFS,
+    linalg::DEFS,
+    linalg::PACK_DEFS,
 ];
