@@ -131,7 +131,30 @@ fn gpu_memory_info(py: Python<'_>, dev_id: u32) -> PyResult<(usize, usize)> {
     })
 }
 
+/// Starts or stops the engine's profiler (`mx.profiler.set_state`).
+#[pyfunction]
+fn profiler_set_running(on: bool) {
+    rmx_engine::profiler::set_running(on);
+}
+
+/// The operations recorded so far as `(name, device, thread, start_us, dur_us)`; `clear`
+/// empties the record.
+#[pyfunction]
+#[pyo3(signature = (clear=false))]
+fn profiler_events(clear: bool) -> Vec<(String, String, u64, f64, f64)> {
+    rmx_engine::profiler::events(clear).into_iter().map(|e| (e.name, e.ctx.to_string(), e.thread, e.start_us, e.dur_us)).collect()
+}
+
+/// Microseconds on the profiler's clock, and the calling thread's number in its events.
+#[pyfunction]
+fn profiler_now() -> (f64, u64) {
+    (rmx_engine::profiler::now_us(), rmx_engine::profiler::thread_number())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(profiler_set_running, m)?)?;
+    m.add_function(wrap_pyfunction!(profiler_events, m)?)?;
+    m.add_function(wrap_pyfunction!(profiler_now, m)?)?;
     m.add_function(wrap_pyfunction!(num_gpus, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_memory_info, m)?)?;
     m.add_class::<PyVar>()?;

@@ -50,6 +50,7 @@ mod error_log;
 mod naive;
 mod opr;
 mod pool;
+pub mod profiler;
 mod property;
 mod threaded;
 mod var;

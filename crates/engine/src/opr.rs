@@ -198,7 +198,7 @@ pub(crate) fn run_user(f: OprFn, name: &OprName, ctx: Context, inherits: &[Var])
         return Outcome { error: Some(error), fresh: false };
     }
     let rctx = RunContext { ctx, stream: 0 };
-    let error = match catch_unwind(AssertUnwindSafe(|| f(&rctx))) {
+    let error = match crate::profiler::timed(name, ctx, || catch_unwind(AssertUnwindSafe(|| f(&rctx)))) {
         Ok(Ok(())) => return Outcome { error: None, fresh: false },
         Ok(Err(cause)) => EngineError::OpFailed { op: name.clone(), cause: Arc::from(cause) },
         Err(panic) => EngineError::OpPanicked { op: name.clone(), message: panic_message(&*panic) },
