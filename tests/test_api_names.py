@@ -14,7 +14,7 @@ FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "mxnet_api_names.j
 with open(FIXTURE) as _f:
     NAMES = json.load(_f)
 
-IN_PROGRESS = {"mxnet.profiler", "mxnet.operator"}
+IN_PROGRESS = {"mxnet.operator"}
 
 
 def _param(name):
