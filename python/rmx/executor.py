@@ -80,11 +80,10 @@ def _infer_all(symbol, what, shapes, type_dict):
     if arg_shapes is None:
         symbol.infer_shape_partial(**shapes)
         raise InvalidArgumentError(f"{what}: the shapes {shapes} do not determine every argument's shape")
-    arg_types, _, aux_types = symbol.infer_type(**(type_dict or {}))
-    if arg_types is None:
-        arg_types, _, aux_types = symbol.infer_type_partial(**(type_dict or {}))
-        arg_types = [t or np.float32 for t in arg_types]
-        aux_types = [t or np.float32 for t in aux_types]
+    # Partial, so that undecided dtypes default quietly (infer_type warns about them).
+    arg_types, _, aux_types = symbol.infer_type_partial(**(type_dict or {}))
+    arg_types = [t or np.float32 for t in arg_types]
+    aux_types = [t or np.float32 for t in aux_types]
     return arg_shapes, arg_types, aux_shapes, aux_types
 
 

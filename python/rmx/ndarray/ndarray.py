@@ -217,19 +217,31 @@ class NDArray:
     def reshape_like(self, other):
         return self.reshape(other.shape)
 
-    def flatten(self):
-        return self.reshape((self.shape[0] if self.ndim else 1, -1)) if self.ndim else self.reshape((1, 1))
+    # MXNet's ``inplace=True`` asks for a view sharing this array's memory; rmx's results of
+    # these methods are such views either way (``reshape`` gives one), so ``inplace`` only
+    # selects MXNet's argument checks.
+    def flatten(self, inplace=False):
+        """``(d0, d1*...*dk)``, a view of this array (a 1-d array gives ``(d0, 1)``)."""
+        return self.reshape((self.shape[0], -1))
 
-    def expand_dims(self, axis):
+    def expand_dims(self, axis, inplace=False):
+        """This array with a new axis of size 1 at ``axis``, a view of it."""
         n = self.ndim
         a = axis + n + 1 if axis < 0 else axis
         if not 0 <= a <= n:
             raise InvalidArgumentError(f"expand_dims: axis {axis} out of range for a {n}-d array")
         return self.reshape(self.shape[:a] + (1,) + self.shape[a:])
 
-    def squeeze(self, axis=None):
-        axes = range(self.ndim) if axis is None else [axis] if isinstance(axis, int) else axis
-        axes = {a % self.ndim for a in axes if self.shape[a % self.ndim] == 1}
+    def squeeze(self, axis=None, inplace=False):
+        """This array without its size-1 axes (those in ``axis``, or all), a view of it; shape
+        ``(1,)`` when none is left. A named axis must have size 1."""
+        axes = range(self.ndim) if axis is None else [axis] if isinstance(axis, numbers.Integral) else axis
+        axes = {a % self.ndim for a in axes}
+        if axis is None:
+            axes = {a for a in axes if self.shape[a] == 1}
+        for a in sorted(axes):
+            if self.shape[a] != 1:
+                raise InvalidArgumentError(f"squeeze: axis {a} of shape {self.shape} has size {self.shape[a]}, not 1")
         shape = tuple(d for i, d in enumerate(self.shape) if i not in axes) or (1,)
         return self.reshape(shape)
 
@@ -404,10 +416,18 @@ def array(source_array, ctx=None, dtype=None):
 
 
 def _shape(shape):
+    """A shape tuple from any spelling MXNet takes: an int, a sequence of ints, or the text of
+    one (``"(2, 3)"``, ``"[2,3]"``, ``"3"``), as operator parameters are written."""
+    if isinstance(shape, str):
+        return tuple(int(d) for d in shape.strip().strip("()[]").split(",") if d.strip())
     return (int(shape),) if isinstance(shape, numbers.Integral) else tuple(int(s) for s in shape)
 
 
-def zeros(shape, ctx=None, dtype=None, **kwargs):
+def zeros(shape, ctx=None, dtype=None, out=None, **kwargs):
+    """Zeros of ``shape``; with ``out``, written into it (its dtype must be ``dtype``, as in
+    MXNet, where ``out`` goes to the ``_zeros`` operator)."""
+    if out is not None:
+        return _fill_out(shape, 0, dtype, out)
     c = _ctx(ctx)
     return _wrap(_rmx.nd_zeros(list(_shape(shape)), dtype_name(dtype), c.device_typeid, c.device_id))
 
@@ -417,13 +437,28 @@ def empty(shape, ctx=None, dtype=None):
     return zeros(shape, ctx, dtype)
 
 
-def ones(shape, ctx=None, dtype=None, **kwargs):
+def ones(shape, ctx=None, dtype=None, out=None, **kwargs):
+    """Ones of ``shape``; ``out`` as for ``zeros``."""
+    if out is not None:
+        return _fill_out(shape, 1, dtype, out)
     return full(shape, 1, ctx, dtype)
 
 
-def full(shape, val, ctx=None, dtype=None, out=None):
+def _fill_out(shape, val, dtype, out):
     attrs = [("shape", str(_shape(shape))), ("dtype", dtype_name(dtype)), ("value", _scalar_str(val))]
-    return invoke("_full", [], attrs, out=out, ctx=ctx)[0]
+    invoke("_full", [], attrs, out=out)
+    return out
+
+
+def full(shape, val, ctx=None, dtype=None, out=None):
+    """``val`` in every element; with ``out``, MXNet's ``out[:] = val``: ``out`` keeps its own
+    shape and dtype (the value is cast into it) and is returned."""
+    if out is not None:
+        attrs = [("shape", str(out.shape)), ("dtype", out.handle.dtype), ("value", _scalar_str(val))]
+        invoke("_full", [], attrs, out=out)
+        return out
+    attrs = [("shape", str(_shape(shape))), ("dtype", dtype_name(dtype)), ("value", _scalar_str(val))]
+    return invoke("_full", [], attrs, ctx=ctx)[0]
 
 
 def arange(start, stop=None, step=1.0, repeat=1, infer_range=None, ctx=None, dtype=None):

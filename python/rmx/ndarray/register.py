@@ -21,6 +21,8 @@ def attr_str(v):
         return "None"
     if isinstance(v, (bool, np.bool_)):
         return "True" if v else "False"
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
     if isinstance(v, (list, tuple)):
         return "(" + ", ".join(attr_str(x) for x in v) + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, numbers.Integral):

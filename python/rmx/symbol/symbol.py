@@ -172,16 +172,24 @@ class Symbol:
         return known
 
     def _infer_shape(self, partial, args, kwargs):
-        known = {k: tuple(int(d) for d in v) for k, v in self._known(args, kwargs, "infer_shape").items()}
-        (arg, out, aux), _ = self.handle.infer_shape(known)
+        from ..ndarray.ndarray import _shape
+
+        known = {k: _shape(v) for k, v in self._known(args, kwargs, "infer_shape").items()}
+        for name, attrs in self.attr_dict().items():
+            # A variable's ``__shape__`` with unknown (0) dimensions: the Rust pass drops it.
+            if name not in known and "__shape__" in attrs and name in self.list_inputs():
+                dims = _shape(attrs["__shape__"])
+                if 0 in dims and any(dims):
+                    known[name] = dims
+        arg, out, aux = _infer_with_unknown_dims(self.handle, known)
+        fix = lambda lst: [tuple(s) if s is not None else () for s in lst]  # noqa: E731
         if partial:
-            fix = lambda lst: [tuple(s) if s is not None else () for s in lst]  # noqa: E731
             return fix(arg), fix(out), fix(aux)
-        if any(s is None for s in arg + out + aux):
-            missing = [n for n, s in zip(self.list_arguments(), arg) if s is None]
-            warnings.warn(f"Cannot decide shape for the following arguments: {missing}. Consider providing them as input.", stacklevel=3)
+        if any(s is None or 0 in s for s in arg + out + aux):
+            missing = [f"{n}: {s}" for n, s in zip(self.list_arguments(), fix(arg)) if not s or 0 in s]
+            warnings.warn("Cannot decide shape for the following arguments (0s in shape means unknown dimensions). Consider providing them as input:\n\t" + "\n\t".join(missing), stacklevel=3)
             return None, None, None
-        return [tuple(s) for s in arg], [tuple(s) for s in out], [tuple(s) for s in aux]
+        return fix(arg), fix(out), fix(aux)
 
     def infer_shape(self, *args, **kwargs):
         """``(arg_shapes, out_shapes, aux_shapes)`` from the given input shapes; ``(None, None,
@@ -200,6 +208,8 @@ class Symbol:
         conv = lambda lst: [np.dtype(d).type if d is not None else None for d in lst]  # noqa: E731
         arg, out, aux = conv(arg), conv(out), conv(aux)
         if not partial and any(d is None for d in arg + out + aux):
+            missing = [f"{n}: None" for n, d in zip(self.list_arguments(), arg) if d is None]
+            warnings.warn("Cannot decide type for the following arguments. Consider providing them as input:\n\t" + "\n\t".join(missing), stacklevel=3)
             return None, None, None
         return arg, out, aux
 
@@ -351,13 +361,47 @@ class Symbol:
     __hash__ = object.__hash__
 
 
+# Two stand-ins for unknown (0) dimensions, divisible by every small factor so that reshapes and
+# strides accept them; a dimension the two inference runs agree on does not depend on them.
+_UNKNOWN_DIM_STANDINS = (5040, 7560)
+
+
+def _infer_with_unknown_dims(handle, known):
+    """Shape inference through the Rust pass, which takes only whole shapes, with MXNet's legacy
+    unknown dimensions: 0s in ``known`` are replaced by each stand-in in turn and every dimension
+    the two runs disagree on comes back as 0. Where the stand-ins make inference fail (a fixed
+    reshape target), the shapes with 0s count as unknown. ``None`` marks unknown shapes."""
+    whole = {k: v for k, v in known.items() if 0 not in v}
+    if len(whole) == len(known):
+        (arg, out, aux), _ = handle.infer_shape(whole)
+        return arg, out, aux
+    runs = []
+    try:
+        for n in _UNKNOWN_DIM_STANDINS:
+            (arg, out, aux), _ = handle.infer_shape({k: tuple(d or n for d in v) for k, v in known.items()})
+            runs.append(arg + out + aux)
+    except Exception:  # noqa: BLE001 (a stand-in's failure, not the graph's: see the doc)
+        (arg, out, aux), _ = handle.infer_shape(whole)
+        return arg, out, aux
+
+    def merge(a, b):
+        if a is None or b is None or len(a) != len(b):
+            return None
+        return tuple(x if x == y else 0 for x, y in zip(a, b))
+
+    merged = [merge(a, b) for a, b in zip(*runs)]
+    return merged[: len(arg)], merged[len(arg) : len(arg) + len(out)], merged[len(arg) + len(out) :]
+
+
 def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None, init=None, stype=None, **kwargs):
     """A free input of a graph: data, label, weight."""
     if not isinstance(name, str):
         raise TypeError("Expect a string for variable `name`")
     attrs = AttrScope.current.get(attr)
     if shape is not None:
-        attrs["__shape__"] = _attr_value(tuple(shape))
+        from ..ndarray.ndarray import _shape
+
+        attrs["__shape__"] = _attr_value(_shape(shape))
     if lr_mult is not None:
         attrs["__lr_mult__"] = str(lr_mult)
     if wd_mult is not None:
