@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod autograd;
+mod custom;
 mod engine;
 mod errors;
 mod io;
@@ -19,6 +20,7 @@ mod symbol;
 fn _rmx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     engine::register(m)?;
+    custom::register(m)?;
     autograd::register(m)?;
     ndarray::register(m)?;
     symbol::register(m)?;

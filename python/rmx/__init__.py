@@ -33,6 +33,9 @@ from . import monitor as mon
 from . import module as mod
 from .base import MXNetError
 from . import util, runtime, libinfo
+from . import operator
+ndarray.Custom = operator._nd_custom
+symbol.Custom = operator._sym_custom
 from . import profiler
 from .util import is_np_shape, set_np_shape, np_shape, use_np_shape
 from .util import is_np_array, np_array, use_np_array, use_np

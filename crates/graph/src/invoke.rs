@@ -116,6 +116,9 @@ pub fn push_compute(op: Arc<dyn Operator>, name: OprName, inputs: Vec<NDArray>, 
     if op.uses_rng() {
         writes.push(rng_var());
     }
+    if let Some(cb) = op.host_callback() {
+        return crate::host_call::push(cb, name, inputs, outputs, opctx, ctx, &reads, &writes);
+    }
     let body = Box::new(move |rc: &RunContext| run_compute(op.as_ref(), &inputs, &outputs, &mutated, &inplace, OpCtx { run: *rc, ..opctx }));
     engine().push(body, ctx, &reads, &writes, prop, 0, name)?;
     Ok(())
@@ -159,7 +162,7 @@ fn run_compute(op: &dyn Operator, inputs: &[NDArray], outputs: &[NDArray], mutat
 }
 
 /// Copies dense `t` into the (strided) elements of `a`.
-fn scatter(t: &Tensor, a: &NDArray) -> std::result::Result<(), BoxError> {
+pub(crate) fn scatter(t: &Tensor, a: &NDArray) -> std::result::Result<(), BoxError> {
     // SAFETY: this push writes `a`'s variable, so nothing else touches its chunk meanwhile.
     let mut chunk = unsafe { a.chunk_tensor() };
     Ok(copy::write_strided(t, &mut chunk, &a.region())?)

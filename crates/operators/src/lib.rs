@@ -29,5 +29,5 @@ pub mod rng;
 pub use attrs::Attrs;
 pub use error::{GraphError, Result};
 pub use grad::{GradArgs, GradBuilder, Value};
-pub use operator::{Arity, BlockFn, BlockKernel, OpCtx, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+pub use operator::{Arity, BlockFn, BlockKernel, HostArray, HostCallback, HostDone, OpCtx, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 pub use registry::{all as all_ops, lookup};

@@ -125,11 +125,37 @@ pub trait Operator: Send + Sync {
         known.iter().map(|k| k.or(first)).collect()
     }
 
+    /// For an operator computed outside rmx (the `Custom` operator's Python code): the code to
+    /// call instead of [`Operator::compute`]. The engine operation then ends when the code
+    /// reports its outputs, on a thread of its own, so the code may itself push and wait.
+    fn host_callback(&self) -> Option<std::sync::Arc<dyn HostCallback>> {
+        None
+    }
+
     /// Builds the gradient: appends to `g` the computation of each input's gradient from
     /// the forward values and the outputs' gradients (`None`: no gradient flows to that input).
     fn gradient(&self, _g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
         Err(GraphError::Invalid(format!("operator {} has no gradient", args.op)))
     }
+}
+
+/// An array's elements copied out of (or into) an engine operation, for code outside rmx.
+#[derive(Clone, Debug)]
+pub struct HostArray {
+    pub shape: Shape,
+    pub dtype: DType,
+    /// The elements, row-major, in the dtype's native byte order.
+    pub bytes: Vec<u8>,
+}
+
+/// Where [`HostCallback::call`] reports: the outputs, in order, or the failure.
+pub type HostDone = Box<dyn FnOnce(std::result::Result<Vec<HostArray>, BoxError>) + Send>;
+
+/// Computation by code outside rmx (see [`Operator::host_callback`]).
+pub trait HostCallback: Send + Sync {
+    /// Starts computing `outputs` (shapes and dtypes as inferred) from copies of the inputs;
+    /// must return at once and report through `done` exactly once, from any thread.
+    fn call(&self, is_train: bool, inputs: Vec<HostArray>, outputs: Vec<TensorDesc>, done: HostDone);
 }
 
 /// How an operator takes its inputs.
@@ -165,7 +191,10 @@ impl OpDef {
     /// Checks the attribute names, then builds the typed instance.
     pub fn instantiate(&'static self, attrs: &Attrs) -> Result<Box<dyn Operator>> {
         let known: Vec<&str> = self.params.iter().map(|p| p.name).collect();
-        attrs.check_known(self.name, &known)?;
+        // A parameter named "..." takes any others (Custom's, passed on to Python).
+        if !known.contains(&"...") {
+            attrs.check_known(self.name, &known)?;
+        }
         (self.create)(self.name, attrs)
     }
 }

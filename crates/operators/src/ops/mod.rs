@@ -87,6 +87,7 @@ mod fill_element;
 mod histogram;
 mod ravel;
 mod linalg;
+pub mod custom;
 
 use crate::operator::OpDef;
 
@@ -163,4 +164,5 @@ pub static REGISTRY: &[&[OpDef]] = &[
     ravel::DEFS,
     linalg::DEFS,
     linalg::PACK_DEFS,
+    custom::DEFS,
 ];
