@@ -11,6 +11,7 @@ from .symbol import Group, Symbol, Variable, load, load_json, var
 _internal = types.ModuleType(__name__ + "._internal", "Every registered operator, underscored ones included.")
 generate(globals(), _internal)
 _legacy.install(globals(), lambda name: getattr(_internal, name), symbolic=True)
+from . import random  # noqa: E402
 contrib = types.ModuleType(__name__ + ".contrib", "MXNet's contrib operators: ``_contrib_X`` as ``contrib.X``.")
 linalg = types.ModuleType(__name__ + ".linalg", "MXNet's linear algebra operators: ``_linalg_X`` as ``linalg.X``.")
 for _n in dir(_internal):

@@ -88,6 +88,7 @@ mod histogram;
 mod ravel;
 mod linalg;
 pub mod custom;
+mod sample;
 
 use crate::operator::OpDef;
 
@@ -165,4 +166,6 @@ pub static REGISTRY: &[&[OpDef]] = &[
     linalg::DEFS,
     linalg::PACK_DEFS,
     custom::DEFS,
+    sample::DEFS,
+    sample::BASIC_DEFS,
 ];
