@@ -89,6 +89,8 @@ mod ravel;
 mod linalg;
 pub mod custom;
 mod sample;
+mod svm_output;
+mod crop;
 
 use crate::operator::OpDef;
 
@@ -168,4 +170,6 @@ pub static REGISTRY: &[&[OpDef]] = &[
     custom::DEFS,
     sample::DEFS,
     sample::BASIC_DEFS,
+    svm_output::DEFS,
+    crop::DEFS,
 ];
