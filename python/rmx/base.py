@@ -84,13 +84,18 @@ class UnsupportedKVStoreError(MXNetError, NotImplementedError):
     """A kvstore type or feature rmx does not have (yet); also ``rmx.kvstore.UnsupportedKVStoreError``."""
 
 
+class SparseStorageError(MXNetError, NotImplementedError):
+    """A sparse storage type (``'row_sparse'``, ``'csr'``) was asked for: rmx stores every array
+    densely. The message names the function and the storage type; ``stype='default'`` works."""
+
+
 class KVStoreError(MXNetError):
     """A distributed kvstore failed: a process of the job died or stopped answering (the message
     names it: ``server 1 (10.0.0.2:41234) was lost: ...``), or a peer broke the protocol."""
 
 
 __all__ += ["ParameterError", "IndexError", "FileError", "DataError", "OutOfMemoryError", "UnsupportedKVStoreError",
-            "KVStoreError"]
+            "KVStoreError", "SparseStorageError"]
 
 
 # ---------------------------------------------------------------------------------------------

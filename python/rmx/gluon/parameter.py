@@ -29,13 +29,12 @@ import numpy as np
 from .. import autograd, initializer, ndarray, symbol
 from ..base import MXNetError
 from ..context import Context, cpu, current_context
+from ..ndarray.sparse import check_stype, storage_error
 from .utils import _brief_print_list, _indent, shape_is_known
 
 __all__ = ["DeferredInitializationError", "Parameter", "Constant", "ParameterDict", "tensor_types"]
 
 tensor_types = (symbol.Symbol, ndarray.NDArray)
-
-_STYPES = ("default", "row_sparse", "csr")
 
 
 class DeferredInitializationError(MXNetError):
@@ -62,8 +61,8 @@ class Parameter(object):
     allow_deferred_init : bool
     differentiable : bool
         False forces ``grad_req='null'``.
-    stype, grad_stype : {'default', 'row_sparse', 'csr'}
-        Accepted for compatibility; rmx's storage is always dense.
+    stype, grad_stype : 'default'
+        rmx stores arrays densely: ``'row_sparse'`` and ``'csr'`` raise ``SparseStorageError``.
     """
 
     def __init__(self, name, grad_req="write", shape=None, dtype=np.float32, lr_mult=1.0, wd_mult=1.0,
@@ -88,10 +87,8 @@ class Parameter(object):
         self.wd_mult = wd_mult
         self.grad_req = grad_req
         self.init = init
-        assert grad_stype in _STYPES, "grad_stype for Parameter '%s' must be one of 'default', " \
-            "'row_sparse', or 'csr', but got '%s'" % (name, grad_stype)
-        assert stype in _STYPES, "stype for Parameter '%s' must be one of 'default', " \
-            "'row_sparse', or 'csr', but got '%s'" % (name, stype)
+        check_stype(f"gluon.Parameter({name!r})", stype, "stype")
+        check_stype(f"gluon.Parameter({name!r})", grad_stype, "grad_stype")
         self._grad_stype = grad_stype
         self._stype = stype
 
@@ -180,6 +177,15 @@ class Parameter(object):
     def list_data(self):
         """The arrays on every context, in the order of ``list_ctx()``."""
         return self._check_and_get(self._data, list)
+
+    def row_sparse_data(self, row_id):
+        """MXNet: the rows ``row_id`` of a row-sparse parameter. rmx has no sparse storage: raises
+        ``SparseStorageError`` (``data()`` is the whole dense array)."""
+        raise storage_error(f"Parameter.row_sparse_data ({self.name!r})", "row_sparse")
+
+    def list_row_sparse_data(self, row_id):
+        """MXNet: ``row_sparse_data`` on every context. Raises ``SparseStorageError`` as it does."""
+        raise storage_error(f"Parameter.list_row_sparse_data ({self.name!r})", "row_sparse")
 
     def grad(self, ctx=None):
         """The gradient buffer on ``ctx``."""

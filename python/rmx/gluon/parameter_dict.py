@@ -8,6 +8,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .. import initializer, ndarray
+from ..ndarray.sparse import check_stype
 from .parameter import Constant, Parameter
 from .utils import _brief_print_list, _indent
 
@@ -74,8 +75,11 @@ class ParameterDict(object):
     def get(self, name, **kwargs):
         """The parameter ``prefix + name``: found here, else in the shared dictionary, else
         created with ``kwargs``. For a found one, ``kwargs`` must agree with it (unknown
-        dimensions of its shape are filled in; unset attributes are set)."""
+        dimensions of its shape are filled in; unset attributes are set). ``stype`` and
+        ``grad_stype`` other than ``'default'`` raise ``SparseStorageError``."""
         name = self.prefix + name
+        for k in ("stype", "grad_stype"):
+            check_stype(f"ParameterDict.get({name!r})", kwargs.get(k), k)
         param = self._get_impl(name)
         if param is None:
             param = Parameter(name, **kwargs)

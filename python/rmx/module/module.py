@@ -14,6 +14,7 @@ from .. import ndarray as nd
 from .. import optimizer as _optimizer
 from ..context import cpu
 from ..io import DataDesc
+from ..ndarray.sparse import check_stype_attr
 from .base_module import BaseModule, _check_input_names, _parse_data_desc
 from .executor_group import DataParallelExecutorGroup
 
@@ -184,6 +185,7 @@ class Module(BaseModule):
         self._grad_req = grad_req
         if not for_training:
             assert not inputs_need_grad
+        check_stype_attr("Module.bind", self._symbol)
         self._data_shapes, self._label_shapes = self._descs(data_shapes, label_shapes)
         shared_group = None
         if shared_module is not None:

@@ -8,6 +8,14 @@ from .utils import load, load_frombuffer, save
 
 _ops = generate(globals())
 legacy.install(globals(), _ops.__getitem__, symbolic=False)
+from . import sparse  # noqa: E402 - after the operators: its hints name them
+
+
+def cast_storage(data=None, stype=None, out=None, name=None, **kwargs):
+    """MXNet's ``cast_storage``: ``stype='default'`` copies ``data`` (into ``out`` if given);
+    ``'row_sparse'`` and ``'csr'`` raise ``SparseStorageError``, rmx storing arrays densely."""
+    return sparse._cast_storage("mx.nd.cast_storage", data, stype, out)
+
 
 import types as _types  # noqa: E402
 

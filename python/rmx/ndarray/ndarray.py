@@ -175,6 +175,16 @@ class NDArray:
     def copy(self):
         return invoke("_copy", [self])[0]
 
+    def tostype(self, stype):
+        """A copy in storage ``stype``: ``'default'`` (a dense copy, as MXNet); ``'row_sparse'``
+        and ``'csr'`` raise ``SparseStorageError``, rmx storing arrays densely."""
+        from .sparse import check_stype
+
+        check_stype("NDArray.tostype", stype)
+        if stype is None:
+            raise InvalidArgumentError("NDArray.tostype: stype must be 'default'")
+        return self.copy()
+
     def copyto(self, other):
         """Copies into ``other`` (an NDArray of the same shape; returns it) or onto a Context."""
         if isinstance(other, Context):
@@ -251,7 +261,9 @@ class NDArray:
         ``grad_req`` says ('write', 'add' or 'null'); calls recorded on it inside
         ``autograd.record()`` become differentiable."""
         from .. import autograd
+        from .sparse import check_stype
 
+        check_stype("NDArray.attach_grad", stype)
         grad = zeros(self.shape, ctx=self.context, dtype=self.dtype)
         autograd.mark_variables([self], [grad], grad_req)
 
@@ -405,6 +417,10 @@ def array(source_array, ctx=None, dtype=None):
     As in MXNet, the dtype is float32 unless given, even for integer NumPy input; an NDArray
     source keeps its own dtype.
     """
+    if _is_sparse_source(source_array):
+        from .sparse import storage_error
+
+        raise storage_error("mx.nd.array", getattr(source_array, "stype", None) or getattr(source_array, "format", "sparse"))
     if isinstance(source_array, NDArray):
         src = source_array if dtype is None else source_array.astype(dtype)
         return src.copyto(_ctx(ctx)) if ctx is not None and src.context != _ctx(ctx) else src.copy()
@@ -413,6 +429,11 @@ def array(source_array, ctx=None, dtype=None):
         data = data.reshape(1)
     c = _ctx(ctx)
     return _wrap(_rmx.nd_from_buffer(data.reshape(-1).view(np.uint8), list(data.shape), data.dtype.name, c.device_typeid, c.device_id))
+
+
+def _is_sparse_source(source):
+    """A scipy.sparse matrix (checked by its module, scipy being optional) or an MXNet sparse array."""
+    return type(source).__module__.startswith("scipy.sparse") or getattr(source, "stype", "default") != "default"
 
 
 def _shape(shape):
@@ -425,20 +446,30 @@ def _shape(shape):
 
 def zeros(shape, ctx=None, dtype=None, out=None, **kwargs):
     """Zeros of ``shape``; with ``out``, written into it (its dtype must be ``dtype``, as in
-    MXNet, where ``out`` goes to the ``_zeros`` operator)."""
+    MXNet, where ``out`` goes to the ``_zeros`` operator). ``stype`` other than ``'default'``
+    raises ``SparseStorageError``: rmx stores arrays densely."""
+    from .sparse import check_stype
+
+    check_stype("mx.nd.zeros", kwargs.pop("stype", None))
     if out is not None:
         return _fill_out(shape, 0, dtype, out)
     c = _ctx(ctx)
     return _wrap(_rmx.nd_zeros(list(_shape(shape)), dtype_name(dtype), c.device_typeid, c.device_id))
 
 
-def empty(shape, ctx=None, dtype=None):
-    """An array of ``shape`` (zero-filled in rmx)."""
+def empty(shape, ctx=None, dtype=None, stype=None):
+    """An array of ``shape`` (zero-filled in rmx); ``stype`` as for ``zeros``."""
+    from .sparse import check_stype
+
+    check_stype("mx.nd.empty", stype)
     return zeros(shape, ctx, dtype)
 
 
 def ones(shape, ctx=None, dtype=None, out=None, **kwargs):
-    """Ones of ``shape``; ``out`` as for ``zeros``."""
+    """Ones of ``shape``; ``out`` and ``stype`` as for ``zeros``."""
+    from .sparse import check_stype
+
+    check_stype("mx.nd.ones", kwargs.pop("stype", None))
     if out is not None:
         return _fill_out(shape, 1, dtype, out)
     return full(shape, 1, ctx, dtype)

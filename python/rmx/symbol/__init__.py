@@ -12,6 +12,7 @@ _internal = types.ModuleType(__name__ + "._internal", "Every registered operator
 generate(globals(), _internal)
 _legacy.install(globals(), lambda name: getattr(_internal, name), symbolic=True)
 from . import random  # noqa: E402
+from . import sparse  # noqa: E402
 contrib = types.ModuleType(__name__ + ".contrib", "MXNet's contrib operators: ``_contrib_X`` as ``contrib.X``.")
 linalg = types.ModuleType(__name__ + ".linalg", "MXNet's linear algebra operators: ``_linalg_X`` as ``linalg.X``.")
 for _n in dir(_internal):
@@ -35,6 +36,12 @@ def full(shape, val, dtype=None, **kwargs):
 
 def arange(start, stop=None, step=1.0, repeat=1, name=None, dtype=None):
     return _internal._arange(start=start, stop=stop, step=step, repeat=repeat, name=name, dtype=dtype or "float32")
+
+
+def cast_storage(data=None, stype=None, name=None, attr=None, out=None, **kwargs):
+    """MXNet's ``cast_storage``: ``stype='default'`` is a copy of ``data``; ``'row_sparse'`` and
+    ``'csr'`` raise ``SparseStorageError``, rmx storing arrays densely."""
+    return sparse._cast_storage("mx.sym.cast_storage", data, stype, name, attr)
 
 
 def pow(base, exp):  # noqa: A001 (MXNet's name)

@@ -251,8 +251,14 @@ class Symbol:
                     shared_arg_names=None, shared_exec=None, shared_buffer=None, **kwargs):
         """Allocates every argument, gradient and auxiliary array from the input shapes and binds.
         ``memory_strategy='none'|'inplace'|'coshare'|'both'`` (keyword, default from
-        ``RMX_MEMORY_STRATEGY``, else ``both``) picks how internal buffers are shared."""
+        ``RMX_MEMORY_STRATEGY``, else ``both``) picks how internal buffers are shared.
+        ``stype_dict`` values and variables' storage types other than ``'default'`` raise
+        ``SparseStorageError`` (rmx stores arrays densely)."""
         from ..executor import simple_bind
+        from ..ndarray.sparse import check_stype_attr, check_stype_dict
+
+        check_stype_dict("Symbol.simple_bind", stype_dict)
+        check_stype_attr("Symbol.simple_bind", self)
 
         strategy = kwargs.pop("memory_strategy", None)
         return simple_bind(self, ctx, grad_req, type_dict, shared_exec, kwargs, strategy)
@@ -413,7 +419,10 @@ def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None
     if init is not None:
         attrs["__init__"] = init if isinstance(init, str) else init.dumps()
     if stype is not None:
-        attrs["__storage_type__"] = str({"default": 0, "row_sparse": 1, "csr": 2}[stype])
+        from ..ndarray.sparse import STYPE_IDS, check_stype
+
+        check_stype(f"mx.sym.var({name!r})", stype)
+        attrs["__storage_type__"] = str(STYPE_IDS[stype])
     for k, v in kwargs.items():
         if k.startswith("__") and k.endswith("__"):
             attrs[k] = str(v)

@@ -305,11 +305,17 @@ class GroupNorm(HybridBlock):
 
 
 class Embedding(HybridBlock):
-    """Maps integer indices to rows of a ``(input_dim, output_dim)`` weight. ``sparse_grad`` is
-    accepted; the gradient is dense in rmx."""
+    """Maps integer indices to rows of a ``(input_dim, output_dim)`` weight. ``sparse_grad=True``
+    (a row-sparse gradient) raises ``SparseStorageError``: rmx stores arrays densely."""
 
     def __init__(self, input_dim, output_dim, dtype="float32", weight_initializer=None, sparse_grad=False,
                  **kwargs):
+        if sparse_grad:
+            from ...base import SparseStorageError
+
+            raise SparseStorageError("gluon.nn.Embedding: sparse_grad=True asks for storage type 'row_sparse' for the "
+                                     "weight's gradient, which is not supported: rmx stores arrays densely "
+                                     "(use sparse_grad=False, a dense gradient: grad_stype='default')")
         super(Embedding, self).__init__(**kwargs)
         grad_stype = "row_sparse" if sparse_grad else "default"
         self._kwargs = {"input_dim": input_dim, "output_dim": output_dim, "dtype": dtype,
