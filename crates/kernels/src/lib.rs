@@ -53,6 +53,7 @@ pub mod regression;
 pub mod softmax;
 pub mod softmax_output;
 pub mod special;
+pub mod spatial;
 pub mod svm;
 pub mod update;
 pub mod upsampling;

@@ -39,6 +39,7 @@ pub mod shuffle;
 pub mod simd;
 pub mod softmax;
 pub mod softmax_output;
+pub mod spatial;
 pub mod svm;
 pub mod update;
 pub mod upsampling;

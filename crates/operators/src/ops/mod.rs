@@ -91,6 +91,8 @@ pub mod custom;
 mod sample;
 mod svm_output;
 mod crop;
+mod roi_pooling;
+mod spatial_transformer;
 
 use crate::operator::OpDef;
 
@@ -172,4 +174,6 @@ pub static REGISTRY: &[&[OpDef]] = &[
     sample::BASIC_DEFS,
     svm_output::DEFS,
     crop::DEFS,
+    roi_pooling::DEFS,
+    spatial_transformer::DEFS,
 ];
