@@ -215,7 +215,9 @@ pub(crate) fn start_async(f: AsyncOprFn, name: &OprName, ctx: Context, inherits:
     }
     let finish = Arc::new(Mutex::new(Some(finish)));
     let (on_done, op) = (finish.clone(), name.clone());
+    let (started, thread) = (crate::profiler::now_us(), crate::profiler::thread_number());
     let completion = Completion::new(Box::new(move |result| {
+        crate::profiler::finished(&op, ctx, started, thread);
         let outcome = match result {
             Ok(()) => Outcome { error: None, fresh: false },
             Err(cause) => Outcome { error: Some(Arc::new(EngineError::OpFailed { op, cause: Arc::from(cause) })), fresh: true },

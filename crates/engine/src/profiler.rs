@@ -62,6 +62,15 @@ pub fn thread_number() -> u64 {
     THREAD.with(|t| *t)
 }
 
+/// Records an operation that ran from `start_us` until now (an asynchronous one, which ends on
+/// another thread: the thread recorded is the one that started it), if the profiler runs.
+pub(crate) fn finished(name: &str, ctx: Context, start_us: f64, thread: u64) {
+    if is_running() {
+        let event = ProfileEvent { name: name.to_string(), ctx, thread, start_us, dur_us: now_us() - start_us };
+        EVENTS.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+    }
+}
+
 /// Runs `f`, recording it as `name` on `ctx` while the profiler runs.
 pub(crate) fn timed<R>(name: &str, ctx: Context, f: impl FnOnce() -> R) -> R {
     if !is_running() {

@@ -30,6 +30,7 @@ mod tensor;
 pub mod batch_norm;
 pub mod conv;
 pub mod copy;
+pub mod correlation;
 pub mod cpu;
 pub mod cuda;
 pub mod dropout;

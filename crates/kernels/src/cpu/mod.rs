@@ -10,6 +10,7 @@ pub mod clip;
 pub mod conv;
 pub mod conv_s1;
 pub mod copy;
+pub mod correlation;
 pub mod dropout;
 pub mod elementwise;
 pub mod fused;

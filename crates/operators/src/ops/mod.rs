@@ -93,6 +93,7 @@ mod svm_output;
 mod crop;
 mod roi_pooling;
 mod spatial_transformer;
+mod correlation;
 
 use crate::operator::OpDef;
 
@@ -176,4 +177,5 @@ pub static REGISTRY: &[&[OpDef]] = &[
     crop::DEFS,
     roi_pooling::DEFS,
     spatial_transformer::DEFS,
+    correlation::DEFS,
 ];
