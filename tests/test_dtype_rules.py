@@ -286,11 +286,38 @@ FLOAT16_GAPS = [
 
 
 @pytest.mark.parametrize("name, call, reference", FLOAT16_GAPS, ids=[g[0] for g in FLOAT16_GAPS])
-@pytest.mark.xfail(strict=True, reason="issue 18: the operator refuses float16 (computes in float32 or float64 only); MXNet 1.9.1 CPU computes it in float16")
 def test_float16_through_nn_operators(name, call, reference):
+    # rmx computes these in float32 on converted copies (operators' float16 adapter).
     y = call(mx.nd)
     assert y.dtype == np.float16
     np.testing.assert_allclose(y.asnumpy().astype(np.float32), reference(), rtol=1e-2, atol=2e-3)
+
+
+def test_float16_gradients_and_mixed_batch_norm():
+    x = mx.nd.array(X4, dtype="float16")
+    x.attach_grad()
+    with mx.autograd.record():
+        y = mx.nd.Pooling(mx.nd.Activation(x, act_type="tanh"), kernel=(2, 2), pool_type="avg")
+    y.backward()
+    x32 = mx.nd.array(X4)
+    x32.attach_grad()
+    with mx.autograd.record():
+        y32 = mx.nd.Pooling(mx.nd.Activation(x32, act_type="tanh"), kernel=(2, 2), pool_type="avg")
+    y32.backward()
+    assert x.grad.dtype == np.float16
+    np.testing.assert_allclose(x.grad.asnumpy().astype(np.float32), x32.grad.asnumpy(), rtol=1e-2, atol=1e-3)
+    # float16 data, float32 parameters and statistics: the output follows the data, as MXNet's.
+    data = mx.sym.var("data")
+    bn = mx.sym.BatchNorm(data, name="bn")
+    exe = bn.simple_bind(mx.cpu(), data=X4.shape, type_dict={"data": "float16"})
+    assert exe.arg_dict["bn_gamma"].dtype == np.float32 and exe.aux_dict["bn_moving_mean"].dtype == np.float32
+    exe.arg_dict["data"][:] = X4
+    exe.arg_dict["bn_gamma"][:] = 1
+    out = exe.forward(is_train=True)[0]
+    assert out.dtype == np.float16
+    exe.backward(mx.nd.ones(X4.shape, dtype="float16"))
+    assert exe.grad_dict["data"].dtype == np.float16 and exe.grad_dict["bn_gamma"].dtype == np.float32
+    assert np.abs(exe.aux_dict["bn_moving_mean"].asnumpy()).sum() > 0
 
 
 @pytest.mark.parametrize(

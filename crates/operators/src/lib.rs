@@ -20,6 +20,7 @@
 
 pub mod attrs;
 pub mod error;
+pub mod float16;
 pub mod grad;
 pub mod operator;
 pub mod ops;

@@ -195,7 +195,11 @@ impl OpDef {
         if !known.contains(&"...") {
             attrs.check_known(self.name, &known)?;
         }
-        (self.create)(self.name, attrs)
+        let op = (self.create)(self.name, attrs)?;
+        if crate::float16::FLOAT16_VIA_FLOAT32.contains(&self.name) {
+            return Ok(Box::new(crate::float16::Float16Via32(op)));
+        }
+        Ok(op)
     }
 }
 

@@ -24,7 +24,7 @@
 
 use rmx_engine::BoxError;
 use rmx_kernels::batch_norm::{self, BatchNormPlan};
-use rmx_kernels::Shape;
+use rmx_kernels::{DType, Shape};
 
 use super::axes::{axis, split_around};
 use super::float::float_dtype;
@@ -130,6 +130,20 @@ impl Operator for BatchNorm {
             "moving_var" => Some("[\"one\", {}]"),
             _ => None,
         }
+    }
+
+    /// float16 data keeps float32 parameters and statistics, as MXNet's BatchNorm does.
+    fn complete_dtypes(&self, known: &[Option<DType>]) -> Vec<Option<DType>> {
+        let first = known.iter().flatten().next().copied();
+        known
+            .iter()
+            .enumerate()
+            .map(|(i, k)| k.or(match (i, first) {
+                (0, f) => f,
+                (_, Some(DType::F16)) => Some(DType::F32),
+                (_, f) => f,
+            }))
+            .collect()
     }
 
     fn mutated_inputs(&self) -> Vec<usize> {
