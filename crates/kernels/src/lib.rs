@@ -47,6 +47,7 @@ pub mod lrn;
 pub mod make_loss;
 pub mod ordering;
 pub mod pad;
+pub mod pdf;
 pub mod pooling;
 pub mod random;
 pub mod reduce;

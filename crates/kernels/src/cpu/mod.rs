@@ -28,6 +28,7 @@ pub mod lrn;
 pub mod make_loss;
 pub mod ordering;
 pub mod pad;
+pub mod pdf;
 pub mod pooling;
 pub mod pooling2d;
 pub mod random;

@@ -94,6 +94,7 @@ mod crop;
 mod roi_pooling;
 mod spatial_transformer;
 mod correlation;
+mod pdf;
 
 use crate::operator::OpDef;
 
@@ -178,4 +179,5 @@ pub static REGISTRY: &[&[OpDef]] = &[
     roi_pooling::DEFS,
     spatial_transformer::DEFS,
     correlation::DEFS,
+    pdf::DEFS,
 ];
