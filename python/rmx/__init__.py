@@ -34,6 +34,7 @@ from . import module as mod
 from .base import MXNetError
 from . import util, runtime, libinfo
 from . import operator
+from . import contrib
 ndarray.Custom = operator._nd_custom
 symbol.Custom = operator._sym_custom
 from . import profiler
