@@ -30,8 +30,8 @@ impl CustomBackend for PyBackend {
 struct PyProp(Arc<Py<PyAny>>);
 
 impl PyProp {
-    fn names(&self, method: &str) -> Vec<String> {
-        Python::attach(|py| self.0.call_method0(py, method).and_then(|r| r.extract(py))).unwrap_or_default()
+    fn names(&self, method: &str) -> Result<Vec<String>, String> {
+        Python::attach(|py| self.0.call_method0(py, method).and_then(|r| r.extract(py)).map_err(|e| describe(py, &e)))
     }
 }
 
@@ -40,15 +40,15 @@ fn dtype(name: &str) -> Result<DType, String> {
 }
 
 impl CustomProp for PyProp {
-    fn list_arguments(&self) -> Vec<String> {
+    fn list_arguments(&self) -> Result<Vec<String>, String> {
         self.names("list_arguments")
     }
 
-    fn list_outputs(&self) -> Vec<String> {
+    fn list_outputs(&self) -> Result<Vec<String>, String> {
         self.names("list_outputs")
     }
 
-    fn list_auxiliary_states(&self) -> Vec<String> {
+    fn list_auxiliary_states(&self) -> Result<Vec<String>, String> {
         self.names("list_auxiliary_states")
     }
 
@@ -93,9 +93,10 @@ fn run(handle: &Py<PyAny>, backward: bool, is_train: bool, inputs: Vec<HostArray
     Python::attach(|py| {
         let arrays: Vec<(Vec<usize>, &str, Bound<'_, PyBytes>)> = inputs.iter().map(|h| (h.shape.to_vec(), h.dtype.name(), PyBytes::new(py, &h.bytes))).collect();
         let descs: Vec<(Vec<usize>, &str)> = outputs.iter().map(|d| (d.shape.to_vec(), d.dtype.name())).collect();
-        let result = handle.call_method1(py, "run", (backward, is_train, arrays, descs)).and_then(|r| r.extract::<Vec<(Vec<usize>, String, Vec<u8>)>>(py));
+        // `bytes` objects, read as one buffer each (not one Python int per byte).
+        let result = handle.call_method1(py, "run", (backward, is_train, arrays, descs)).and_then(|r| r.into_bound(py).extract::<Vec<(Vec<usize>, String, Bound<'_, PyBytes>)>>());
         let triples = result.map_err(|e| -> BoxError { format!("custom operator: {}", describe(py, &e)).into() })?;
-        triples.into_iter().map(|(shape, name, bytes)| Ok(HostArray { shape: Shape::from_slice(&shape), dtype: dtype(&name)?, bytes })).collect::<Result<_, String>>().map_err(BoxError::from)
+        triples.into_iter().map(|(shape, name, bytes)| Ok(HostArray { shape: Shape::from_slice(&shape), dtype: dtype(&name)?, bytes: bytes.as_bytes().to_vec() })).collect::<Result<_, String>>().map_err(BoxError::from)
     })
 }
 

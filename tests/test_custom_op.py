@@ -174,3 +174,38 @@ def test_operator_introspection():
     assert "Custom" in mx.operator.get_all_registered_operators()
     with pytest.raises(mx.base.MXNetError, match="CustomOp"):
         mx.operator.NumpyOp()
+
+
+def test_errors_in_the_property_are_reported():
+    @mx.operator.register("test_badargs")
+    class BadArgs(mx.operator.CustomOpProp):
+        def list_arguments(self):
+            raise ValueError("no arguments today")
+
+    with pytest.raises(mx.base.MXNetError, match="(?s)list_arguments.*no arguments today"):
+        mx.sym.Custom(mx.sym.var("a"), op_type="test_badargs")
+
+    @mx.operator.register("test_badshape")
+    class BadShape(mx.operator.CustomOpProp):
+        def infer_shape(self, in_shape):
+            return [], [(3,)], []
+
+    with pytest.raises(mx.base.MXNetError, match="infer_shape returned 0 input shapes for 1 inputs"):
+        mx.nd.Custom(mx.nd.ones(2), op_type="test_badshape")
+
+
+def test_a_property_may_build_custom_operators_itself():
+    @mx.operator.register("test_outer")
+    class Outer(mx.operator.CustomOpProp):
+        def __init__(self):
+            super().__init__()
+            mx.sym.Custom(mx.sym.var("z"), op_type="test_scale_split", scale=2)  # re-enters the registry
+
+        def create_operator(self, ctx, in_shapes, in_dtypes):
+            return ScaleSplit(1.0, 0.0)
+
+        def list_outputs(self):
+            return ["a", "b"]
+
+    a, b = mx.nd.Custom(mx.nd.ones(2), op_type="test_outer")
+    assert a.asnumpy().tolist() == [1.0, 1.0]

@@ -122,3 +122,13 @@ def test_bad_arguments_name_operator_and_argument():
         mx.nd.unravel_index(mx.nd.array([1]), shape=(3, -1))
     with pytest.raises(mx.base.MXNetError, match="fill_element_0index"):
         mx.nd.fill_element_0index(mx.nd.zeros((2, 3)), mx.nd.zeros(3), mx.nd.zeros(2))
+
+
+def test_diag_of_a_vector_ignores_the_axes_as_mxnet():
+    got = mx.nd.diag(mx.nd.array([1, 2]), k=1, axis1=1, axis2=0).asnumpy()
+    np.testing.assert_array_equal(got, [[0, 1, 0], [0, 0, 2], [0, 0, 0]])
+
+
+def test_block_size_overflow_is_an_error():
+    with pytest.raises(mx.base.MXNetError, match="depth_to_space.*block_size"):
+        mx.nd.depth_to_space(mx.nd.zeros((1, 4, 2, 2)), block_size=2**32)

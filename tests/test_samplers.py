@@ -81,3 +81,14 @@ def test_symbol_samplers():
     np.testing.assert_allclose(out.mean(axis=1), [0, 10, 100], atol=0.05)
     p = mx.sym.random.poisson(lam=3.0, shape=(2, 2))
     assert p.bind(mx.cpu(), {}).forward()[0].shape == (2, 2)
+
+
+def test_multinomial_refusals_are_clear():
+    with pytest.raises(mx.base.MXNetError, match="at least one category"):
+        mx.nd.random.multinomial(mx.nd.zeros((3, 0)))
+    p = mx.nd.array([[0.3, 0.7]])
+    p.attach_grad()
+    with mx.autograd.record():
+        _, logp = mx.nd.random.multinomial(p, shape=4, get_prob=True)
+    with pytest.raises(mx.base.MXNetError, match="get_prob"):
+        logp.backward()

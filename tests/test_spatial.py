@@ -59,3 +59,16 @@ def test_roi_pooling_gradient_and_errors():
         mx.nd.ROIPooling(mx.nd.zeros((1, 1, 4, 4)), mx.nd.zeros((2, 4)), pooled_size=(2, 2), spatial_scale=1.0)
     with pytest.raises(mx.base.MXNetError, match="target_shape"):
         mx.nd.GridGenerator(mx.nd.zeros((1, 6)), transform_type="affine")
+
+
+def test_roi_pooling_argmax_is_exact_in_float16():
+    # Flat indices past 2048 round in float16; the argmax is int64, so the gradient lands right.
+    x = np.zeros((1, 1, 64, 64), dtype=np.float16)
+    x[0, 0, 63, 63] = 5.0
+    data = mx.nd.array(x, dtype="float16")
+    data.attach_grad()
+    with mx.autograd.record():
+        y = mx.nd.ROIPooling(data, mx.nd.array([[0, 0, 0, 63, 63]], dtype="float16"), pooled_size=(1, 1), spatial_scale=1.0)
+    y.backward()
+    g = data.grad.asnumpy()
+    assert g[0, 0, 63, 63] == 1 and g.sum() == 1

@@ -30,7 +30,7 @@ import ctypes  # noqa: F401 (MXNet's module namespace)
 import traceback  # noqa: F401
 import warnings  # noqa: F401
 from ctypes import CFUNCTYPE, POINTER, Structure, c_bool, c_char, c_char_p, c_int, c_void_p, cast, pointer  # noqa: F401
-from threading import Lock
+from threading import Lock, RLock  # noqa: F401 (Lock: a name of MXNet's module)
 
 import numpy as np
 
@@ -105,7 +105,8 @@ class CustomOpProp:
 
 _REGISTRY = {}
 _PROPS = {}
-_LOCK = Lock()
+# Reentrant: a property's constructor or create_operator may itself make Custom operators.
+_LOCK = RLock()
 
 
 def register(reg_name):

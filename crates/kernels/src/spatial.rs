@@ -12,11 +12,17 @@ fn nchw(t: &Tensor) -> [usize; 4] {
 /// `y` (R, C, ph, pw) and `argmax` (the flat data index chosen, -1 for an empty bin).
 pub fn roi_pool(x: &Tensor, rois: &Tensor, scale: f64, y: &mut Tensor, argmax: &mut Tensor) -> KernelResult<()> {
     let pooled = (y.shape[2], y.shape[3]);
-    dispatch!("ROIPooling", y, cpu => with_dtype!(y.dtype, T => cpu::spatial::roi_pool::<T>(x.data(), nchw(x), rois.data(), pooled, scale, y.data_mut(), argmax.data_mut())))
+    dispatch!("ROIPooling", y, cpu => with_dtype!(y.dtype, T => cpu::spatial::roi_pool::<T>(x.data(), nchw(x), rois.data(), pooled, scale, y.data_mut(), argmax.data_mut::<i64>())))
 }
 
+/// `argmax` (int64) as `roi_pool` wrote it; an index outside `dx` is an error.
 pub fn roi_pool_backward(dy: &Tensor, argmax: &Tensor, dx: &mut Tensor) -> KernelResult<()> {
-    dispatch!("ROIPooling gradient", dx, cpu => with_dtype!(dx.dtype, T => cpu::spatial::roi_pool_backward::<T>(dy.data(), argmax.data(), dx.data_mut())))
+    let mut inside = true;
+    dispatch!("ROIPooling gradient", dx, cpu => with_dtype!(dx.dtype, T => inside = cpu::spatial::roi_pool_backward::<T>(dy.data(), argmax.data::<i64>(), dx.data_mut())))?;
+    if !inside {
+        return Err(crate::KernelError::Index { message: "_backward_ROIPooling: an argmax index lies outside the data".into() });
+    }
+    Ok(())
 }
 
 /// Grids `(N, 2, h, w)` from affine matrices `(N, 6)`; `backward`: their gradient.

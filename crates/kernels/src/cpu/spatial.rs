@@ -11,7 +11,7 @@ fn round(v: f64) -> i64 {
 /// Per ROI `[batch, x1, y1, x2, y2]` (a batch index outside the batch gives zeros): the maximum of each of `ph x pw` bins over every
 /// channel, and the flat index in `x` of the element chosen (-1 for an empty bin, valued 0).
 #[allow(clippy::too_many_arguments)]
-pub fn roi_pool<T: Element>(x: &[T], dims: [usize; 4], rois: &[T], (ph, pw): (usize, usize), scale: f64, y: &mut [T], argmax: &mut [T]) {
+pub fn roi_pool<T: Element>(x: &[T], dims: [usize; 4], rois: &[T], (ph, pw): (usize, usize), scale: f64, y: &mut [T], argmax: &mut [i64]) {
     let [n, c, h, w] = dims;
     for (r, roi) in rois.chunks_exact(5).enumerate() {
         let b = roi[0].to_f64() as i64;
@@ -19,7 +19,7 @@ pub fn roi_pool<T: Element>(x: &[T], dims: [usize; 4], rois: &[T], (ph, pw): (us
             // A region of no image in the batch pools to zeros, as MXNet's does.
             let first = r * c * ph * pw;
             y[first..first + c * ph * pw].iter_mut().for_each(|v| *v = T::from_f64(0.0));
-            argmax[first..first + c * ph * pw].iter_mut().for_each(|v| *v = T::from_f64(-1.0));
+            argmax[first..first + c * ph * pw].iter_mut().for_each(|v| *v = -1);
             continue;
         }
         let b = b as usize;
@@ -47,23 +47,23 @@ pub fn roi_pool<T: Element>(x: &[T], dims: [usize; 4], rois: &[T], (ph, pw): (us
                     }
                     let o = ((r * c + ch) * ph + i) * pw + j;
                     y[o] = T::from_f64(if at < 0 { 0.0 } else { best });
-                    argmax[o] = T::from_f64(at as f64);
+                    argmax[o] = at;
                 }
             }
         }
     }
 }
 
-/// `dx[argmax[o]] += dy[o]` over zeroed `dx`.
-pub fn roi_pool_backward<T: Element>(dy: &[T], argmax: &[T], dx: &mut [T]) {
+/// `dx[argmax[o]] += dy[o]` over zeroed `dx`; false if an index lies outside `dx`.
+pub fn roi_pool_backward<T: Element>(dy: &[T], argmax: &[i64], dx: &mut [T]) -> bool {
     dx.iter_mut().for_each(|v| *v = T::from_f64(0.0));
-    for (g, a) in dy.iter().zip(argmax) {
-        let a = a.to_f64();
-        if a >= 0.0 {
-            let i = a as usize;
-            dx[i] = T::from_f64(dx[i].to_f64() + g.to_f64());
+    for (g, &a) in dy.iter().zip(argmax) {
+        if a >= 0 {
+            let Some(d) = dx.get_mut(a as usize) else { return false };
+            *d = T::from_f64(d.to_f64() + g.to_f64());
         }
     }
+    true
 }
 
 /// The normalized coordinate of pixel `i` of `n` in [-1, 1].

@@ -48,11 +48,15 @@ impl Operator for Correlation {
             return Err(dtype_err(self.name, format!("needs two float maps of one shape and dtype, got {:?} {} and {:?} {}", a.shape.as_slice(), a.dtype, b.shape.as_slice(), b.dtype)));
         }
         let p = self.plan(&a.shape)?;
+        let grid = 2 * (self.max_disp / self.stride2) + 1;
+        let out = Shape::from_slice(&[p.n, grid * grid, p.out_h, p.out_w]);
         if self.backward {
+            if inputs[0].shape != out || inputs[0].dtype != a.dtype {
+                return Err(shape_err(self.name, format!("out_grad must be the result's {:?} {}, got {:?} {}", out.as_slice(), a.dtype, inputs[0].shape.as_slice(), inputs[0].dtype)));
+            }
             return Ok(vec![a.clone(), b.clone()]);
         }
-        let grid = 2 * (self.max_disp / self.stride2) + 1;
-        Ok(vec![TensorDesc { shape: Shape::from_slice(&[p.n, grid * grid, p.out_h, p.out_w]), dtype: a.dtype }])
+        Ok(vec![TensorDesc { shape: out, dtype: a.dtype }])
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {

@@ -19,9 +19,9 @@ use crate::operator::{HostCallback, OpCtx, param, Arity, OpDef, Operator, Tensor
 
 /// A registered operator's property object, for one set of parameters.
 pub trait CustomProp: Send + Sync {
-    fn list_arguments(&self) -> Vec<String>;
-    fn list_outputs(&self) -> Vec<String>;
-    fn list_auxiliary_states(&self) -> Vec<String>;
+    fn list_arguments(&self) -> std::result::Result<Vec<String>, String>;
+    fn list_outputs(&self) -> std::result::Result<Vec<String>, String>;
+    fn list_auxiliary_states(&self) -> std::result::Result<Vec<String>, String>;
     /// `(input shapes, output shapes)` from the input shapes (unknown ones empty).
     fn infer_shape(&self, inputs: &[Shape]) -> std::result::Result<(Vec<Shape>, Vec<Shape>), String>;
     /// `(input dtypes, output dtypes)` from the input dtypes.
@@ -61,6 +61,9 @@ struct Custom {
     op_type: String,
     prop: Arc<dyn CustomProp>,
     backward: bool,
+    /// The property's `list_arguments()` and `list_outputs()`, asked once.
+    args: Vec<String>,
+    outs: Vec<String>,
 }
 
 impl Custom {
@@ -69,17 +72,26 @@ impl Custom {
     }
 
     fn counts(&self) -> (usize, usize) {
-        (self.prop.list_arguments().len(), self.prop.list_outputs().len())
+        (self.args.len(), self.outs.len())
     }
 
     fn forward_descs(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        if inputs.len() != self.args.len() {
+            return Err(self.err(format!("takes {} inputs ({}), got {}", self.args.len(), self.args.join(", "), inputs.len())));
+        }
         let shapes: Vec<Shape> = inputs.iter().map(|d| d.shape.clone()).collect();
         let (want, outs) = self.prop.infer_shape(&shapes).map_err(|e| self.err(format!("infer_shape: {e}")))?;
+        if want.len() != shapes.len() {
+            return Err(self.err(format!("infer_shape returned {} input shapes for {} inputs", want.len(), shapes.len())));
+        }
         if let Some((i, (w, g))) = want.iter().zip(&shapes).enumerate().find(|(_, (w, g))| w != g) {
             return Err(self.err(format!("infer_shape wants input {i} of shape {:?}, got {:?}", w.as_slice(), g.as_slice())));
         }
         let dtypes: Vec<DType> = inputs.iter().map(|d| d.dtype).collect();
-        let (_, out_types) = self.prop.infer_type(&dtypes).map_err(|e| self.err(format!("infer_type: {e}")))?;
+        let (in_types, out_types) = self.prop.infer_type(&dtypes).map_err(|e| self.err(format!("infer_type: {e}")))?;
+        if in_types != dtypes {
+            return Err(self.err(format!("infer_type wants inputs {in_types:?}, got {dtypes:?}")));
+        }
         if outs.len() != out_types.len() || outs.len() != self.counts().1 {
             return Err(self.err(format!("{} output shapes and {} dtypes for {} outputs", outs.len(), out_types.len(), self.counts().1)));
         }
@@ -113,16 +125,16 @@ impl Operator for Custom {
 
     fn output_names(&self) -> Vec<String> {
         if self.backward {
-            return self.prop.list_arguments().iter().map(|a| format!("{a}_grad")).collect();
+            return self.args.iter().map(|a| format!("{a}_grad")).collect();
         }
-        self.prop.list_outputs()
+        self.outs.clone()
     }
 
     fn input_names(&self) -> Option<Vec<&'static str>> {
         if self.backward {
             return None;
         }
-        Some(self.prop.list_arguments().iter().map(|s| intern(s)).collect())
+        Some(self.args.iter().map(|s| intern(s)).collect())
     }
 
     fn complete_inputs(&self, known: &[Option<Shape>]) -> Vec<Option<Shape>> {
@@ -147,10 +159,12 @@ fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     let params: Vec<(String, String)> = attrs.iter().filter(|(k, _)| *k != "op_type").map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let backend = BACKEND.get().ok_or_else(|| param_err(name, "op_type", "custom operators need rmx's Python bindings"))?;
     let prop = backend.prop(&op_type, &params).map_err(|e| param_err(name, "op_type", e))?;
-    if !prop.list_auxiliary_states().is_empty() {
+    let list = |what: &str, r: std::result::Result<Vec<String>, String>| r.map_err(|e| param_err(name, "op_type", format!("'{op_type}'.{what}: {e}")));
+    if !list("list_auxiliary_states", prop.list_auxiliary_states())?.is_empty() {
         return Err(param_err(name, "op_type", format!("'{op_type}' lists auxiliary states, which rmx's Custom does not support yet")));
     }
-    Ok(Box::new(Custom { name, op_type, prop, backward: name.starts_with("_backward") }))
+    let (args, outs) = (list("list_arguments", prop.list_arguments())?, list("list_outputs", prop.list_outputs())?);
+    Ok(Box::new(Custom { name, op_type, prop, backward: name.starts_with("_backward"), args, outs }))
 }
 
 pub static DEFS: &[OpDef] = &[

@@ -24,8 +24,14 @@ struct Diag {
 
 impl Diag {
     /// The diagonal's region in an array of `shape` (2+ axes), and its shape as `diag` returns it.
-    fn region(&self, shape: &[usize]) -> Result<(Vec<usize>, Vec<isize>, isize)> {
-        let (a1, a2) = (axis(self.name, "axis1", self.axis1, shape.len())?, axis(self.name, "axis2", self.axis2, shape.len())?);
+    /// The diagonal's plane is `axis1`/`axis2`, except in the square matrix a vector makes
+    /// (`vector`), whose plane is its two axes (MXNet ignores the axes for vectors).
+    fn region(&self, shape: &[usize], vector: bool) -> Result<(Vec<usize>, Vec<isize>, isize)> {
+        let (a1, a2) = if vector {
+            (0, 1)
+        } else {
+            (axis(self.name, "axis1", self.axis1, shape.len())?, axis(self.name, "axis2", self.axis2, shape.len())?)
+        };
         if a1 == a2 {
             return Err(shape_err(self.name, format!("axis1 and axis2 are both axis {a1} of shape {shape:?}")));
         }
@@ -50,7 +56,7 @@ impl Diag {
         Ok(match x.len() {
             0 => return Err(shape_err(self.name, "needs an array of 1 or more axes, got a scalar")),
             1 => self.square(x[0]),
-            _ => self.region(x)?.0.into_iter().collect(),
+            _ => self.region(x, false)?.0.into_iter().collect(),
         })
     }
 
@@ -77,15 +83,16 @@ impl Operator for Diag {
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let out = &mut outputs[0];
         if self.backward && out.shape.len() == 1 {
-            let (dims, steps, offset) = self.region(&inputs[0].shape)?;
+            let (dims, steps, offset) = self.region(&inputs[0].shape, true)?;
             copy::read_strided(&inputs[0], &Region { shape: &dims, strides: &steps, offset }, out)?;
         } else if self.backward || inputs[0].shape.len() == 1 {
             // Zeros with the vector (or the diagonal's gradient) along the diagonal.
-            let (dims, steps, offset) = self.region(&out.shape)?;
+            let vector = !self.backward;
+            let (dims, steps, offset) = self.region(&out.shape, vector)?;
             copy::zero(out)?;
             copy::write_strided(&inputs[0], out, &Region { shape: &dims, strides: &steps, offset })?;
         } else {
-            let (dims, steps, offset) = self.region(&inputs[0].shape)?;
+            let (dims, steps, offset) = self.region(&inputs[0].shape, false)?;
             copy::read_strided(&inputs[0], &Region { shape: &dims, strides: &steps, offset }, out)?;
         }
         Ok(())

@@ -54,6 +54,9 @@ impl Linalg {
     /// The batch shape and each input's item, checked against the op's kinds of input.
     fn items(&self, inputs: &[TensorDesc]) -> Result<(Vec<usize>, Vec<Item>)> {
         let kinds = input_kinds(self.op);
+        if inputs.len() != kinds.len() {
+            return Err(shape_err(self.name, format!("takes {} inputs, got {}", kinds.len(), inputs.len())));
+        }
         // The batch axes come from the first matrix or vector; scalars (gradients of
         // determinants) have exactly those axes, or (1,) without a batch.
         let mut batch: Option<Vec<usize>> = inputs.iter().zip(kinds).find(|(_, k)| **k != 's').and_then(|(d, k)| {

@@ -95,6 +95,7 @@ mod roi_pooling;
 mod spatial_transformer;
 mod correlation;
 mod pdf;
+mod slice_assign;
 
 use crate::operator::OpDef;
 
@@ -180,4 +181,5 @@ pub static REGISTRY: &[&[OpDef]] = &[
     spatial_transformer::DEFS,
     correlation::DEFS,
     pdf::DEFS,
+    slice_assign::DEFS,
 ];

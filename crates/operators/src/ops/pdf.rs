@@ -49,6 +49,13 @@ impl Pdf {
 
 impl Operator for Pdf {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
+        let params = match self.density {
+            Density::Exponential | Density::Poisson | Density::Dirichlet => 1,
+            _ => 2,
+        };
+        if inputs.len() != params + 1 + usize::from(self.backward) {
+            return Err(shape_err(self.name, format!("takes {} inputs, got {}", params + 1 + usize::from(self.backward), inputs.len())));
+        }
         let ins = if self.backward { &inputs[1..] } else { inputs };
         if let Some(bad) = ins.iter().find(|d| !d.dtype.is_float() || d.dtype != ins[0].dtype) {
             return Err(dtype_err(self.name, format!("needs float inputs of one dtype, got {}", bad.dtype)));
@@ -56,6 +63,9 @@ impl Operator for Pdf {
         let params: Vec<&TensorDesc> = ins[1..].iter().collect();
         let (_, out) = self.layout(&ins[0].shape, &params)?;
         if self.backward {
+            if inputs[0].shape != out {
+                return Err(shape_err(self.name, format!("out_grad must be the densities' shape {:?}, got {:?}", out.as_slice(), inputs[0].shape.as_slice())));
+            }
             return Ok(ins.to_vec());
         }
         Ok(vec![TensorDesc { shape: out, dtype: ins[0].dtype }])

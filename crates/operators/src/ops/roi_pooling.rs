@@ -5,7 +5,7 @@
 //! (`[out_grad, argmax, data]`), which sends each gradient there. The regions get none.
 
 use rmx_engine::BoxError;
-use rmx_kernels::{spatial, Shape};
+use rmx_kernels::{spatial, DType, Shape};
 
 use crate::attrs::Attrs;
 use crate::error::{dtype_err, param_err, shape_err, GraphError, Result};
@@ -22,6 +22,10 @@ struct RoiPooling {
 impl Operator for RoiPooling {
     fn infer(&self, inputs: &[TensorDesc]) -> Result<Vec<TensorDesc>> {
         if self.backward {
+            // [out_grad, argmax, data]
+            if inputs[1].dtype != DType::I64 || inputs[0].shape != inputs[1].shape {
+                return Err(shape_err(self.name, format!("argmax must be int64 of out_grad's shape {:?}, got {:?} {}", inputs[0].shape.as_slice(), inputs[1].shape.as_slice(), inputs[1].dtype)));
+            }
             return Ok(vec![inputs[2].clone()]);
         }
         let (x, rois) = (&inputs[0], &inputs[1]);
@@ -32,7 +36,9 @@ impl Operator for RoiPooling {
             return Err(dtype_err(self.name, format!("needs float data and rois of its dtype, got {} and {}", x.dtype, rois.dtype)));
         }
         let out = TensorDesc { shape: Shape::from_slice(&[rois.shape[0], x.shape[1], self.pooled.0, self.pooled.1]), dtype: x.dtype };
-        Ok(vec![out.clone(), out])
+        // The argmax is a flat index into the data: int64, which no float dtype rounds.
+        let argmax = TensorDesc { shape: out.shape.clone(), dtype: DType::I64 };
+        Ok(vec![out, argmax])
     }
 
     fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {

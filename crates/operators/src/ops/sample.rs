@@ -11,7 +11,7 @@ use rmx_kernels::random::{self, Dist};
 use rmx_kernels::{DType, Shape};
 
 use crate::attrs::Attrs;
-use crate::error::{dtype_err, param_err, shape_err, Result};
+use crate::error::{dtype_err, param_err, shape_err, GraphError, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
 use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
@@ -49,6 +49,9 @@ impl Operator for Sample {
                 let p = &inputs[0];
                 if p.shape.is_empty() || !p.dtype.is_float() {
                     return Err(dtype_err(self.name, format!("needs float probabilities with a category axis, got {:?} {}", p.shape.as_slice(), p.dtype)));
+                }
+                if p.shape.last() == Some(&0) {
+                    return Err(shape_err(self.name, format!("needs at least one category, got shape {:?}", p.shape.as_slice())));
                 }
                 let mut out: Shape = p.shape[..p.shape.len() - 1].iter().chain(shape.iter()).copied().collect();
                 if out.is_empty() {
@@ -90,6 +93,10 @@ impl Operator for Sample {
     }
 
     fn gradient(&self, _g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
+        // MXNet differentiates the log-probabilities (REINFORCE); rather than zeros, say so.
+        if let Params::Multinomial(_, true) = self.params {
+            return Err(GraphError::Invalid(format!("{}: the gradient through get_prob's log-probabilities is not implemented in rmx", args.op)));
+        }
         Ok(vec![None; args.inputs.len()])
     }
 }

@@ -38,7 +38,12 @@ pub fn slice_range(n: usize, b: Option<i64>, e: Option<i64>, s: i64) -> (isize, 
     } else {
         (b.map_or(n - 1, |v| clamp(norm(v), -1, n - 1)), e.map_or(-1, |v| clamp(norm(v), -1, n - 1)))
     };
-    let count = if s > 0 { (stop - start + s - 1).div_euclid(s) } else { (start - stop + (-s) - 1).div_euclid(-s) };
+    // (distance - 1) / step + 1, which cannot overflow for any step.
+    let count = match (s > 0, stop - start) {
+        (true, d) if d > 0 => (d - 1) / s + 1,
+        (false, d) if d < 0 => (-d - 1) / s.unsigned_abs().min(i64::MAX as u64) as i64 + 1,
+        _ => 0,
+    };
     (start as isize, count.max(0) as usize)
 }
 
@@ -186,7 +191,7 @@ impl Operator for Slice {
 }
 
 /// Parses `"(0, None, 2)"` into optional integers.
-fn optional_ints(attrs: &Attrs, op: &str, key: &str) -> Result<Vec<Option<i64>>> {
+pub(super) fn optional_ints(attrs: &Attrs, op: &str, key: &str) -> Result<Vec<Option<i64>>> {
     let Some(raw) = attrs.get(key) else { return Ok(Vec::new()) };
     let t = raw.trim().trim_start_matches(['(', '[']).trim_end_matches([')', ']']);
     t.split(',')

@@ -25,16 +25,18 @@ impl SpaceDepth {
             return Err(shape_err(self.name, format!("needs a 4-d NCHW input, got shape {s:?}")));
         }
         let (n, c, h, w) = (s[0], s[1], s[2], s[3]);
+        let too_big = || param_err(self.name, "block_size", format!("{b} is too large for shape {s:?}"));
+        let bb = b.checked_mul(b).ok_or_else(too_big)?;
         if self.to_space {
-            if c % (b * b) != 0 {
-                return Err(shape_err(self.name, format!("channels {c} of shape {s:?} are not a multiple of block_size² = {}", b * b)));
+            if c % bb != 0 {
+                return Err(shape_err(self.name, format!("channels {c} of shape {s:?} are not a multiple of block_size² = {bb}")));
             }
-            return Ok(Shape::from_slice(&[n, c / (b * b), h * b, w * b]));
+            return Ok(Shape::from_slice(&[n, c / bb, h.checked_mul(b).ok_or_else(too_big)?, w.checked_mul(b).ok_or_else(too_big)?]));
         }
         if h % b != 0 || w % b != 0 {
             return Err(shape_err(self.name, format!("height and width of shape {s:?} must be multiples of block_size {b}")));
         }
-        Ok(Shape::from_slice(&[n, c * b * b, h / b, w / b]))
+        Ok(Shape::from_slice(&[n, c.checked_mul(bb).ok_or_else(too_big)?, h / b, w / b]))
     }
 
     /// The input's elements in the output's order: a 6-d region over the (dense) input.

@@ -63,9 +63,21 @@ impl Operator for Spatial {
         let desc = |shape: Shape| TensorDesc { shape, dtype };
         Ok(match self.kind {
             Kind::Grid { affine } => vec![desc(self.grid_shape(&inputs[0], affine)?)],
-            Kind::GridBackward { .. } => vec![inputs[1].clone()],
+            Kind::GridBackward { affine } => {
+                let want = self.grid_shape(&inputs[1], affine)?;
+                if inputs[0].shape != want {
+                    return Err(shape_err(self.name, format!("out_grad must be the grid's shape {:?}, got {:?}", want.as_slice(), inputs[0].shape.as_slice())));
+                }
+                vec![inputs[1].clone()]
+            }
             Kind::Sampler => vec![desc(self.sampled(&inputs[0], &inputs[1].shape)?)],
-            Kind::SamplerBackward => vec![inputs[1].clone(), inputs[2].clone()],
+            Kind::SamplerBackward => {
+                let want = self.sampled(&inputs[1], &inputs[2].shape)?;
+                if inputs[0].shape != want {
+                    return Err(shape_err(self.name, format!("out_grad must be the samples' shape {:?}, got {:?}", want.as_slice(), inputs[0].shape.as_slice())));
+                }
+                vec![inputs[1].clone(), inputs[2].clone()]
+            }
             Kind::Transformer => {
                 let grid = self.grid_shape(&inputs[1], true)?;
                 vec![desc(self.sampled(&inputs[0], &grid)?)]
