@@ -116,8 +116,15 @@ impl Operator for ConcatBackward {
     }
 }
 
+/// More inputs than any graph could hold; refused before anything is made per input (the
+/// backward operators make one output each).
+const MAX_ARGS: i64 = 1 << 20;
+
 fn parse(name: &'static str, attrs: &Attrs) -> Result<Concat> {
-    let num_args = attrs.opt_int(name, "num_args")?.map(|n| n as usize);
+    let num_args = match attrs.opt_int(name, "num_args")? {
+        Some(n) if !(1..=MAX_ARGS).contains(&n) => return Err(param_err(name, "num_args", format!("must be from 1 to {MAX_ARGS}, got {n}"))),
+        n => n.map(|n| n as usize),
+    };
     if name.ends_with("stack") {
         return Ok(Concat { name, dim: attrs.int(name, "axis", 0)?, num_args, new_axis: true });
     }
