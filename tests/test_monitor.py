@@ -7,6 +7,7 @@ the documented exception: rmx runs that graph in one Rust pass and reports none 
 import json
 import logging
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -14,20 +15,15 @@ import pytest
 import rmx as mx
 import rmx.monitor
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
+import make_monitor_fixtures  # noqa: E402
+
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "mxnet_monitor.json")
 
 
 def net(split):
-    data = mx.sym.var("data")
-    fc1 = mx.sym.FullyConnected(data, num_hidden=6, name="fc1")
-    act = mx.sym.Activation(fc1, act_type="tanh", name="act1")
-    if split:
-        parts = mx.sym.SliceChannel(act, num_outputs=2, axis=1, name="split")
-        joined = mx.sym.elemwise_add(parts[0], parts[1], name="join")
-    else:
-        joined = mx.sym.elemwise_add(act, fc1, name="join")
-    fc2 = mx.sym.FullyConnected(joined, num_hidden=3, name="fc2")
-    return mx.sym.SoftmaxOutput(fc2, name="softmax")
+    """The fixture script's net, built with rmx."""
+    return make_monitor_fixtures.net(mx, split)
 
 
 def trained_batch(monitor_all, mon=None):
