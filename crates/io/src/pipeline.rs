@@ -59,6 +59,9 @@ pub struct Batch {
     pub label: NDArray,
     pub pad: usize,
     pub records: Vec<usize>,
+    /// Corrupt records skipped while building it (counted when it is handed out, so batches
+    /// built ahead for the next epoch are not counted before their epoch).
+    pub skipped: usize,
 }
 
 /// One epoch's progress: its order, the next batch to start, the batches built.
@@ -142,7 +145,7 @@ impl<S: Source + 'static> Pipeline<S> {
         self.shared.num_batches()
     }
 
-    /// Records skipped so far (with `skip_corrupt`).
+    /// Records skipped so far (with `skip_corrupt`) in the batches handed out.
     pub fn num_skipped(&self) -> usize {
         self.shared.skipped.load(Ordering::Relaxed)
     }
@@ -156,6 +159,9 @@ impl<S: Source + 'static> Pipeline<S> {
         let k = st.consumed;
         loop {
             if let Some(b) = st.cur.ready.remove(&k) {
+                if let Ok(batch) = &b {
+                    self.shared.skipped.fetch_add(batch.skipped, Ordering::Relaxed);
+                }
                 st.consumed += 1;
                 self.shared.changed.notify_all();
                 return Some(b);
@@ -252,11 +258,12 @@ impl<S: Source> Shared<S> {
         let mut labels = vec![0f32; bs * lw];
         let mut record = Vec::new();
         let mut used = Vec::with_capacity(bs);
+        let mut skipped = 0;
         let cpu = Context::cpu(0);
         let (data, filled) = NDArray::new_host_with(&full, dtype, cpu, |bytes| -> Result<()> {
             for (j, &p) in positions.iter().enumerate() {
                 let (data, label) = (&mut bytes[j * per..(j + 1) * per], &mut labels[j * lw..(j + 1) * lw]);
-                used.push(self.sample_or_skip(epoch, p, order, &mut record, data, label)?);
+                used.push(self.sample_or_skip(epoch, p, order, &mut record, data, label, &mut skipped)?);
             }
             Ok(())
         })
@@ -265,20 +272,21 @@ impl<S: Source> Shared<S> {
         let label_shape: Vec<usize> = if lw == 1 { vec![bs] } else { vec![bs, lw] };
         let label_bytes: Vec<u8> = labels.iter().flat_map(|v| v.to_le_bytes()).collect();
         let label = NDArray::from_bytes(&label_shape, DType::F32, cpu, &label_bytes).map_err(|e| IoError::Pipeline(e.to_string()))?;
-        Ok(Batch { data, label, pad, records: used })
+        Ok(Batch { data, label, pad, records: used, skipped })
     }
 
     /// The sample at position `p` of the order; with `skip_corrupt`, a record that cannot be
-    /// read or decoded is counted and the next position's record taken instead. Returns the
-    /// record number used.
-    fn sample_or_skip(&self, epoch: u64, p: usize, order: &[usize], record: &mut Vec<u8>, data: &mut [u8], label: &mut [f32]) -> Result<usize> {
+    /// read or decoded is counted in `skipped` and the next position's record taken instead.
+    /// Returns the record number used.
+    #[allow(clippy::too_many_arguments)]
+    fn sample_or_skip(&self, epoch: u64, p: usize, order: &[usize], record: &mut Vec<u8>, data: &mut [u8], label: &mut [f32], skipped: &mut usize) -> Result<usize> {
         let n = order.len();
         for k in 0..n {
             let q = (p + k) % n;
             match self.sample(epoch, q, order[q], record, data, label) {
                 Ok(number) => return Ok(number),
                 Err(e @ (IoError::Decode { .. } | IoError::Format { .. })) if self.config.skip_corrupt => {
-                    self.skipped.fetch_add(1, Ordering::Relaxed);
+                    *skipped += 1;
                     if k + 1 == n {
                         return Err(e);
                     }
