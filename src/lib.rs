@@ -3,9 +3,7 @@
 
 use pyo3::prelude::*;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
+mod allocator;
 mod autograd;
 mod custom;
 mod engine;
@@ -19,6 +17,7 @@ mod symbol;
 #[pymodule]
 fn _rmx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    allocator::configure();
     engine::register(m)?;
     custom::register(m)?;
     autograd::register(m)?;

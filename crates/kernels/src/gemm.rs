@@ -44,11 +44,11 @@ pub fn linear(p: &Linear, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, y: &mut
     dispatch!("FullyConnected", y, cpu => with_float!("FullyConnected", y.dtype, T => cpu::linear::forward::<T>(p, x.data::<T>(), w.data::<T>(), bias.map(|b| b.data::<T>()), y.data_mut::<T>())))
 }
 
-/// The gradients of [`linear`] from `dy`: `dx = dy·w`, `dw = dyᵀ·x` and, when given,
-/// `db = Σ_rows dy`; all overwritten.
-pub fn linear_backward(p: &Linear, dy: &Tensor, x: &Tensor, w: &Tensor, dx: &mut Tensor, dw: &mut Tensor, db: Option<&mut Tensor>) -> KernelResult<()> {
-    dispatch!("FullyConnected backward", dx, cpu => with_float!("FullyConnected", dx.dtype, T => {
+/// The gradients of [`linear`] from `dy`: `dx = dy·w` (when given: the data may need none),
+/// `dw = dyᵀ·x` and, when given, `db = Σ_rows dy`; all overwritten.
+pub fn linear_backward(p: &Linear, dy: &Tensor, x: &Tensor, w: &Tensor, dx: Option<&mut Tensor>, dw: &mut Tensor, db: Option<&mut Tensor>) -> KernelResult<()> {
+    dispatch!("FullyConnected backward", dw, cpu => with_float!("FullyConnected", dw.dtype, T => {
         let db = db.map(|t| t.data_mut::<T>());
-        cpu::linear::backward::<T>(p, [dy.data::<T>(), x.data::<T>(), w.data::<T>()], dx.data_mut::<T>(), dw.data_mut::<T>(), db)
+        cpu::linear::backward::<T>(p, [dy.data::<T>(), x.data::<T>(), w.data::<T>()], dx.map(|t| t.data_mut::<T>()), dw.data_mut::<T>(), db)
     }))
 }

@@ -32,6 +32,16 @@ pub struct OpCtx {
     pub is_train: bool,
     /// The device and (for a GPU) the stream of the engine worker running the computation.
     pub run: RunContext,
+    /// Bit `i` set: nothing reads output `i` (MXNet's `kNullOp` request, e.g. the gradient of
+    /// data that needs none), so the operator may leave it unwritten.
+    pub unused: u64,
+}
+
+impl OpCtx {
+    /// Whether output `i` is read by anything (only then must it be written).
+    pub fn wants(&self, i: usize) -> bool {
+        i >= 64 || self.unused & (1 << i) == 0
+    }
 }
 
 /// A typed operator instance: parameters parsed, ready to infer and compute.

@@ -128,5 +128,5 @@ fn chain(forward: &[ExecNode], kernels: &[Option<BlockKernel>], producer: &HashM
     }
     let r = &forward[root];
     let op: Arc<dyn Operator> = Arc::new(FusedElemwise { steps, out: descs[r.outputs[0]].clone() });
-    ExecNode { op, op_name: "_FusedElemwise", name: r.name.clone(), inputs, outputs: r.outputs.clone() }
+    ExecNode { op, op_name: "_FusedElemwise", name: r.name.clone(), inputs, outputs: r.outputs.clone(), unused: 0 }
 }

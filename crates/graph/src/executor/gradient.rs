@@ -44,14 +44,14 @@ impl Builder<'_> {
             Some(o) => o,
             None => out_descs.into_iter().map(|d| self.new_entry(d)).collect(),
         };
-        self.nodes.push(ExecNode { op, op_name: lookup(name)?.name, name: format!("{}_backward", self.current), inputs: inputs.to_vec(), outputs: outputs.clone() });
+        self.nodes.push(ExecNode { op, op_name: lookup(name)?.name, name: format!("{}_backward", self.current), inputs: inputs.to_vec(), outputs: outputs.clone(), unused: 0 });
         Ok(outputs)
     }
 
     /// A node writing entries that exist already (to insert rather than append).
     fn node(&mut self, name: &str, attrs: &Attrs, inputs: &[usize], outputs: Vec<usize>) -> Result<ExecNode> {
         let (op, _) = self.instantiate(name, attrs, inputs)?;
-        Ok(ExecNode { op, op_name: lookup(name)?.name, name: format!("{}_backward", self.current), inputs: inputs.to_vec(), outputs })
+        Ok(ExecNode { op, op_name: lookup(name)?.name, name: format!("{}_backward", self.current), inputs: inputs.to_vec(), outputs, unused: 0 })
     }
 
     fn instantiate(&self, name: &str, attrs: &Attrs, inputs: &[usize]) -> Result<(Arc<dyn Operator>, Vec<TensorDesc>)> {

@@ -55,6 +55,8 @@ pub(crate) struct ExecNode {
     pub name: String,
     pub inputs: Vec<usize>,
     pub outputs: Vec<usize>,
+    /// Bit `i`: output `i` is read by nothing (set at bind, passed on in `OpCtx::unused`).
+    pub unused: u64,
 }
 
 pub struct Executor {
@@ -140,6 +142,7 @@ impl Prepared {
                     name: node.name.clone(),
                     inputs: g.inputs[n].clone(),
                     outputs: (0..node.num_outputs()).map(|k| g.entry(n, k)).collect(),
+                    unused: 0,
                 })
             })
             .collect();
@@ -169,6 +172,25 @@ impl Prepared {
         let heads = Step { inputs: &[], outputs: &self.grad.head_grads, inplace: Vec::new() };
         let steps: Vec<Step> = self.forward_nodes.iter().map(step).chain(std::iter::once(heads)).chain(self.grad.nodes.iter().map(step)).collect();
         memory::plan(&steps, descs, &external, &keep, strategy)
+    }
+}
+
+/// Marks each node's outputs that nothing reads: no node takes them, and they are not an
+/// output of the graph, an argument, an auxiliary state or a gradient the user bound.
+fn mark_unused(exec: &mut Executor, g: &IndexedGraph, grad_entries: &[Option<usize>]) {
+    let mut read = vec![false; exec.descs.len()];
+    let bound = g.heads.iter().chain(&exec.head_grads).copied().chain(grad_entries.iter().flatten().copied());
+    let args = g.args.iter().chain(&g.aux).map(|&n| g.entry(n, 0));
+    for e in bound.chain(args) {
+        read[e] = true;
+    }
+    for n in exec.forward_nodes.iter().chain(&exec.backward_nodes) {
+        for &e in &n.inputs {
+            read[e] = true;
+        }
+    }
+    for n in exec.forward_nodes.iter_mut().chain(exec.backward_nodes.iter_mut()) {
+        n.unused = n.outputs.iter().take(64).enumerate().filter(|(_, &e)| !read[e]).fold(0, |m, (i, _)| m | 1 << i);
     }
 }
 
@@ -255,6 +277,7 @@ impl Executor {
         exec.forward_nodes = forward_nodes;
         exec.backward_nodes = grad.nodes;
         exec.head_grads = grad.head_grads;
+        mark_unused(&mut exec, &g, &grad.grad_entries);
         exec.outputs = g.heads.iter().map(|&e| exec.arrays[e].clone()).collect();
         Ok(exec)
     }
@@ -286,8 +309,8 @@ impl Executor {
     }
 
     fn run(&self, nodes: &[ExecNode], is_train: bool) -> Result<()> {
-        let ctx = OpCtx { is_train, ..Default::default() };
         for node in nodes {
+            let ctx = OpCtx { is_train, unused: node.unused, ..Default::default() };
             let ins = node.inputs.iter().map(|&e| self.arrays[e].clone()).collect();
             let outs = node.outputs.iter().map(|&e| self.arrays[e].clone()).collect();
             push_compute(node.op.clone(), node.op_name.into(), ins, outs, ctx)?;
@@ -346,5 +369,34 @@ impl Executor {
         s += &format!("Memory strategy: {}\n", self.strategy.name());
         s += &format!("Total {} MB allocated\n", self.internal_bytes >> 20);
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::symbol::create_op;
+    use rmx_kernels::DType;
+
+    /// `_backward_FullyConnected`'s unused-output mask for a dense layer bound with the data's
+    /// `grad_req`: its data gradient (output 0) is unused exactly when the data needs none.
+    fn backward_mask(data_req: GradReq) -> u64 {
+        let data = Symbol::variable("data", Attrs::new());
+        let attrs = Attrs::from_pairs([("num_hidden", "3")]);
+        let fc = create_op("FullyConnected", "fc", attrs, &[data], &[]).unwrap();
+        let cpu = Context::cpu(0);
+        let arr = |s: &[usize]| NDArray::zeros(s, DType::F32, cpu).unwrap();
+        let args = vec![arr(&[2, 4]), arr(&[3, 4]), arr(&[3])];
+        let grads = vec![(data_req != GradReq::Null).then(|| arr(&[2, 4])), Some(arr(&[3, 4])), Some(arr(&[3]))];
+        let reqs = vec![data_req, GradReq::Write, GradReq::Write];
+        let ex = Executor::bind(&fc, cpu, args, grads, reqs, vec![], MemoryStrategy::Both).unwrap();
+        let node = ex.backward_nodes.iter().find(|n| n.op_name == "_backward_FullyConnected").unwrap();
+        node.unused
+    }
+
+    #[test]
+    fn outputs_nothing_reads_are_marked_unused() {
+        assert_eq!(backward_mask(GradReq::Null), 0b001);
+        assert_eq!(backward_mask(GradReq::Write), 0);
     }
 }

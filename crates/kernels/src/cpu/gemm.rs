@@ -1,6 +1,7 @@
 //! Matrix products. Floats go through the `gemm` crate (it picks AVX2 or AVX-512 micro-kernels
-//! at run time and threads through rayon); integer types use a plain triple loop, as they are
-//! rare in networks and exactness matters more than speed for them.
+//! at run time), one serial call per block of the result, the blocks spread over rayon's pool;
+//! integer types use a plain triple loop, as they are rare in networks and exactness matters
+//! more than speed for them.
 
 use gemm::{gemm as gemm_raw, Parallelism};
 
@@ -44,34 +45,61 @@ unsafe fn product<T: Element>(m: usize, n: usize, k: usize, a: MatRef<T>, b: Mat
         }
         return;
     }
-    let threads = rayon::current_num_threads();
+    let threads = if threaded { rayon::current_num_threads() } else { 1 };
     // Tiny products are faster on the calling thread than handed to the pool.
-    let par = if !threaded || m * n * k < 64 * 64 * 64 || threads == 1 { Parallelism::None } else { Parallelism::Rayon(threads) };
+    if threads == 1 || m * n * k < 64 * 64 * 64 {
+        return serial(m, n, k, a, b, c, n, accumulate);
+    }
+    // The gemm crate's own threading scales poorly at the mid sizes networks run (1.1-1.4x on
+    // two cores at 128x784x512, `benches/` of issue 16), so rmx splits the product itself:
+    // the longer side of `c` into one block per thread, each block a serial product. Every
+    // element still sums over k in one call, so results do not depend on the thread count.
+    let (split_n, len, align) = if n >= m { (true, n, 32) } else { (false, m, 8) };
+    let step = len.div_ceil(threads).next_multiple_of(align);
+    let blocks = len.div_ceil(step);
+    let (ap, bp, cp) = (a.ptr as usize, b.ptr as usize, c as usize);
+    use rayon::prelude::*;
+    (0..blocks).into_par_iter().for_each(|i| {
+        let (lo, hi) = (i * step, ((i + 1) * step).min(len));
+        let (a, b) = (MatRef { ptr: ap as *const T, ..a }, MatRef { ptr: bp as *const T, ..b });
+        let c = cp as *mut T;
+        // SAFETY: the blocks are disjoint column (or row) ranges of c, inside the caller's extents.
+        if split_n {
+            serial(m, hi - lo, k, a, MatRef { ptr: b.ptr.offset(lo as isize * b.cs), ..b }, c.add(lo), n, accumulate);
+        } else {
+            serial(hi - lo, n, k, MatRef { ptr: a.ptr.offset(lo as isize * a.rs), ..a }, b, c.add(lo * n), n, accumulate);
+        }
+    });
+}
+
+/// One product on the calling thread; `c`'s rows are `ldc` apart.
+#[allow(clippy::too_many_arguments)]
+unsafe fn serial<T: Element>(m: usize, n: usize, k: usize, a: MatRef<T>, b: MatRef<T>, c: *mut T, ldc: usize, accumulate: bool) {
     match T::DTYPE {
-        DType::F32 => typed::<T, f32>(m, n, k, a, b, c, accumulate, par, 1.0),
-        DType::F64 => typed::<T, f64>(m, n, k, a, b, c, accumulate, par, 1.0),
-        DType::F16 => typed::<T, half::f16>(m, n, k, a, b, c, accumulate, par, half::f16::ONE),
+        DType::F32 => typed::<T, f32>(m, n, k, a, b, c, ldc, accumulate, 1.0),
+        DType::F64 => typed::<T, f64>(m, n, k, a, b, c, ldc, accumulate, 1.0),
+        DType::F16 => typed::<T, half::f16>(m, n, k, a, b, c, ldc, accumulate, half::f16::ONE),
         _ => {
             debug_assert_eq!(T::CLASS, Class::Int);
-            naive(m, n, k, a, b, c, accumulate)
+            naive(m, n, k, a, b, c, ldc, accumulate)
         }
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-unsafe fn typed<T: Element, G: Element>(m: usize, n: usize, k: usize, a: MatRef<T>, b: MatRef<T>, c: *mut T, accumulate: bool, par: Parallelism, one: G) {
+unsafe fn typed<T: Element, G: Element>(m: usize, n: usize, k: usize, a: MatRef<T>, b: MatRef<T>, c: *mut T, ldc: usize, accumulate: bool, one: G) {
     let alpha = if accumulate { one } else { G::default() };
     // SAFETY: T and G are the same type (checked by the caller's match on T::DTYPE).
     gemm_raw::<G>(
         m, n, k,
-        c as *mut G, 1, n as isize, accumulate,
+        c as *mut G, 1, ldc as isize, accumulate,
         a.ptr as *const G, a.cs, a.rs,
         b.ptr as *const G, b.cs, b.rs,
-        alpha, one, false, false, false, par,
+        alpha, one, false, false, false, Parallelism::None,
     );
 }
 
-unsafe fn naive<T: Element>(m: usize, n: usize, k: usize, a: MatRef<T>, b: MatRef<T>, c: *mut T, accumulate: bool) {
+unsafe fn naive<T: Element>(m: usize, n: usize, k: usize, a: MatRef<T>, b: MatRef<T>, c: *mut T, ldc: usize, accumulate: bool) {
     for i in 0..m {
         for j in 0..n {
             let mut acc: i64 = 0;
@@ -80,7 +108,7 @@ unsafe fn naive<T: Element>(m: usize, n: usize, k: usize, a: MatRef<T>, b: MatRe
                 let y = (*b.ptr.offset(p as isize * b.rs + j as isize * b.cs)).to_i64();
                 acc = acc.wrapping_add(x.wrapping_mul(y));
             }
-            let dst = c.add(i * n + j);
+            let dst = c.add(i * ldc + j);
             *dst = if accumulate { T::from_i64((*dst).to_i64().wrapping_add(acc)) } else { T::from_i64(acc) };
         }
     }
@@ -115,5 +143,21 @@ mod tests {
         // b read transposed through its strides: b^T^T.
         unsafe { matmul(m, n, k, MatRef { ptr: ai.as_ptr(), rs: k as isize, cs: 1 }, MatRef { ptr: bi.as_ptr(), rs: n as isize, cs: 1 }, ci.as_mut_ptr(), false) };
         assert!(ci.iter().zip(&want).all(|(&x, &y)| x as f64 == y));
+    }
+
+    #[test]
+    fn products_split_over_threads_cover_every_element_once() {
+        // Wide (split by columns) and tall (split by rows), sizes not multiples of the blocks,
+        // b read transposed, accumulating: integer-valued floats, so every sum is exact.
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        for (m, n, k) in [(37, 301, 70), (301, 37, 70), (64, 64, 64)] {
+            let a: Vec<f64> = (0..m * k).map(|i| ((i * 7) % 13) as f64 - 6.0).collect();
+            let bt: Vec<f64> = (0..n * k).map(|i| ((i * 5) % 11) as f64 - 5.0).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| bt[(i % n) * k + i / n]).collect();
+            let want: Vec<f64> = reference(m, n, k, &a, &b).iter().map(|v| v + 1.0).collect();
+            let mut c = vec![1.0; m * n];
+            pool.install(|| unsafe { matmul(m, n, k, MatRef { ptr: a.as_ptr(), rs: k as isize, cs: 1 }, MatRef { ptr: bt.as_ptr(), rs: 1, cs: k as isize }, c.as_mut_ptr(), true) });
+            assert_eq!(c, want, "{m}x{n}x{k}");
+        }
     }
 }

@@ -27,15 +27,17 @@ pub fn forward<T: Float>(g: &Linear, x: &[T], w: &[T], b: Option<&[T]>, y: &mut 
     }
 }
 
-/// `[dy, x, w]` to `dx = dy·W`, `dw = dyᵀ·x` and (with a bias) `db = Σ_rows dy`.
-pub fn backward<T: Float>(g: &Linear, [dy, x, w]: [&[T]; 3], dx: &mut [T], dw: &mut [T], db: Option<&mut [T]>) {
+/// `[dy, x, w]` to `dx = dy·W` (unless the data needs no gradient), `dw = dyᵀ·x` and (with a bias) `db = Σ_rows dy`.
+pub fn backward<T: Float>(g: &Linear, [dy, x, w]: [&[T]; 3], dx: Option<&mut [T]>, dw: &mut [T], db: Option<&mut [T]>) {
     let (rows, cols, nh) = (g.rows, g.cols, g.hidden);
     // SAFETY: dy is rows×nh, x rows×cols, w nh×cols; dx and dw are fresh outputs of those shapes.
     unsafe {
-        matmul::<T>(rows, cols, nh,
-            MatRef { ptr: dy.as_ptr(), rs: nh as isize, cs: 1 },
-            MatRef { ptr: w.as_ptr(), rs: cols as isize, cs: 1 },
-            dx.as_mut_ptr(), false);
+        if let Some(dx) = dx {
+            matmul::<T>(rows, cols, nh,
+                MatRef { ptr: dy.as_ptr(), rs: nh as isize, cs: 1 },
+                MatRef { ptr: w.as_ptr(), rs: cols as isize, cs: 1 },
+                dx.as_mut_ptr(), false);
+        }
         matmul::<T>(nh, cols, rows,
             MatRef { ptr: dy.as_ptr(), rs: 1, cs: nh as isize },
             MatRef { ptr: x.as_ptr(), rs: cols as isize, cs: 1 },

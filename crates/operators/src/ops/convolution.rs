@@ -135,7 +135,7 @@ impl Conv {
         Ok(Shapes { plan: ConvPlan { batch: data[0], groups: p.groups, out_channels: p.num_filter, geom }, out, weight })
     }
 
-    fn run(&self, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn run(&self, ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         let data = if self.backward { &inputs[1] } else { &inputs[0] };
         let s = self.shapes(&data.shape)?;
         let spatial = s.plan.geom.output_size();
@@ -145,7 +145,10 @@ impl Conv {
             return Ok(());
         }
         let (dy, x, w) = (&inputs[0], &inputs[1], &inputs[2]);
-        conv::backward_data(&s.plan, dy, w, &mut outputs[0])?;
+        // The first layer's data needs no gradient: its col2im and product are skipped.
+        if ctx.wants(0) {
+            conv::backward_data(&s.plan, dy, w, &mut outputs[0])?;
+        }
         conv::backward_weight(&s.plan, dy, x, &mut outputs[1])?;
         if !self.p.no_bias {
             conv::bias_grad(dy, &mut outputs[2], spatial)?;
@@ -178,8 +181,8 @@ impl Operator for Conv {
         Ok(vec![TensorDesc { shape: s.out, dtype }])
     }
 
-    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
-        self.run(inputs, outputs)
+    fn compute(&self, ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+        self.run(ctx, inputs, outputs)
     }
 
     fn num_outputs(&self) -> usize {

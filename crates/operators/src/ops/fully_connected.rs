@@ -96,7 +96,7 @@ impl Operator for FullyConnected {
         if self.backward { self.infer_backward(inputs) } else { self.infer_forward(inputs) }
     }
 
-    fn compute(&self, _ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
+    fn compute(&self, ctx: &OpCtx, inputs: &[Tensor], outputs: &mut [Tensor]) -> std::result::Result<(), BoxError> {
         if !self.backward {
             let p = self.linear(&inputs[0].shape)?;
             let bias = if self.no_bias { None } else { Some(&inputs[2]) };
@@ -106,7 +106,8 @@ impl Operator for FullyConnected {
         let p = self.linear(&inputs[1].shape)?;
         let (dx, rest) = outputs.split_at_mut(1);
         let (dw, db) = rest.split_at_mut(1);
-        linear_backward(&p, &inputs[0], &inputs[1], &inputs[2], &mut dx[0], &mut dw[0], db.first_mut())?;
+        let dx = ctx.wants(0).then_some(&mut dx[0]);
+        linear_backward(&p, &inputs[0], &inputs[1], &inputs[2], dx, &mut dw[0], db.first_mut())?;
         Ok(())
     }
 
