@@ -337,13 +337,19 @@ class Module(BaseModule):
                 self._kvstore.push(i, grads, priority=-i)
                 self._kvstore.pull(i, weights, priority=-i)
             return
+        # As MXNet's `_update_params`: one updater call per device with all its weights, so an
+        # aggregating optimizer (SGD) updates them in a few fused pushes.
         num_device = len(self._context)
-        updater = self._updater
+        updates = [[] for _ in range(num_device)]
         for i, (weights, grads) in enumerate(zip(group.param_arrays, group.grad_arrays)):
             if grads[0] is None:
                 continue
             for k, (w, g) in enumerate(zip(weights, grads)):
-                updater(i * num_device + k, g, w)
+                updates[k].append((i * num_device + k, g, w))
+        for dev_updates in updates:
+            if dev_updates:
+                indices, grads, weights = zip(*dev_updates)
+                self._updater(list(indices), list(grads), list(weights))
 
     def get_outputs(self, merge_multi_context=True):
         assert self.binded and self.params_initialized

@@ -55,7 +55,8 @@ def make_function(name, inputs, variadic, params):
         if variadic:
             arrays = [a for a in rest if isinstance(a, NDArray)]
             rest = [a for a in rest if not isinstance(a, NDArray)]
-            kwargs.setdefault("num_args", len(arrays))
+            if "num_args" in param_names:
+                kwargs.setdefault("num_args", len(arrays))
         else:
             # Trailing inputs may be absent where the parameters drop them (`no_bias=True`); the
             # operator checks the count against its parameters. A gap before a given input is

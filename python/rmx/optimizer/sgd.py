@@ -21,34 +21,6 @@ def _fused_kwargs(opt, **extra):
     return kwargs
 
 
-def _multi_sgd_step(weight, grad, weight32, lr, wd, rescale_grad, clip_gradient):
-    """One weight of MXNet's ``multi_sgd_update`` (``weight32`` None) or
-    ``multi_mp_sgd_update``, which MXNet's SGD uses for dense weights without momentum.
-
-    Its kernel computes ``mom = 0*0 - (lr*wd)*w - (lr*rescale)*g`` (or ``- lr*clip(rescale*g)``)
-    and ``w + mom``, with ``lr``, ``wd``, ``rescale`` first rounded to float32 and then held in the
-    master dtype, products taken in that dtype. That rounds unlike ``sgd_update``'s
-    ``(1 - lr*wd)*w - lr*...``; ``w - ((lr*wd)*w + step)`` is the same number, element for
-    element, so these NDArray operations give MXNet's result exactly.
-    """
-    master = weight if weight32 is None else weight32
-    mtype = numpy.dtype(master.dtype).type
-
-    def const(x):
-        return mtype(numpy.float32(x))
-
-    g = grad if weight32 is None else grad.astype(numpy.float32)
-    bound = clip_gradient if clip_gradient else None
-    if bound is not None and numpy.float32(bound) >= 0:
-        b = float(const(bound))
-        step = nd.clip(g * const(rescale_grad), -b, b) * const(lr)
-    else:
-        step = g * (const(lr) * const(rescale_grad))
-    master -= master * (const(lr) * const(wd)) + step
-    if weight32 is not None:
-        nd.cast(weight32, dtype=numpy.dtype(weight.dtype).name, out=weight)
-
-
 class _MomentumState:
     """The states of SGD and NAG: a momentum buffer (none without momentum) and, for float16
     weights under ``multi_precision``, a float32 master copy, as ``(momentum, weight32)``."""
@@ -99,21 +71,24 @@ class SGD(_MomentumState, Optimizer):
         kwargs = _fused_kwargs(self)
         if self.momentum > 0:
             kwargs["momentum"] = self.momentum
-        # Dense weights: MXNet's aggregated multi_[mp_]sgd[_mom]_update. With momentum it is
-        # element for element [mp_]sgd_mom_update; without, see _multi_sgd_step.
-        for weight, grad, state, lr, wd in zip(weights, grads, states, lrs, wds):
-            if not multi_precision:
-                if self.momentum > 0:
-                    nd.sgd_mom_update(weight, grad, state, out=weight, lr=lr, wd=wd, **kwargs)
-                else:
-                    _multi_sgd_step(weight, grad, None, lr, wd, self.rescale_grad, self.clip_gradient)
+        # Dense weights: MXNet's aggregated multi_[mp_]sgd[_mom]_update, every weight of the
+        # call in one operator (one engine push). With momentum it is element for element
+        # [mp_]sgd_mom_update; without, see the operator's documentation.
+        n = len(weights)
+        kwargs.update(lrs=tuple(lrs), wds=tuple(wds), num_weights=n)
+        if not multi_precision:
+            if self.momentum > 0:
+                data = [a for w, g, m in zip(weights, grads, states) for a in (w, g, m)]
+                nd.multi_sgd_mom_update(*data, out=list(weights), **kwargs)
             else:
-                if self.momentum > 0:
-                    nd.mp_sgd_mom_update(weight, grad, state[0], state[1], out=weight,
-                                         lr=lr, wd=wd, **kwargs)
-                else:
-                    _multi_sgd_step(weight, grad, state[1], lr, wd, self.rescale_grad,
-                                    self.clip_gradient)
+                data = [a for w, g in zip(weights, grads) for a in (w, g)]
+                nd.multi_sgd_update(*data, out=list(weights), **kwargs)
+        elif self.momentum > 0:
+            data = [a for w, g, s in zip(weights, grads, states) for a in (w, g, s[0], s[1])]
+            nd.multi_mp_sgd_mom_update(*data, out=list(weights), **kwargs)
+        else:
+            data = [a for w, g, s in zip(weights, grads, states) for a in (w, g, s[1])]
+            nd.multi_mp_sgd_update(*data, out=list(weights), **kwargs)
 
     def update(self, index, weight, grad, state):
         self._update_impl(index, weight, grad, state, multi_precision=False)

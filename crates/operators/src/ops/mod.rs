@@ -73,6 +73,7 @@ mod add_n;
 mod reshape_like;
 mod embedding;
 mod update_rule;
+mod multi_sgd;
 mod sgd_update;
 mod sign_update;
 mod adam_update;
@@ -158,6 +159,7 @@ pub static REGISTRY: &[&[OpDef]] = &[
     reshape_like::DEFS,
     embedding::DEFS,
     sgd_update::DEFS,
+    multi_sgd::DEFS,
     sign_update::DEFS,
     adam_update::DEFS,
     rmsprop_update::DEFS,

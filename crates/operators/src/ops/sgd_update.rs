@@ -19,7 +19,7 @@ use crate::attrs::Attrs;
 use crate::error::Result;
 use crate::operator::{param, Arity, OpDef, ParamDoc};
 
-struct Sgd(Common);
+pub(super) struct Sgd(Common);
 
 impl Rule for Sgd {
     fn parse(op: &'static str, attrs: &Attrs) -> Result<Self> {
@@ -44,7 +44,7 @@ impl UpdateFn for Sgd {
 }
 
 /// Momentum SGD; states `[mom]`.
-struct SgdMom {
+pub(super) struct SgdMom {
     c: Common,
     momentum: f32,
 }

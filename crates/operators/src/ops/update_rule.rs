@@ -119,24 +119,30 @@ impl<R: Rule, const MIXED: bool> Update<R, MIXED> {
     }
 
     fn check_dtypes(&self, inputs: &[TensorDesc]) -> Result<()> {
-        if !MIXED {
-            float_dtype(self.name, inputs.iter().map(|d| d.dtype)).map_err(|e| match inputs[0].dtype {
-                DType::F16 => dtype_err(self.name, "computes in float32 or float64, got float16 (the mp_* updates take float16 weights with a float32 master copy)"),
-                _ => e,
-            })?;
-            return Ok(());
-        }
-        let d = crate::error::same_dtype(self.name, [inputs[0].dtype, inputs[1].dtype])?;
-        if !matches!(d, DType::F16 | DType::F32 | DType::F64) {
-            return Err(dtype_err(self.name, format!("takes float16, float32 or float64 weights, got {d}")));
-        }
-        for (i, s) in inputs.iter().enumerate().skip(2) {
-            if s.dtype != DType::F32 {
-                return Err(dtype_err(self.name, format!("input '{}' must be float32, got {}", self.input_name(i), s.dtype)));
-            }
-        }
-        Ok(())
+        check_dtypes(self.name, inputs, MIXED, |i| self.input_name(i))
     }
+}
+
+/// One update's dtypes: all one float dtype, or (`mixed`) float16/32/64 weight and gradient
+/// with float32 states; `input_name(i)` names input `i` in errors.
+pub(super) fn check_dtypes(name: &str, inputs: &[TensorDesc], mixed: bool, input_name: impl Fn(usize) -> &'static str) -> Result<()> {
+    if !mixed {
+        float_dtype(name, inputs.iter().map(|d| d.dtype)).map_err(|e| match inputs[0].dtype {
+            DType::F16 => dtype_err(name, "computes in float32 or float64, got float16 (the mp_* updates take float16 weights with a float32 master copy)"),
+            _ => e,
+        })?;
+        return Ok(());
+    }
+    let d = crate::error::same_dtype(name, [inputs[0].dtype, inputs[1].dtype])?;
+    if !matches!(d, DType::F16 | DType::F32 | DType::F64) {
+        return Err(dtype_err(name, format!("takes float16, float32 or float64 weights, got {d}")));
+    }
+    for (i, s) in inputs.iter().enumerate().skip(2) {
+        if s.dtype != DType::F32 {
+            return Err(dtype_err(name, format!("input '{}' must be float32, got {}", input_name(i), s.dtype)));
+        }
+    }
+    Ok(())
 }
 
 impl<R: Rule, const MIXED: bool> Operator for Update<R, MIXED> {
