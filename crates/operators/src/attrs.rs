@@ -104,6 +104,15 @@ impl Attrs {
         }
     }
 
+    /// A tuple of C `float`s (each parsed as float32 directly, one rounding as C's `strtof`):
+    /// `"(0.1, 0.2)"`, `"[0.1,0.2]"` or `"0.1"`.
+    pub fn f32s(&self, op: &str, key: &str) -> Result<Option<Vec<f32>>> {
+        match self.get(key) {
+            None | Some("None") => Ok(None),
+            Some(v) => tuple_items(v).map(|s| s.parse::<f32>().ok()).collect::<Option<_>>().map(Some).ok_or_else(|| param_err(op, key, format!("expected a tuple of floats, got {v:?}"))),
+        }
+    }
+
     pub fn str<'a>(&'a self, key: &str, default: &'a str) -> &'a str {
         self.get(key).unwrap_or(default)
     }
@@ -153,9 +162,14 @@ fn parse_int(v: &str) -> Option<i64> {
     t.parse::<i64>().ok().or_else(|| t.parse::<f64>().ok().filter(|f| f.fract() == 0.0).map(|f| f as i64))
 }
 
-fn parse_ints(v: &str) -> Option<Vec<i64>> {
+/// The items of a tuple as MXNet writes one: `"(2, 3)"`, `"[2,3]"`, `"2"` or `"()"`.
+fn tuple_items(v: &str) -> impl Iterator<Item = &str> {
     let t = v.trim().trim_start_matches(['(', '[']).trim_end_matches([')', ']']);
-    t.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| if s == "None" { Some(0) } else { parse_int(s) }).collect()
+    t.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_ints(v: &str) -> Option<Vec<i64>> {
+    tuple_items(v).map(|s| if s == "None" { Some(0) } else { parse_int(s) }).collect()
 }
 
 /// A `__key__` attribute: kept on symbol nodes, ignored by operators.

@@ -49,6 +49,9 @@ fn per_image<T: Float, S>(p: &ConvPlan, out: &mut [T], chunk: usize, make: impl 
 /// are summed apart and the runs' sums added in order, so the result does not depend on how
 /// the pool schedules the work (runs are reproducible bit for bit).
 fn sum_images<T: Float, S>(p: &ConvPlan, dw: &mut [T], make: impl Fn() -> S + Sync + Send, add: impl Fn(usize, &mut [T], &mut S, bool) + Sync + Send) {
+    if dw.is_empty() {
+        return;
+    }
     let mut total = vec![T::ZERO; dw.len()];
     if p.parallel_images() {
         let parts = rayon::current_num_threads().min(p.batch);
@@ -73,9 +76,6 @@ fn sum_images<T: Float, S>(p: &ConvPlan, dw: &mut [T], make: impl Fn() -> S + Sy
         }
     }
     let (fg, ck) = (p.fg(), p.geom.col_rows());
-    if dw.is_empty() {
-        return;
-    }
     for (dwg, tg) in dw.chunks_exact_mut(p.w_group()).zip(total.chunks_exact(p.w_group())) {
         for (f, row) in dwg.chunks_exact_mut(ck).enumerate() {
             row.iter_mut().zip(tg[f..].iter().step_by(fg)).for_each(|(d, &t)| *d = t);

@@ -63,24 +63,13 @@ impl<R: Rule, const MIXED: bool> Multi<R, MIXED> {
     }
 }
 
-/// A float list as MXNet writes tuples: `(0.1, 0.2)`, `[0.1,0.2]` or `0.1`.
-fn floats(op: &str, attrs: &Attrs, key: &str) -> Result<Vec<f32>> {
-    let text = attrs.get(key).ok_or_else(|| param_err(op, key, "required"))?;
-    let inner = text.trim().trim_start_matches(['(', '[']).trim_end_matches([')', ']']);
-    inner
-        .split(',')
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(|v| v.parse::<f32>().map_err(|_| param_err(op, key, format!("expected a tuple of floats, got {text:?}"))))
-        .collect()
-}
-
 fn create<R: Rule, const MIXED: bool>(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     let n = attrs.int(name, "num_weights", 1)?;
     if !(1..=1 << 16).contains(&n) {
         return Err(param_err(name, "num_weights", format!("must be in 1..=65536, got {n}")));
     }
-    let (lrs, wds) = (floats(name, attrs, "lrs")?, floats(name, attrs, "wds")?);
+    let list = |key| attrs.f32s(name, key)?.ok_or_else(|| param_err(name, key, "required"));
+    let (lrs, wds) = (list("lrs")?, list("wds")?);
     for (key, v) in [("lrs", &lrs), ("wds", &wds)] {
         if v.len() != n as usize {
             return Err(param_err(name, key, format!("has {} values for num_weights={n}", v.len())));
