@@ -1,17 +1,24 @@
-//! 3x3 stride-1 convolutions by Winograd's minimal filtering F(2x2, 3x3): each 2x2 output tile
-//! from a 4x4 input tile with 16 products instead of 36, so the 16 matrix products of a batch
-//! of tiles (`filters x channels` by `channels x tiles`, one per tile position) do 4/9 of the
-//! multiplications of the direct product. Transforms (Lavin & Gray, 2015):
+//! 3x3 stride-1 convolutions by Winograd's minimal filtering F(4x4, 3x3): each 4x4 output tile
+//! from a 6x6 input tile with 36 products instead of 144, so the 36 matrix products of a batch
+//! of tiles (`filters x channels` by `channels x tiles`, one per position in the 6x6 tile) do
+//! a quarter of the multiplications of the direct product. Transforms (Lavin & Gray, 2015,
+//! interpolation points 0, 1, -1, 2, -2):
 //!
 //! ```text
-//! V = Bt d B,  Bt = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   (input tile)
-//! U = G g Gt,  G  = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1] (filter)
-//! Y = At M A,  At = [1 1 1 0; 0 1 -1 -1]                     (output tile, M = U . V summed)
+//! V = Bt d B   Bt = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+//!                    0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]         (input tile)
+//! U = G g Gt   G  = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+//!                    1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]               (filter)
+//! Y = At M A   At = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]  (M = U . V summed)
 //! ```
 //!
+//! F(2x2, 3x3) does 4/9 of the direct product's multiplications and F(4x4, 3x3) 1/4, with
+//! transformed tiles of 36/16 values per output rather than 4, so it wins on both counts; its
+//! rounding differs from the direct product's by a few more units in the last place (f32
+//! results agree to about 1e-5 relative, as oneDNN's and NNPACK's Winograd do).
+//!
 //! The data gradient is the same computation on `dy` with the filters turned by 180 degrees,
-//! inputs and outputs swapped, and the padding `2 - pad`. Rounding differs from the direct
-//! product by a few units in the last place (the transforms add and halve).
+//! inputs and outputs swapped, and the padding `2 - pad`.
 
 use rayon::prelude::*;
 
@@ -33,7 +40,7 @@ pub struct Wino {
     pw: usize,
     oh: usize,
     ow: usize,
-    /// Tiles down and across, and the padded plane's width (`2 * tx + 2`).
+    /// Tiles down and across, and the padded row's length: four column phases of `tx + 1`.
     ty: usize,
     tx: usize,
     width: usize,
@@ -42,8 +49,8 @@ pub struct Wino {
 impl Wino {
     fn new(cin: usize, cout: usize, [ih, iw]: [usize; 2], [ph, pw]: [usize; 2]) -> Self {
         let (oh, ow) = (ih + 2 * ph - 2, iw + 2 * pw - 2);
-        let (ty, tx) = (oh.div_ceil(2), ow.div_ceil(2));
-        Wino { cin, cout, ih, iw, ph, pw, oh, ow, ty, tx, width: 2 * tx + 2 }
+        let (ty, tx) = (oh.div_ceil(4), ow.div_ceil(4));
+        Wino { cin, cout, ih, iw, ph, pw, oh, ow, ty, tx, width: 4 * (tx + 1) }
     }
 
     /// Forward and data-gradient geometries of `p`, where Winograd pays: a 3x3 window, unit
@@ -54,8 +61,8 @@ impl Wino {
         let plain = g.input[0] == 1 && g.kernel == [1, 3, 3] && g.stride == [1; 3] && g.dilate == [1; 3] && g.pad[0] == 0;
         let (ph, pw) = (g.pad[1], g.pad[2]);
         // The products save work in proportion to channels x filters, the transforms cost in
-        // proportion to channels + filters: measured on this machine's AVX-512 cores, Winograd
-        // wins from 64 in and out (1.3-1.4x), loses at 32 in and 64 out (0.7-0.8x).
+        // proportion to channels + filters: measured with F(2x2, 3x3) on AVX-512 cores,
+        // Winograd won from 64 in and out (1.3-1.4x) and lost at 32 in and 64 out (0.7-0.8x).
         let (c, f) = (g.channels, p.fg());
         if !plain || ph > 2 || pw > 2 || c * f < 32 * (c + f) || g.output[1] < 4 || g.output[2] < 4 {
             return None;
@@ -70,94 +77,77 @@ impl Wino {
     }
 
     fn plane(&self) -> usize {
-        (2 * self.ty + 2) * self.width
+        (4 * self.ty + 2) * self.width
     }
 
-    /// `U[xi][o][i]` (16 x cout x cin) from `tap(o, i, a, b)`, the filter of output `o` and
-    /// input `i` at kernel offset `(a, b)`.
-    fn filters<T: Float>(&self, tap: impl Fn(usize, usize, usize, usize) -> T) -> Vec<T> {
-        let (n, half) = (self.cout * self.cin, T::from_f64(0.5));
-        let mut u = vec![T::ZERO; 16 * n];
-        for o in 0..self.cout {
-            for i in 0..self.cin {
-                let g = |a: usize, b: usize| tap(o, i, a, b);
-                // G g: 4 x 3
-                let t: [[T; 3]; 4] = [
-                    [0, 1, 2].map(|b| g(0, b)),
-                    [0, 1, 2].map(|b| (g(0, b) + g(1, b) + g(2, b)) * half),
-                    [0, 1, 2].map(|b| (g(0, b) - g(1, b) + g(2, b)) * half),
-                    [0, 1, 2].map(|b| g(2, b)),
-                ];
-                // (G g) Gt: 4 x 4
-                for (r, row) in t.iter().enumerate() {
-                    let [g0, g1, g2] = *row;
-                    let vals = [g0, (g0 + g1 + g2) * half, (g0 - g1 + g2) * half, g2];
-                    for (c, v) in vals.into_iter().enumerate() {
-                        u[(r * 4 + c) * n + o * self.cin + i] = v;
+    /// `U[o][xi][i]` (cout x 36 x cin; the product for `xi` reads rows `36 * cin` apart) from
+    /// `tap(o, i, a, b)`, the filter of output `o` and input `i` at kernel offset `(a, b)`:
+    /// filters in parallel, each as runs over its inputs.
+    fn filters<T: Float>(&self, tap: impl Fn(usize, usize, usize, usize) -> T + Sync) -> Vec<T> {
+        let cin = self.cin;
+        let mut u = vec![T::ZERO; 36 * self.cout * cin];
+        u.par_chunks_mut(36 * cin).enumerate().for_each(|(o, uo)| {
+            let taps: [Vec<T>; 9] = std::array::from_fn(|ab| (0..cin).map(|i| tap(o, i, ab / 3, ab % 3)).collect());
+            // G g (6 x 3 runs), column by column of the filter, then (G g) Gt row by row.
+            let mut gg: [[Vec<T>; 3]; 6] = std::array::from_fn(|_| std::array::from_fn(|_| vec![T::ZERO; cin]));
+            for b in 0..3 {
+                lanes::<G, _, 3, 6>(gg.each_mut().map(|row| row[b].as_mut_slice()), [0, 1, 2].map(|a| taps[a * 3 + b].as_slice()));
+            }
+            for (r, row) in gg.iter().enumerate() {
+                lanes::<G, _, 3, 6>(rows_mut(&mut uo[r * 6 * cin..], cin, cin), row.each_ref().map(|v| v.as_slice()));
+            }
+        });
+        u
+    }
+
+    /// Image `x` (`cin x ih x iw`) into the zero-bordered planes `pad` (border never written),
+    /// each padded row stored as four phases, columns `4t`, `4t + 1`, `4t + 2`, `4t + 3`, so
+    /// the transforms below read whole runs rather than every fourth element.
+    fn pad_into<T: Float>(&self, x: &[T], pad: &mut [T]) {
+        let (plane, run) = (self.plane(), self.tx + 1);
+        for c in 0..self.cin {
+            for h in 0..self.ih {
+                let src = &x[(c * self.ih + h) * self.iw..][..self.iw];
+                let row = &mut pad[c * plane + (h + self.ph) * self.width..][..self.width];
+                for (q, phase) in row.chunks_exact_mut(run).enumerate() {
+                    // Column `j + pw` of the padded row is in phase `(j + pw) % 4`.
+                    let j0 = (q + 4 - self.pw % 4) % 4;
+                    let Some(src) = src.get(j0..) else { continue };
+                    for (d, s) in phase[(j0 + self.pw) / 4..].iter_mut().zip(src.iter().step_by(4)) {
+                        *d = *s;
                     }
                 }
             }
         }
-        u
     }
 
-    /// Image `x` (`cin x ih x iw`) into the zero-bordered planes `pad` (border never written).
-    fn pad_into<T: Float>(&self, x: &[T], pad: &mut [T]) {
-        let plane = self.plane();
-        for c in 0..self.cin {
-            for h in 0..self.ih {
-                let dst = &mut pad[c * plane + (h + self.ph) * self.width + self.pw..][..self.iw];
-                dst.copy_from_slice(&x[(c * self.ih + h) * self.iw..][..self.iw]);
-            }
-        }
-    }
-
-    /// `V[xi][c][col0 + tile]` (rows of length `ld`) from the padded planes: `Bt` over each
-    /// tile row's four input rows at once (whole rows, so the loops vectorize), then `B` tile by
-    /// tile along the row.
+    /// `V[xi][c][col0 + tile]` (rows of length `ld`) from the padded planes: `Bt` down each
+    /// tile row's six input rows at once (whole rows), then `B` along the row from the phases.
     fn tiles_in<T: Float>(&self, pad: &[T], v: &mut [T], col0: usize, ld: usize) {
         tiles_in(self, pad, v, col0, ld)
     }
 
     #[inline(always)]
     fn tiles_in_body<T: Float>(&self, pad: &[T], v: &mut [T], col0: usize, ld: usize) {
-        let (plane, w, stride, tx) = (self.plane(), self.width, self.cin * ld, self.tx);
-        let mut r = [vec![T::ZERO; w], vec![T::ZERO; w], vec![T::ZERO; w], vec![T::ZERO; w]];
+        let (plane, w, stride, tx, run) = (self.plane(), self.width, self.cin * ld, self.tx, self.tx + 1);
+        let mut r: [Vec<T>; 6] = std::array::from_fn(|_| vec![T::ZERO; w]);
         for c in 0..self.cin {
             for ty in 0..self.ty {
-                let at = |i: usize| &pad[c * plane + (2 * ty + i) * w..][..w];
-                let (p0, p1, p2, p3) = (at(0), at(1), at(2), at(3));
-                let [r0, r1, r2, r3] = &mut r;
-                for x in 0..w {
-                    r0[x] = p0[x] - p2[x];
-                    r1[x] = p1[x] + p2[x];
-                    r2[x] = p2[x] - p1[x];
-                    r3[x] = p1[x] - p3[x];
-                }
+                let p = std::array::from_fn(|i| &pad[c * plane + (4 * ty + i) * w..][..w]);
+                lanes::<Bt, _, 6, 6>(r.each_mut().map(|r| r.as_mut_slice()), p);
                 let col = c * ld + col0 + ty * tx;
                 for (k, rk) in r.iter().enumerate() {
-                    // Tile t reads rk[2t..2t + 4]: even and odd halves of the row.
-                    let rk = &rk[..2 * tx + 2];
-                    let dst = |q: usize| (k * 4 + q) * stride + col;
-                    for (t, d) in v[dst(0)..][..tx].iter_mut().enumerate() {
-                        *d = rk[2 * t] - rk[2 * t + 2];
-                    }
-                    for (t, d) in v[dst(1)..][..tx].iter_mut().enumerate() {
-                        *d = rk[2 * t + 1] + rk[2 * t + 2];
-                    }
-                    for (t, d) in v[dst(2)..][..tx].iter_mut().enumerate() {
-                        *d = rk[2 * t + 2] - rk[2 * t + 1];
-                    }
-                    for (t, d) in v[dst(3)..][..tx].iter_mut().enumerate() {
-                        *d = rk[2 * t + 1] - rk[2 * t + 3];
-                    }
+                    // Tile t reads columns 4t..4t + 6: phases 0-3 at t, then 0-1 at t + 1.
+                    let ph = |q: usize, s: usize| &rk[q * run + s..][..tx];
+                    let ins = [ph(0, 0), ph(1, 0), ph(2, 0), ph(3, 0), ph(0, 1), ph(1, 1)];
+                    lanes::<Bt, _, 6, 6>(rows_mut(&mut v[k * 6 * stride + col..], stride, tx), ins);
                 }
             }
         }
     }
 
     /// `y` (`cout x oh x ow`, overwritten, plus `bias[o]`) from `M[xi][o][col0 + tile]`: `At`
-    /// along a tile row's 16 planes at once, then `A` into the two output rows.
+    /// down a tile row's 36 planes at once, then `A` into the four output rows.
     fn tiles_out<T: Float>(&self, m: &[T], col0: usize, ld: usize, y: &mut [T], bias: Option<&[T]>) {
         tiles_out(self, m, col0, ld, y, bias)
     }
@@ -165,34 +155,31 @@ impl Wino {
     #[inline(always)]
     fn tiles_out_body<T: Float>(&self, m: &[T], col0: usize, ld: usize, y: &mut [T], bias: Option<&[T]>) {
         let (stride, tx, ow) = (self.cout * ld, self.tx, self.ow);
-        let mut t = [(); 8].map(|_| vec![T::ZERO; tx]);
+        // t[c][i]: row i of At M for column c of the tile; out[q]: column phase q of a row.
+        let mut t: [[Vec<T>; 4]; 6] = std::array::from_fn(|_| std::array::from_fn(|_| vec![T::ZERO; tx]));
+        let mut out: [Vec<T>; 4] = std::array::from_fn(|_| vec![T::ZERO; tx]);
         for o in 0..self.cout {
             let b = bias.map_or(T::ZERO, |b| b[o]);
             let plane = &mut y[o * self.oh * ow..][..self.oh * ow];
             for ty in 0..self.ty {
                 let col = o * ld + col0 + ty * tx;
-                let mm = |r: usize, c: usize| &m[(r * 4 + c) * stride + col..][..tx];
-                for c in 0..4 {
-                    let (m0, m1, m2, m3) = (mm(0, c), mm(1, c), mm(2, c), mm(3, c));
-                    let (lo, hi) = t.split_at_mut(4);
-                    let (t0, t1) = (&mut lo[c], &mut hi[c]);
-                    for i in 0..tx {
-                        t0[i] = m0[i] + m1[i] + m2[i];
-                        t1[i] = m1[i] - m2[i] - m3[i];
-                    }
+                for (c, tc) in t.iter_mut().enumerate() {
+                    let ins = std::array::from_fn(|r| &m[(r * 6 + c) * stride + col..][..tx]);
+                    lanes::<At, _, 6, 4>(tc.each_mut().map(|v| v.as_mut_slice()), ins);
                 }
-                for half in 0..2 {
-                    let yy = 2 * ty + half;
-                    if yy >= self.oh {
-                        continue;
+                for i in 0..4.min(self.oh - 4 * ty) {
+                    let ins = std::array::from_fn(|c| t[c][i].as_slice());
+                    lanes::<At, _, 6, 4>(out.each_mut().map(|v| v.as_mut_slice()), ins);
+                    // Whole quads of columns (an interleaved store), then what is left of a
+                    // width that is not a multiple of four.
+                    let mut quads = plane[(4 * ty + i) * ow..][..ow].chunks_exact_mut(4);
+                    let [o0, o1, o2, o3] = &out;
+                    for (quad, (((&a, &b1), &c), &d)) in quads.by_ref().zip(o0.iter().zip(o1).zip(o2).zip(o3)) {
+                        quad.copy_from_slice(&[a + b, b1 + b, c + b, d + b]);
                     }
-                    let [a, bb, c, d] = [&t[4 * half], &t[4 * half + 1], &t[4 * half + 2], &t[4 * half + 3]];
-                    let row = &mut plane[yy * ow..][..ow];
-                    for (i, pair) in row.chunks_mut(2).enumerate() {
-                        pair[0] = a[i] + bb[i] + c[i] + b;
-                        if let Some(second) = pair.get_mut(1) {
-                            *second = bb[i] - c[i] - d[i] + b;
-                        }
+                    let last = ow / 4;
+                    for (q, d) in quads.into_remainder().iter_mut().enumerate() {
+                        *d = out[q][last] + b;
                     }
                 }
             }
@@ -206,7 +193,7 @@ impl Wino {
         let tiles = self.tiles();
         // Images per product: transformed tiles of about 2 MB. Each thread takes a run of whole
         // groups and reuses one set of buffers for them.
-        let per_image = 16 * (self.cin + self.cout) * tiles;
+        let per_image = 36 * (self.cin + self.cout) * tiles;
         let nb = ((1 << 19) / per_image.max(1)).clamp(1, batch.max(1));
         let groups = batch.div_ceil(nb);
         let threads = rayon::current_num_threads().min(groups).max(1);
@@ -214,7 +201,7 @@ impl Wino {
         let serial = threads > 1;
         let work = |(part, ys): (usize, &mut [T])| {
             let most = nb * tiles;
-            let (mut pad, mut v, mut m) = (vec![T::ZERO; self.cin * self.plane()], vec![T::ZERO; 16 * self.cin * most], vec![T::ZERO; 16 * self.cout * most]);
+            let (mut pad, mut v, mut m) = (vec![T::ZERO; self.cin * self.plane()], vec![T::ZERO; 36 * self.cin * most], vec![T::ZERO; 36 * self.cout * most]);
             for (k, ys) in ys.chunks_mut(nb * y_image).enumerate() {
                 let first = (part * per_thread + k) * nb;
                 let count = ys.len().div_ceil(y_image);
@@ -223,10 +210,12 @@ impl Wino {
                     self.pad_into(&x[x_at(first + j)..][..self.cin * self.ih * self.iw], &mut pad);
                     self.tiles_in(&pad, &mut v, j * tiles, ld);
                 }
-                let (nu, nv, nm) = (self.cout * self.cin, self.cin * ld, self.cout * ld);
-                for xi in 0..16 {
-                    let (a, b, c) = (rows(u[xi * nu..].as_ptr(), self.cin), rows(v[xi * nv..].as_ptr(), ld), m[xi * nm..].as_mut_ptr());
-                    // SAFETY: U_xi is cout x cin, V_xi cin x ld, M_xi cout x ld, all in bounds.
+                let (nv, nm) = (self.cin * ld, self.cout * ld);
+                for xi in 0..36 {
+                    let (a, b, c) = (rows(u[xi * self.cin..].as_ptr(), 36 * self.cin), rows(v[xi * nv..].as_ptr(), ld), m[xi * nm..].as_mut_ptr());
+                    // SAFETY: U_xi is cout x cin with rows 36 * cin apart (its last element at
+                    // (36 * (cout - 1) + xi + 1) * cin - 1 < u.len()), V_xi cin x ld, M_xi
+                    // cout x ld, all in bounds.
                     unsafe {
                         if serial {
                             matmul_serial(self.cout, ld, self.cin, a, b, c, false)
@@ -242,6 +231,101 @@ impl Wino {
         };
         y.par_chunks_mut(per_thread * nb * y_image).enumerate().for_each(work);
     }
+}
+
+/// A transform of `I` equal runs into `O`, applied to lane groups of any width `W` (fixed-size
+/// arrays, unrolled so the compiler vectorizes them).
+trait Transform<const I: usize, const O: usize> {
+    fn apply<T: Float, const W: usize>(x: &[[T; W]; I]) -> [[T; W]; O];
+}
+
+/// `f` lane by lane: one output group from `I` input groups.
+#[inline(always)]
+fn each<T: Float, const I: usize, const W: usize>(x: &[[T; W]; I], f: impl Fn([T; I]) -> T) -> [T; W] {
+    std::array::from_fn(|j| f(std::array::from_fn(|i| x[i][j])))
+}
+
+/// `Bt` on six lane groups (a column of input tiles): `d_k = sum_i Bt[k][i] c_i`.
+struct Bt;
+
+impl Transform<6, 6> for Bt {
+    #[inline(always)]
+    fn apply<T: Float, const W: usize>(c: &[[T; W]; 6]) -> [[T; W]; 6] {
+        let (two, four, five) = (T::from_f64(2.0), T::from_f64(4.0), T::from_f64(5.0));
+        [
+            each(c, |[c0, _, c2, _, c4, _]| four * c0 - five * c2 + c4),
+            each(c, |[_, c1, c2, c3, c4, _]| c3 + c4 - four * (c1 + c2)),
+            each(c, |[_, c1, c2, c3, c4, _]| c4 - c3 + four * (c1 - c2)),
+            each(c, |[_, c1, c2, c3, c4, _]| c4 - c2 + two * (c3 - c1)),
+            each(c, |[_, c1, c2, c3, c4, _]| c4 - c2 - two * (c3 - c1)),
+            each(c, |[_, c1, _, c3, _, c5]| four * c1 - five * c3 + c5),
+        ]
+    }
+}
+
+/// `G` on three lane groups (taps of a filter): `u_k = sum_i G[k][i] g_i`.
+struct G;
+
+impl Transform<3, 6> for G {
+    #[inline(always)]
+    fn apply<T: Float, const W: usize>(g: &[[T; W]; 3]) -> [[T; W]; 6] {
+        let k = |v: f64| T::from_f64(v);
+        [
+            each(g, |[a, _, _]| a * k(0.25)),
+            each(g, |[a, b, c]| -(a + b + c) * k(1.0 / 6.0)),
+            each(g, |[a, b, c]| -(a - b + c) * k(1.0 / 6.0)),
+            each(g, |[a, b, c]| a * k(1.0 / 24.0) + b * k(1.0 / 12.0) + c * k(1.0 / 6.0)),
+            each(g, |[a, b, c]| a * k(1.0 / 24.0) - b * k(1.0 / 12.0) + c * k(1.0 / 6.0)),
+            each(g, |[_, _, c]| c),
+        ]
+    }
+}
+
+/// `At` on six lane groups: `y_k = sum_i At[k][i] m_i`.
+struct At;
+
+impl Transform<6, 4> for At {
+    #[inline(always)]
+    fn apply<T: Float, const W: usize>(m: &[[T; W]; 6]) -> [[T; W]; 4] {
+        let (two, four, eight) = (T::from_f64(2.0), T::from_f64(4.0), T::from_f64(8.0));
+        [
+            each(m, |[m0, m1, m2, m3, m4, _]| m0 + (m1 + m2) + (m3 + m4)),
+            each(m, |[_, m1, m2, m3, m4, _]| (m1 - m2) + two * (m3 - m4)),
+            each(m, |[_, m1, m2, m3, m4, _]| (m1 + m2) + four * (m3 + m4)),
+            each(m, |[_, m1, m2, m3, m4, m5]| (m1 - m2) + eight * (m3 - m4) + m5),
+        ]
+    }
+}
+
+/// `outs = F(ins)` over the runs' common length: groups of eight lanes (one AVX register of
+/// f32), then of four, then single values, so short runs (a 16x16 map has four tiles across)
+/// vectorize too.
+#[inline(always)]
+fn lanes<F: Transform<I, O>, T: Float, const I: usize, const O: usize>(mut outs: [&mut [T]; O], ins: [&[T]; I]) {
+    let n = outs.iter().map(|o| o.len()).chain(ins.iter().map(|i| i.len())).min().unwrap_or(0);
+    let mut j = 0;
+    j = group::<F, T, I, O, 8>(&mut outs, &ins, j, n);
+    j = group::<F, T, I, O, 4>(&mut outs, &ins, j, n);
+    group::<F, T, I, O, 1>(&mut outs, &ins, j, n);
+}
+
+/// Groups of `W` lanes from `j` while whole ones fit below `n`; returns where they stop.
+#[inline(always)]
+fn group<F: Transform<I, O>, T: Float, const I: usize, const O: usize, const W: usize>(outs: &mut [&mut [T]; O], ins: &[&[T]; I], mut j: usize, n: usize) -> usize {
+    while j + W <= n {
+        let x: [[T; W]; I] = std::array::from_fn(|i| std::array::from_fn(|q| ins[i][j + q]));
+        for (o, y) in outs.iter_mut().zip(F::apply(&x)) {
+            o[j..j + W].copy_from_slice(&y);
+        }
+        j += W;
+    }
+    j
+}
+
+/// `N` runs of `n` starting `stride` apart in `s` (`stride >= n`), as disjoint slices.
+fn rows_mut<T, const N: usize>(s: &mut [T], stride: usize, n: usize) -> [&mut [T]; N] {
+    let mut it = s.chunks_mut(stride).map(|row| &mut row[..n]);
+    std::array::from_fn(|_| it.next().expect("the runs lie inside the buffer"))
 }
 
 #[inline(always)]
