@@ -7,25 +7,29 @@ use rayon::prelude::*;
 use crate::dtype::{BinaryFn, Element, UnaryFn};
 use crate::layout::{collapse, numel, Strides};
 
+use super::simd::wide;
+
 /// Below this many elements a kernel stays on one thread: splitting costs more than it saves.
 pub const PARALLEL_GRAIN: usize = 1 << 15;
 
 pub fn map<T: Element, F: UnaryFn>(x: &[T], y: &mut [T]) {
     if x.len() <= PARALLEL_GRAIN {
-        for (o, &i) in y.iter_mut().zip(x) {
-            *o = T::unary::<F>(i);
-        }
-        return;
+        return wide(|| {
+            for (o, &i) in y.iter_mut().zip(x) {
+                *o = T::unary::<F>(i);
+            }
+        });
     }
     y.par_chunks_mut(PARALLEL_GRAIN).zip(x.par_chunks(PARALLEL_GRAIN)).for_each(|(o, i)| map::<T, F>(i, o));
 }
 
 pub fn zip<T: Element, F: BinaryFn>(a: &[T], b: &[T], y: &mut [T]) {
     if a.len() <= PARALLEL_GRAIN {
-        for ((o, &x), &z) in y.iter_mut().zip(a).zip(b) {
-            *o = T::binary::<F>(x, z);
-        }
-        return;
+        return wide(|| {
+            for ((o, &x), &z) in y.iter_mut().zip(a).zip(b) {
+                *o = T::binary::<F>(x, z);
+            }
+        });
     }
     y.par_chunks_mut(PARALLEL_GRAIN)
         .zip(a.par_chunks(PARALLEL_GRAIN))
@@ -36,16 +40,17 @@ pub fn zip<T: Element, F: BinaryFn>(a: &[T], b: &[T], y: &mut [T]) {
 /// `y = f(x, s)`, or `f(s, x)` when `scalar_first` (the reflected operators: `2 - x`).
 pub fn zip_scalar<T: Element, F: BinaryFn>(x: &[T], s: T, scalar_first: bool, y: &mut [T]) {
     if x.len() <= PARALLEL_GRAIN {
-        if scalar_first {
-            for (o, &i) in y.iter_mut().zip(x) {
-                *o = T::binary::<F>(s, i);
+        return wide(|| {
+            if scalar_first {
+                for (o, &i) in y.iter_mut().zip(x) {
+                    *o = T::binary::<F>(s, i);
+                }
+            } else {
+                for (o, &i) in y.iter_mut().zip(x) {
+                    *o = T::binary::<F>(i, s);
+                }
             }
-        } else {
-            for (o, &i) in y.iter_mut().zip(x) {
-                *o = T::binary::<F>(i, s);
-            }
-        }
-        return;
+        });
     }
     y.par_chunks_mut(PARALLEL_GRAIN)
         .zip(x.par_chunks(PARALLEL_GRAIN))
@@ -225,10 +230,11 @@ pub fn fold_n<T: Element, F: BinaryFn>(inputs: &[Option<&[T]>], y: &mut [T]) {
 /// its input's buffer (one mutable slice, so no aliasing borrows).
 pub fn update<T: Element, F: Fn(T) -> T + Sync>(y: &mut [T], f: &F) {
     if y.len() <= PARALLEL_GRAIN {
-        for v in y.iter_mut() {
-            *v = f(*v);
-        }
-        return;
+        return wide(|| {
+            for v in y.iter_mut() {
+                *v = f(*v);
+            }
+        });
     }
     y.par_chunks_mut(PARALLEL_GRAIN).for_each(|c| update(c, f));
 }
@@ -236,10 +242,11 @@ pub fn update<T: Element, F: Fn(T) -> T + Sync>(y: &mut [T], f: &F) {
 /// `y[i] = f(y[i], x[i])`: a two-input kernel run in place over one of its inputs.
 pub fn update_with<T: Element, F: Fn(T, T) -> T + Sync>(y: &mut [T], x: &[T], f: &F) {
     if y.len() <= PARALLEL_GRAIN {
-        for (v, &o) in y.iter_mut().zip(x) {
-            *v = f(*v, o);
-        }
-        return;
+        return wide(|| {
+            for (v, &o) in y.iter_mut().zip(x) {
+                *v = f(*v, o);
+            }
+        });
     }
     y.par_chunks_mut(PARALLEL_GRAIN).zip(x.par_chunks(PARALLEL_GRAIN)).for_each(|(c, o)| update_with(c, o, f));
 }

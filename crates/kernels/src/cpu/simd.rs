@@ -41,3 +41,22 @@ macro_rules! multiversion {
 }
 
 pub(crate) use multiversion;
+
+/// `f()` compiled with AVX2 and FMA where the CPU has them: for loops over a caller's closure
+/// (the elementwise kernels, whose math is the operator's), which [`multiversion!`] cannot name.
+/// The closure is called once, so the compiler inlines it into the AVX2 copy.
+#[inline(always)]
+pub fn wide<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if has_avx2() {
+            // SAFETY: the CPU has the features `avx2` is compiled for (checked above).
+            return unsafe { avx2(f) };
+        }
+    }
+    f()
+}
