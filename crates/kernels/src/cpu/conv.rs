@@ -13,6 +13,7 @@ use super::conv_s1::{rows, transposed, Grid};
 use super::gemm::{matmul, matmul_serial, MatRef};
 use super::im2col::{col2im, im2col};
 use super::winograd::{self, Wino};
+use super::winograd_weight;
 use crate::conv::ConvPlan;
 use crate::float::Float;
 
@@ -145,6 +146,9 @@ pub fn backward_data<T: Float>(p: &ConvPlan, dy: &[T], w: &[T], dx: &mut [T]) {
 
 /// `dw = sum_n dy_n * col(x_n)^T`: the gradient with respect to the weights; `dw` is overwritten.
 pub fn backward_weight<T: Float>(p: &ConvPlan, dy: &[T], x: &[T], dw: &mut [T]) {
+    if let Some((wino, _)) = Wino::for_plan(p) {
+        return winograd_weight::backward_weight(p, &wino, dy, x, dw);
+    }
     if let Some(grid) = Grid::new(&p.geom) {
         return backward_weight_grid(p, &grid, dy, x, dw);
     }

@@ -46,5 +46,6 @@ pub mod svm;
 pub mod update;
 pub mod upsampling;
 pub mod winograd;
+pub mod winograd_weight;
 pub mod vmath;
 pub mod zip_grad;

@@ -32,18 +32,18 @@ use crate::float::Float;
 /// `(ph, pw)`, into `cout` planes of `oh x ow`.
 #[derive(Clone, Copy, Debug)]
 pub struct Wino {
-    cin: usize,
-    cout: usize,
-    ih: usize,
-    iw: usize,
-    ph: usize,
-    pw: usize,
-    oh: usize,
-    ow: usize,
+    pub(super) cin: usize,
+    pub(super) cout: usize,
+    pub(super) ih: usize,
+    pub(super) iw: usize,
+    pub(super) ph: usize,
+    pub(super) pw: usize,
+    pub(super) oh: usize,
+    pub(super) ow: usize,
     /// Tiles down and across, and the padded row's length: four column phases of `tx + 1`.
-    ty: usize,
-    tx: usize,
-    width: usize,
+    pub(super) ty: usize,
+    pub(super) tx: usize,
+    pub(super) width: usize,
 }
 
 impl Wino {
@@ -72,11 +72,11 @@ impl Wino {
         Some((fwd, bwd))
     }
 
-    fn tiles(&self) -> usize {
+    pub(super) fn tiles(&self) -> usize {
         self.ty * self.tx
     }
 
-    fn plane(&self) -> usize {
+    pub(super) fn plane(&self) -> usize {
         (4 * self.ty + 2) * self.width
     }
 
@@ -103,7 +103,7 @@ impl Wino {
     /// Image `x` (`cin x ih x iw`) into the zero-bordered planes `pad` (border never written),
     /// each padded row stored as four phases, columns `4t`, `4t + 1`, `4t + 2`, `4t + 3`, so
     /// the transforms below read whole runs rather than every fourth element.
-    fn pad_into<T: Float>(&self, x: &[T], pad: &mut [T]) {
+    pub(super) fn pad_into<T: Float>(&self, x: &[T], pad: &mut [T]) {
         let (plane, run) = (self.plane(), self.tx + 1);
         for c in 0..self.cin {
             for h in 0..self.ih {
@@ -123,7 +123,7 @@ impl Wino {
 
     /// `V[xi][c][col0 + tile]` (rows of length `ld`) from the padded planes: `Bt` down each
     /// tile row's six input rows at once (whole rows), then `B` along the row from the phases.
-    fn tiles_in<T: Float>(&self, pad: &[T], v: &mut [T], col0: usize, ld: usize) {
+    pub(super) fn tiles_in<T: Float>(&self, pad: &[T], v: &mut [T], col0: usize, ld: usize) {
         tiles_in(self, pad, v, col0, ld)
     }
 
@@ -235,13 +235,13 @@ impl Wino {
 
 /// A transform of `I` equal runs into `O`, applied to lane groups of any width `W` (fixed-size
 /// arrays, unrolled so the compiler vectorizes them).
-trait Transform<const I: usize, const O: usize> {
+pub(super) trait Transform<const I: usize, const O: usize> {
     fn apply<T: Float, const W: usize>(x: &[[T; W]; I]) -> [[T; W]; O];
 }
 
 /// `f` lane by lane: one output group from `I` input groups.
 #[inline(always)]
-fn each<T: Float, const I: usize, const W: usize>(x: &[[T; W]; I], f: impl Fn([T; I]) -> T) -> [T; W] {
+pub(super) fn each<T: Float, const I: usize, const W: usize>(x: &[[T; W]; I], f: impl Fn([T; I]) -> T) -> [T; W] {
     std::array::from_fn(|j| f(std::array::from_fn(|i| x[i][j])))
 }
 
@@ -301,7 +301,7 @@ impl Transform<6, 4> for At {
 /// f32), then of four, then single values, so short runs (a 16x16 map has four tiles across)
 /// vectorize too.
 #[inline(always)]
-fn lanes<F: Transform<I, O>, T: Float, const I: usize, const O: usize>(mut outs: [&mut [T]; O], ins: [&[T]; I]) {
+pub(super) fn lanes<F: Transform<I, O>, T: Float, const I: usize, const O: usize>(mut outs: [&mut [T]; O], ins: [&[T]; I]) {
     let n = outs.iter().map(|o| o.len()).chain(ins.iter().map(|i| i.len())).min().unwrap_or(0);
     let mut j = 0;
     j = group::<F, T, I, O, 8>(&mut outs, &ins, j, n);
@@ -323,7 +323,7 @@ fn group<F: Transform<I, O>, T: Float, const I: usize, const O: usize, const W: 
 }
 
 /// `N` runs of `n` starting `stride` apart in `s` (`stride >= n`), as disjoint slices.
-fn rows_mut<T, const N: usize>(s: &mut [T], stride: usize, n: usize) -> [&mut [T]; N] {
+pub(super) fn rows_mut<T, const N: usize>(s: &mut [T], stride: usize, n: usize) -> [&mut [T]; N] {
     let mut it = s.chunks_mut(stride).map(|row| &mut row[..n]);
     std::array::from_fn(|_| it.next().expect("the runs lie inside the buffer"))
 }
