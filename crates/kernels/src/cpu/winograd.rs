@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use super::gemm::{matmul, matmul_serial};
 use super::conv_s1::rows;
-use super::simd::multiversion;
+use super::simd::{multiversion, wide};
 use crate::conv::ConvPlan;
 use crate::float::Float;
 
@@ -100,23 +100,16 @@ impl Wino {
         u
     }
 
-    /// Image `x` (`cin x ih x iw`) into the zero-bordered planes `pad` (border never written),
-    /// each padded row stored as four phases, columns `4t`, `4t + 1`, `4t + 2`, `4t + 3`, so
-    /// the transforms below read whole runs rather than every fourth element.
+    /// Image `x` (`cin x ih x iw`) into the zero-bordered planes `pad` (border rows never
+    /// written), each padded row stored as four phases, columns `4t`, `4t + 1`, `4t + 2`,
+    /// `4t + 3`, so the transforms below read whole runs rather than every fourth element.
     pub(super) fn pad_into<T: Float>(&self, x: &[T], pad: &mut [T]) {
-        let (plane, run) = (self.plane(), self.tx + 1);
+        let plane = self.plane();
+        let mut line = vec![T::ZERO; self.width];
         for c in 0..self.cin {
             for h in 0..self.ih {
-                let src = &x[(c * self.ih + h) * self.iw..][..self.iw];
                 let row = &mut pad[c * plane + (h + self.ph) * self.width..][..self.width];
-                for (q, phase) in row.chunks_exact_mut(run).enumerate() {
-                    // Column `j + pw` of the padded row is in phase `(j + pw) % 4`.
-                    let j0 = (q + 4 - self.pw % 4) % 4;
-                    let Some(src) = src.get(j0..) else { continue };
-                    for (d, s) in phase[(j0 + self.pw) / 4..].iter_mut().zip(src.iter().step_by(4)) {
-                        *d = *s;
-                    }
-                }
+                split_phases(&x[(c * self.ih + h) * self.iw..][..self.iw], self.pw, &mut line, row);
             }
         }
     }
@@ -320,6 +313,22 @@ fn group<F: Transform<I, O>, T: Float, const I: usize, const O: usize, const W: 
         j += W;
     }
     j
+}
+
+/// `src` placed at column `at` of the zero line `line` (its other columns stay zero), written
+/// into `row` as four phases of `line.len() / 4`: column `4t + q` to `row[q * len / 4 + t]`.
+pub(super) fn split_phases<T: Float>(src: &[T], at: usize, line: &mut [T], row: &mut [T]) {
+    line[at..at + src.len()].copy_from_slice(src);
+    let run = line.len() / 4;
+    let (p0, rest) = row.split_at_mut(run);
+    let (p1, rest) = rest.split_at_mut(run);
+    let (p2, p3) = rest.split_at_mut(run);
+    // Four-way interleaved loads, which the compiler turns into shuffles (AVX2 where the CPU has it).
+    wide(|| {
+        for ((((a, b), c), d), quad) in p0.iter_mut().zip(p1.iter_mut()).zip(p2.iter_mut()).zip(p3.iter_mut()).zip(line.chunks_exact(4)) {
+            (*a, *b, *c, *d) = (quad[0], quad[1], quad[2], quad[3]);
+        }
+    });
 }
 
 /// `N` runs of `n` starting `stride` apart in `s` (`stride >= n`), as disjoint slices.

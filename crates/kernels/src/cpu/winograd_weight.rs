@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::conv_s1::{rows, transposed};
 use super::gemm::{matmul, matmul_serial};
 use super::simd::multiversion;
-use super::winograd::{each, lanes, rows_mut, Transform, Wino};
+use super::winograd::{each, lanes, rows_mut, split_phases, Transform, Wino};
 use crate::conv::ConvPlan;
 use crate::float::Float;
 
@@ -113,18 +113,13 @@ fn dy_plane(wg: &Wino) -> usize {
 }
 
 /// `dy` (`cout x oh x ow`) into phase-split rows as `Wino::pad_into` lays out the input (no
-/// border; the rows and columns past the map are never written and stay zero).
+/// border; the rows past the map are never written and stay zero).
 fn pad_dy<T: Float>(wg: &Wino, dy: &[T], pad: &mut [T]) {
-    let (plane, run) = (dy_plane(wg), wg.tx + 1);
+    let plane = dy_plane(wg);
+    let mut line = vec![T::ZERO; wg.width];
     for o in 0..wg.cout {
         for h in 0..wg.oh {
-            let src = &dy[(o * wg.oh + h) * wg.ow..][..wg.ow];
-            for (q, phase) in pad[o * plane + h * wg.width..][..wg.width].chunks_exact_mut(run).enumerate() {
-                let Some(src) = src.get(q..) else { continue };
-                for (d, s) in phase.iter_mut().zip(src.iter().step_by(4)) {
-                    *d = *s;
-                }
-            }
+            split_phases(&dy[(o * wg.oh + h) * wg.ow..][..wg.ow], 0, &mut line, &mut pad[o * plane + h * wg.width..][..wg.width]);
         }
     }
 }
