@@ -302,13 +302,21 @@ pub(super) fn lanes<F: Transform<I, O>, T: Float, const I: usize, const O: usize
     group::<F, T, I, O, 1>(&mut outs, &ins, j, n);
 }
 
-/// Groups of `W` lanes from `j` while whole ones fit below `n`; returns where they stop.
+/// Groups of `W` lanes from `j` while whole ones fit below `n` (at most every run's length);
+/// returns where they stop. Through raw pointers taken once: indexing the runs anew for each
+/// group (bounds checks, slices reloaded from the stack) cost more than the arithmetic.
 #[inline(always)]
 fn group<F: Transform<I, O>, T: Float, const I: usize, const O: usize, const W: usize>(outs: &mut [&mut [T]; O], ins: &[&[T]; I], mut j: usize, n: usize) -> usize {
+    assert!(outs.iter().all(|o| o.len() >= n) && ins.iter().all(|i| i.len() >= n), "runs shorter than the lanes asked for");
+    let src: [*const T; I] = ins.map(|s| s.as_ptr());
+    let dst: [*mut T; O] = outs.each_mut().map(|s| s.as_mut_ptr());
     while j + W <= n {
-        let x: [[T; W]; I] = std::array::from_fn(|i| std::array::from_fn(|q| ins[i][j + q]));
-        for (o, y) in outs.iter_mut().zip(F::apply(&x)) {
-            o[j..j + W].copy_from_slice(&y);
+        // SAFETY: every run holds at least n >= j + W values (asserted above); the outputs are
+        // distinct `&mut` borrows, so no output overlaps another output or an input.
+        let x: [[T; W]; I] = std::array::from_fn(|i| unsafe { src[i].add(j).cast::<[T; W]>().read_unaligned() });
+        for (d, y) in dst.iter().zip(F::apply(&x)) {
+            // SAFETY: as above.
+            unsafe { d.add(j).cast::<[T; W]>().write_unaligned(y) };
         }
         j += W;
     }
