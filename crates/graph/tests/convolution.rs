@@ -127,7 +127,7 @@ fn conv_cases() -> Vec<Case> {
         (vec![2, 4, 7, 6], vec![3, 2], vec![1, 1], vec![2, 1], vec![2, 1], 4, 2),
         (vec![3, 2, 5, 9], vec![3, 3], vec![1, 1], vec![1, 1], vec![3, 1], 3, 1),
         (vec![2, 2, 1, 8], vec![1, 3], vec![1, 1], vec![0, 2], vec![1, 1], 2, 1),
-        // 3x3 with 64 channels and more: Winograd's F(2x2, 3x3).
+        // 3x3 with 64 channels and more: Winograd's F(4x4, 3x3).
         (vec![2, 64, 6, 5], vec![3, 3], vec![1, 1], vec![1, 1], vec![1, 1], 65, 1),
         (vec![1, 128, 5, 4], vec![3, 3], vec![1, 1], vec![2, 0], vec![1, 1], 128, 2),
     ]
