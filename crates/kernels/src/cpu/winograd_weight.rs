@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::conv_s1::{rows, transposed};
 use super::gemm::{matmul, matmul_serial};
 use super::simd::multiversion;
-use super::winograd::{each, lanes, rows_mut, split_phases, Transform, Wino};
+use super::winograd::{each, lanes, split_phases, tile_rows, Transform, Wino};
 use crate::conv::ConvPlan;
 use crate::float::Float;
 
@@ -128,19 +128,7 @@ fn pad_dy<T: Float>(wg: &Wino, dy: &[T], pad: &mut [T]) {
 /// row's four rows at once, then along the row from the four phases.
 #[inline(always)]
 fn tiles_dy_body<T: Float>(wg: &Wino, pad: &[T], dm: &mut [T], col0: usize, ld: usize) {
-    let (plane, w, run, tx, stride) = (dy_plane(wg), wg.width, wg.tx + 1, wg.tx, wg.cout * ld);
-    let mut r: [Vec<T>; 6] = std::array::from_fn(|_| vec![T::ZERO; w]);
-    for o in 0..wg.cout {
-        for ty in 0..wg.ty {
-            let p = std::array::from_fn(|i| &pad[o * plane + (4 * ty + i) * w..][..w]);
-            lanes::<Ad, _, 4, 6>(r.each_mut().map(|r| r.as_mut_slice()), p);
-            let col = o * ld + col0 + ty * tx;
-            for (k, rk) in r.iter().enumerate() {
-                let ins = std::array::from_fn(|q| &rk[q * run..][..tx]);
-                lanes::<Ad, _, 4, 6>(rows_mut(&mut dm[k * 6 * stride + col..], stride, tx), ins);
-            }
-        }
-    }
+    tile_rows::<Ad, T, 4>(wg, wg.cout, dy_plane(wg), pad, dm, col0, ld)
 }
 
 multiversion! {
