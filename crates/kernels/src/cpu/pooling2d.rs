@@ -32,17 +32,130 @@ fn blocks_2x2(rows: &Axis, cols: &Axis) -> bool {
     exact(rows) && exact(cols)
 }
 
-/// Where the gradient of a max goes: the first element, replaced only by a later one that is
-/// greater (a tie keeps the earlier one, a NaN never replaces), as in the general loop; written
-/// as selects rather than branches.
+/// A window's gradient `g` split over its four elements `v`: all of it to the first maximum,
+/// replaced only by a later element that is greater (a tie keeps the earlier one, a NaN never
+/// replaces), as in the general loop. Written as a chain of float selects, which the compiler
+/// vectorizes over a run of windows (boolean logic between the compares kept it scalar).
 #[inline(always)]
-fn first_max<T: Float>(v: [T; 4]) -> [bool; 4] {
+fn claim<T: Float>(v: [T; 4], g: T) -> [T; 4] {
+    let z = T::ZERO;
     let g1 = v[1] > v[0];
     let m = if g1 { v[1] } else { v[0] };
     let g2 = v[2] > m;
     let m = if g2 { v[2] } else { m };
     let g3 = v[3] > m;
-    [!(g1 || g2 || g3), g1 && !(g2 || g3), g2 && !g3, g3]
+    // What is left of `g` once the later winners have claimed it.
+    let (o3, left) = if g3 { (g, z) } else { (z, g) };
+    let (o2, left) = if g2 { (left, z) } else { (z, left) };
+    let (o1, o0) = if g1 { (left, z) } else { (z, left) };
+    [o0, o1, o2, o3]
+}
+
+/// One row of 2x2 windows' gradients: `g[i]` to the first maximum of `a[2i..2i+2]`, `b[2i..2i+2]`
+/// and zero elsewhere in `da`, `db` (the same rows of `dx`). The compiler keeps this loop
+/// scalar (the stride-2 accesses and select chains defeat its vectorizer), so f32 rows run
+/// through [`avx2`] where the CPU has it; the windows it leaves go one at a time.
+#[inline(always)]
+fn max_2x2_row<T: Float>(g: &[T], a: &[T], b: &[T], da: &mut [T], db: &mut [T]) {
+    let n = g.len();
+    assert!(a.len() == 2 * n && b.len() == 2 * n && da.len() == 2 * n && db.len() == 2 * n, "2x2 rows are twice the windows");
+    #[allow(unused_mut)]
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if T::DTYPE == crate::dtype::DType::F32 && super::simd::has_avx2() {
+        let f = |s: &[T]| s.as_ptr() as *const f32;
+        let f_mut = |s: &mut [T]| s.as_mut_ptr() as *mut f32;
+        // SAFETY: T is f32 (checked above), the CPU has AVX2, and the lengths were asserted.
+        done = unsafe { avx2::max_2x2_row(n, f(g), f(a), f(b), f_mut(da), f_mut(db)) };
+    }
+    for i in done..n {
+        let c = claim([a[2 * i], a[2 * i + 1], b[2 * i], b[2 * i + 1]], g[i]);
+        (da[2 * i], da[2 * i + 1], db[2 * i], db[2 * i + 1]) = (c[0], c[1], c[2], c[3]);
+    }
+}
+
+/// The 2x2 max's rows in f32 lanes with AVX2, eight windows (or four) at once: the window
+/// corners split out of the rows with shuffles, the max and [`claim`]'s chain of selects as
+/// compares and blends (same rules, so the same bits), gradients interleaved back.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// Shuffle selectors: elements 0 and 2 (1 and 3) of each operand's 128-bit half.
+    const EVEN: i32 = 0b10_00_10_00;
+    const ODD: i32 = 0b11_01_11_01;
+
+    /// `y[i]` the max of window `i` (from the lowest finite value, so a NaN never wins, as the
+    /// general loop): the windows done, whole runs of eight.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; `y` holds `n` values, `a` and `b` `2n`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn max_2x2_forward_row(n: usize, a: *const f32, b: *const f32, y: *mut f32) -> usize {
+        let mut i = 0;
+        while i + 8 <= n {
+            let (a0, a1, b0, b1) = (_mm256_loadu_ps(a.add(2 * i)), _mm256_loadu_ps(a.add(2 * i + 8)), _mm256_loadu_ps(b.add(2 * i)), _mm256_loadu_ps(b.add(2 * i + 8)));
+            let mut m = _mm256_set1_ps(f32::MIN);
+            for v in [_mm256_shuffle_ps::<EVEN>(a0, a1), _mm256_shuffle_ps::<ODD>(a0, a1), _mm256_shuffle_ps::<EVEN>(b0, b1), _mm256_shuffle_ps::<ODD>(b0, b1)] {
+                m = _mm256_blendv_ps(m, v, _mm256_cmp_ps::<_CMP_GT_OQ>(v, m));
+            }
+            // The shuffles left the windows in the order 0 1 4 5 2 3 6 7; swapping the middle
+            // pairs back is the same permutation.
+            _mm256_storeu_ps(y.add(i), _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(m))));
+            i += 8;
+        }
+        i
+    }
+
+    /// The windows done: whole runs of eight, then one of four where it fits.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; `g` holds `n` values, the other four `2n`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn max_2x2_row(n: usize, g: *const f32, a: *const f32, b: *const f32, da: *mut f32, db: *mut f32) -> usize {
+        let mut i = 0;
+        while i + 8 <= n {
+            let (a0, a1, b0, b1) = (_mm256_loadu_ps(a.add(2 * i)), _mm256_loadu_ps(a.add(2 * i + 8)), _mm256_loadu_ps(b.add(2 * i)), _mm256_loadu_ps(b.add(2 * i + 8)));
+            // Even and odd columns, windows in the order 0 1 4 5 | 2 3 6 7 (shuffles stay in
+            // their 128-bit half); the gradients are put in that order too.
+            // (Intrinsics are called directly: a closure would not share this function's features.)
+            let gv = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(_mm256_loadu_ps(g.add(i)))));
+            let (v0, v1) = (_mm256_shuffle_ps::<EVEN>(a0, a1), _mm256_shuffle_ps::<ODD>(a0, a1));
+            let (v2, v3) = (_mm256_shuffle_ps::<EVEN>(b0, b1), _mm256_shuffle_ps::<ODD>(b0, b1));
+            let g1 = _mm256_cmp_ps::<_CMP_GT_OQ>(v1, v0);
+            let m = _mm256_blendv_ps(v0, v1, g1);
+            let g2 = _mm256_cmp_ps::<_CMP_GT_OQ>(v2, m);
+            let g3 = _mm256_cmp_ps::<_CMP_GT_OQ>(v3, _mm256_blendv_ps(m, v2, g2));
+            let (o3, left) = (_mm256_and_ps(g3, gv), _mm256_andnot_ps(g3, gv));
+            let (o2, left) = (_mm256_and_ps(g2, left), _mm256_andnot_ps(g2, left));
+            let (o1, o0) = (_mm256_and_ps(g1, left), _mm256_andnot_ps(g1, left));
+            // Interleaving within halves undoes the order: windows 0-3 low, 4-7 high.
+            _mm256_storeu_ps(da.add(2 * i), _mm256_unpacklo_ps(o0, o1));
+            _mm256_storeu_ps(da.add(2 * i + 8), _mm256_unpackhi_ps(o0, o1));
+            _mm256_storeu_ps(db.add(2 * i), _mm256_unpacklo_ps(o2, o3));
+            _mm256_storeu_ps(db.add(2 * i + 8), _mm256_unpackhi_ps(o2, o3));
+            i += 8;
+        }
+        if i + 4 <= n {
+            let (a0, a1, b0, b1) = (_mm_loadu_ps(a.add(2 * i)), _mm_loadu_ps(a.add(2 * i + 4)), _mm_loadu_ps(b.add(2 * i)), _mm_loadu_ps(b.add(2 * i + 4)));
+            let gv = _mm_loadu_ps(g.add(i));
+            let (v0, v1) = (_mm_shuffle_ps::<EVEN>(a0, a1), _mm_shuffle_ps::<ODD>(a0, a1));
+            let (v2, v3) = (_mm_shuffle_ps::<EVEN>(b0, b1), _mm_shuffle_ps::<ODD>(b0, b1));
+            let g1 = _mm_cmp_ps::<_CMP_GT_OQ>(v1, v0);
+            let m = _mm_blendv_ps(v0, v1, g1);
+            let g2 = _mm_cmp_ps::<_CMP_GT_OQ>(v2, m);
+            let g3 = _mm_cmp_ps::<_CMP_GT_OQ>(v3, _mm_blendv_ps(m, v2, g2));
+            let (o3, left) = (_mm_and_ps(g3, gv), _mm_andnot_ps(g3, gv));
+            let (o2, left) = (_mm_and_ps(g2, left), _mm_andnot_ps(g2, left));
+            let (o1, o0) = (_mm_and_ps(g1, left), _mm_andnot_ps(g1, left));
+            _mm_storeu_ps(da.add(2 * i), _mm_unpacklo_ps(o0, o1));
+            _mm_storeu_ps(da.add(2 * i + 4), _mm_unpackhi_ps(o0, o1));
+            _mm_storeu_ps(db.add(2 * i), _mm_unpacklo_ps(o2, o3));
+            _mm_storeu_ps(db.add(2 * i + 4), _mm_unpackhi_ps(o2, o3));
+            i += 4;
+        }
+        i
+    }
 }
 
 multiversion! {
@@ -56,7 +169,14 @@ fn forward_body<T: Float>(r: Reduce, rows: &Axis, cols: &Axis, iw: usize, x: &[T
     if matches!(r, Reduce::Max) && blocks_2x2(rows, cols) && ow > 0 {
         for (oy, out) in y.chunks_exact_mut(ow).enumerate() {
             let (r0, r1) = (&x[2 * oy * iw..][..2 * ow], &x[(2 * oy + 1) * iw..][..2 * ow]);
-            for ((o, a), b) in out.iter_mut().zip(r0.chunks_exact(2)).zip(r1.chunks_exact(2)) {
+            #[allow(unused_mut)]
+            let mut done = 0;
+            #[cfg(target_arch = "x86_64")]
+            if T::DTYPE == crate::dtype::DType::F32 && super::simd::has_avx2() {
+                // SAFETY: T is f32 (checked above), the CPU has AVX2, the rows are 2 * ow long.
+                done = unsafe { avx2::max_2x2_forward_row(ow, r0.as_ptr() as *const f32, r1.as_ptr() as *const f32, out.as_mut_ptr() as *mut f32) };
+            }
+            for ((o, a), b) in out.iter_mut().zip(r0.chunks_exact(2)).zip(r1.chunks_exact(2)).skip(done) {
                 // From LOWEST, as the general loop: a NaN never wins.
                 let mut m = T::LOWEST;
                 for v in [a[0], a[1], b[0], b[1]] {
@@ -110,21 +230,21 @@ multiversion! {
 
 #[inline(always)]
 fn backward_body<T: Float>(r: Reduce, rows: &Axis, cols: &Axis, iw: usize, dy: &[T], x: &[T], dx: &mut [T]) {
-    dx.fill(T::ZERO);
     let ow = cols.len();
     if matches!(r, Reduce::Max) && blocks_2x2(rows, cols) && ow > 0 {
+        // Every element a window covers is written; only an odd last column or row is zeroed.
         for (oy, g) in dy.chunks_exact(ow).enumerate() {
             let (r0, r1) = (&x[2 * oy * iw..][..2 * ow], &x[(2 * oy + 1) * iw..][..2 * ow]);
             let (d0, rest) = dx[2 * oy * iw..].split_at_mut(iw);
-            let d1 = &mut rest[..2 * ow];
-            for (((&g, a), b), (e0, e1)) in g.iter().zip(r0.chunks_exact(2)).zip(r1.chunks_exact(2)).zip(d0[..2 * ow].chunks_exact_mut(2).zip(d1.chunks_exact_mut(2))) {
-                let [w0, w1, w2, w3] = first_max([a[0], a[1], b[0], b[1]]);
-                let pick = |won: bool| if won { g } else { T::ZERO };
-                (e0[0], e0[1], e1[0], e1[1]) = (pick(w0), pick(w1), pick(w2), pick(w3));
-            }
+            let d1 = &mut rest[..iw];
+            max_2x2_row(g, r0, r1, &mut d0[..2 * ow], &mut d1[..2 * ow]);
+            d0[2 * ow..].fill(T::ZERO);
+            d1[2 * ow..].fill(T::ZERO);
         }
+        dx[2 * rows.len() * iw..].fill(T::ZERO);
         return;
     }
+    dx.fill(T::ZERO);
     let mut grads = dy.iter();
     for &wy in rows {
         for &wx in cols {
@@ -192,7 +312,14 @@ mod tests {
 
     #[test]
     fn blocks_2x2_follow_the_general_rules_with_ties_and_nans() {
-        let (ih, iw) = (6, 7); // an odd width leaves a column no window reads
+        // An odd height and width leave a row and a column no window reads; 27 columns make a
+        // run of eight windows, one of four and one window alone; 8 columns one run of four.
+        for (ih, iw) in [(6, 7), (7, 27), (6, 8)] {
+            check_2x2(ih, iw);
+        }
+    }
+
+    fn check_2x2(ih: usize, iw: usize) {
         let mut x: Vec<f32> = (0..ih * iw).map(|i| ((i * 5) % 7) as f32 - 3.0).collect();
         x[0] = f32::NAN; // first of its window
         x[iw + 3] = f32::NAN; // last of its window
