@@ -31,14 +31,37 @@ enum Queue {
 }
 
 impl Pool {
-    /// Starts `workers` threads named `name-i`.
-    pub(crate) fn start(name: &str, workers: usize, order: Order, runner: Runner) -> Pool {
+    /// Starts `workers` threads named `name-i`. With `join_kernel_threads` (the host's compute
+    /// pool), the first of them becomes thread 0 of rayon's global pool, the kernels' threads,
+    /// where that pool has not started yet: returns once it has tried.
+    ///
+    /// Why: a kernel called from outside rayon's pool hands its work to the pool's threads and
+    /// sleeps until they finish (a futex wait and wake per parallel loop), while one called
+    /// from a thread of the pool takes a share of the work itself and waits by stealing. On the
+    /// MLP's training step, a dozen parallel products of a fraction of a millisecond each, that
+    /// hand-off was about a tenth of the step (issue 16). Rayon then starts one thread fewer
+    /// (`RAYON_NUM_THREADS` counts this one), so as many threads compute as before.
+    pub(crate) fn start(name: &str, workers: usize, order: Order, runner: Runner, join_kernel_threads: bool) -> Pool {
         let queue = match order {
             Order::Fifo => {
                 let (tx, rx) = unbounded::<Arc<OprBlock>>();
+                let (joined_tx, joined) = std::sync::mpsc::channel::<()>();
                 for i in 0..workers.max(1) {
-                    let (rx, runner) = (rx.clone(), runner.clone());
-                    spawn(format!("{name}-{i}"), move || fifo_worker(&rx, &runner));
+                    let (rx, runner, joined_tx) = (rx.clone(), runner.clone(), joined_tx.clone());
+                    let join = join_kernel_threads && i == 0;
+                    spawn(format!("{name}-{i}"), move || {
+                        if join {
+                            join_kernel_pool();
+                            let _ = joined_tx.send(());
+                        }
+                        drop(joined_tx);
+                        fifo_worker(&rx, &runner)
+                    });
+                }
+                drop(joined_tx);
+                if join_kernel_threads {
+                    // Kernels the caller runs after this see the pool as the worker left it.
+                    let _ = joined.recv();
                 }
                 Queue::Fifo(tx)
             }
@@ -81,6 +104,19 @@ impl Drop for Pool {
 /// side). Yielding while polling leaves the core to other threads when there are more threads
 /// than cores.
 const POLL_BEFORE_PARKING: Duration = Duration::from_micros(50);
+
+/// Makes the calling thread thread 0 of rayon's global pool, as many threads in all as rayon
+/// would start on its own. Not when that is one: the pool's thread 0 takes no work handed in
+/// from outside while it waits for operations, so nothing else would run other threads' kernels.
+/// Nor when the pool is already running (a kernel ran before the engine's first push, or an
+/// earlier engine joined it): this worker then hands its kernels' work to the pool as before.
+fn join_kernel_pool() {
+    let from_env = std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n > 0);
+    let threads = from_env.unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads >= 2 {
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).use_current_thread().build_global();
+    }
+}
 
 fn fifo_worker(rx: &Receiver<Arc<OprBlock>>, runner: &Runner) {
     loop {

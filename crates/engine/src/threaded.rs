@@ -117,6 +117,7 @@ impl Shared {
 
     fn start_pool(self: &Arc<Self>, key: PoolKey) -> Pool {
         let c = &self.config;
+        let host_compute = matches!(key, PoolKey::Compute(ctx) if ctx.kind.is_host());
         let (name, workers, order) = match key {
             PoolKey::Compute(ctx) if ctx.kind.is_host() => (format!("rmx-{ctx}"), c.cpu_workers, Order::Fifo),
             PoolKey::Compute(ctx) => (format!("rmx-{ctx}"), c.gpu_workers, Order::Fifo),
@@ -126,7 +127,7 @@ impl Shared {
         };
         let me = self.clone();
         let runner: Runner = Arc::new(move |opr| me.run(opr));
-        Pool::start(&name, workers, order, runner)
+        Pool::start(&name, workers, order, runner, host_compute)
     }
 
     /// Runs a ready operation; it completes when its body reports the outcome (at once, or for
