@@ -33,7 +33,7 @@ fn the_host_worker_computes_as_the_kernel_pools_thread_0() {
         let one = ThreadedEngine::new(EngineConfig::default().with_kind(EngineKind::Threaded).with_cpu_workers(1));
         let v = one.new_var();
         for _ in 0..20 {
-            push(&one, &[], &[v.clone()], "sum", kernel(&seen));
+            push(&one, &[], std::slice::from_ref(&v), "sum", kernel(&seen));
         }
         one.wait_all().unwrap();
         assert!(seen.lock().unwrap().iter().all(|&s| s == (Some(0), 2, want)), "{:?}", seen.lock().unwrap());
