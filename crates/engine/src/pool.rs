@@ -114,7 +114,8 @@ fn join_kernel_pool() {
     let from_env = std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n > 0);
     let threads = from_env.unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()));
     if threads >= 2 {
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).use_current_thread().build_global();
+        let named = |i: usize| format!("rmx-kernels-{i}");
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(named).use_current_thread().build_global();
     }
 }
 
