@@ -54,7 +54,11 @@ unsafe fn product<T: Element>(m: usize, n: usize, k: usize, a: MatRef<T>, b: Mat
     // two cores at 128x784x512, `benches/` of issue 16), so rmx splits the product itself:
     // the longer side of `c` into one block per thread, each block a serial product. Every
     // element still sums over k in one call, so results do not depend on the thread count.
-    let (split_n, len, align) = if n >= m { (true, n, 32) } else { (false, m, 8) };
+    // Except with `a` stored by columns (a weight gradient's dyᵀ): then its rows split, which
+    // ran 1.4x faster on two cores (AVX-512: 512x784x128 at 194-205 against 136-147 GFLOP/s,
+    // 512x512x128 at 195-199 against 142-147), where enough rows make whole blocks.
+    let rows_first = a.rs == 1 && a.cs != 1 && m >= 64 * threads;
+    let (split_n, len, align) = if n >= m && !rows_first { (true, n, 32) } else { (false, m, 8) };
     let step = len.div_ceil(threads).next_multiple_of(align);
     let blocks = len.div_ceil(step);
     let (ap, bp, cp) = (a.ptr as usize, b.ptr as usize, c as usize);
@@ -159,5 +163,13 @@ mod tests {
             pool.install(|| unsafe { matmul(m, n, k, MatRef { ptr: a.as_ptr(), rs: k as isize, cs: 1 }, MatRef { ptr: bt.as_ptr(), rs: 1, cs: k as isize }, c.as_mut_ptr(), true) });
             assert_eq!(c, want, "{m}x{n}x{k}");
         }
+        // `a` stored by columns, wide `c`: split by rows (where 301 rows make three blocks).
+        let (m, n, k) = (301, 400, 70);
+        let at: Vec<f64> = (0..m * k).map(|i| ((i * 7) % 13) as f64 - 6.0).collect();
+        let a: Vec<f64> = (0..m * k).map(|i| at[(i % k) * m + i / k]).collect();
+        let b: Vec<f64> = (0..k * n).map(|i| ((i * 5) % 11) as f64 - 5.0).collect();
+        let mut c = vec![0.0; m * n];
+        pool.install(|| unsafe { matmul(m, n, k, MatRef { ptr: at.as_ptr(), rs: 1, cs: m as isize }, MatRef { ptr: b.as_ptr(), rs: n as isize, cs: 1 }, c.as_mut_ptr(), false) });
+        assert_eq!(c, reference(m, n, k, &a, &b));
     }
 }
