@@ -1,6 +1,8 @@
 //! Host loops of a dense layer (`FullyConnected`): `y = x·Wᵀ + b` and its gradients, the
 //! products through [`super::gemm::matmul`].
 
+use rayon::prelude::*;
+
 use crate::Float;
 use crate::gemm::Linear;
 
@@ -39,18 +41,23 @@ fn transposed<T>(m: MatRef<T>) -> MatRef<T> {
     MatRef { rs: m.cs, cs: m.rs, ..m }
 }
 
-/// `dst = srcᵀ` for `src` of `r x c` (row-major), in square tiles so both sides stay in cache.
-fn transpose<T: Copy>(src: &[T], r: usize, c: usize, dst: &mut [T]) {
+/// `dst = srcᵀ` for `src` of `r x c` (row-major): bands of `dst`'s rows in parallel, each in
+/// square tiles so both sides stay in cache.
+fn transpose<T: Float>(src: &[T], r: usize, c: usize, dst: &mut [T]) {
     const TILE: usize = 32;
-    for i0 in (0..r).step_by(TILE) {
-        for j0 in (0..c).step_by(TILE) {
-            for i in i0..(i0 + TILE).min(r) {
-                for j in j0..(j0 + TILE).min(c) {
-                    dst[j * r + i] = src[i * c + j];
+    if r == 0 || c == 0 {
+        return;
+    }
+    dst.par_chunks_mut(TILE * r).enumerate().for_each(|(band, rows)| {
+        let j0 = band * TILE;
+        for i0 in (0..r).step_by(TILE) {
+            for (dj, row) in rows.chunks_exact_mut(r).enumerate() {
+                for i in i0..(i0 + TILE).min(r) {
+                    row[i] = src[i * c + j0 + dj];
                 }
             }
         }
-    }
+    });
 }
 
 /// `[dy, x, w]` to `dx = dy·W` (unless the data needs no gradient), `dw = dyᵀ·x` and (with a bias) `db = Σ_rows dy`.
