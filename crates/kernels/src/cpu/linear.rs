@@ -97,3 +97,46 @@ pub fn backward<T: Float>(g: &Linear, [dy, x, w]: [&[T]; 3], dx: Option<&mut [T]
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Integer-valued operands, so every sum is exact and both arrangements must agree bitwise
+    /// with the definition: narrow layers (direct), wide ones (transposed, bands of 32 rows
+    /// and a partial one), with and without bias, and both gradients.
+    #[test]
+    fn forward_and_backward_match_the_definition() {
+        for (rows, cols, nh) in [(70, 19, 100), (128, 40, 10), (1, 5, 7), (33, 8, 33)] {
+            let val = |i: usize, m: usize| ((i * m) % 9) as f64 - 4.0;
+            let x: Vec<f64> = (0..rows * cols).map(|i| val(i, 7)).collect();
+            let w: Vec<f64> = (0..nh * cols).map(|i| val(i, 5)).collect();
+            let b: Vec<f64> = (0..nh).map(|i| val(i, 3)).collect();
+            let g = Linear { rows, cols, hidden: nh };
+            for bias in [None, Some(&b[..])] {
+                let mut y = vec![f64::NAN; rows * nh];
+                forward(&g, &x, &w, bias, &mut y);
+                for r in 0..rows {
+                    for h in 0..nh {
+                        let want = (0..cols).map(|c| x[r * cols + c] * w[h * cols + c]).sum::<f64>() + bias.map_or(0.0, |b| b[h]);
+                        assert_eq!(y[r * nh + h], want, "{rows}x{cols}x{nh} y[{r}][{h}]");
+                    }
+                }
+            }
+            let dy: Vec<f64> = (0..rows * nh).map(|i| val(i, 2)).collect();
+            let (mut dx, mut dw, mut db) = (vec![f64::NAN; rows * cols], vec![f64::NAN; nh * cols], vec![f64::NAN; nh]);
+            backward(&g, [&dy, &x, &w], Some(&mut dx), &mut dw, Some(&mut db));
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(dx[r * cols + c], (0..nh).map(|h| dy[r * nh + h] * w[h * cols + c]).sum::<f64>());
+                }
+            }
+            for h in 0..nh {
+                for c in 0..cols {
+                    assert_eq!(dw[h * cols + c], (0..rows).map(|r| dy[r * nh + h] * x[r * cols + c]).sum::<f64>());
+                }
+                assert_eq!(db[h], (0..rows).map(|r| dy[r * nh + h]).sum::<f64>());
+            }
+        }
+    }
+}
