@@ -48,6 +48,7 @@ test-python: build
 bench: build
 	cargo bench -p rmx-engine --bench push
 	$(VPY) benches/ndarray.py
+	$(VPY) benches/layers.py
 
 clean:
 	cargo clean
