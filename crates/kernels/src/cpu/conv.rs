@@ -9,26 +9,13 @@
 
 use rayon::prelude::*;
 
-use super::conv_s1::{rows, transposed, Grid};
-use super::gemm::{matmul, matmul_serial, MatRef};
+use super::conv_s1::Grid;
+use super::gemm::{matmul_on as gemm, rows, transposed};
 use super::im2col::{col2im, im2col};
 use super::winograd::{self, Wino};
 use super::winograd_weight;
 use crate::conv::ConvPlan;
 use crate::float::Float;
-
-/// `c = a * b` (or `+=`), serial or threaded.
-///
-/// # Safety
-/// As for [`matmul`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm<T: Float>(serial: bool, m: usize, n: usize, k: usize, a: MatRef<T>, b: MatRef<T>, c: *mut T, acc: bool) {
-    if serial {
-        matmul_serial(m, n, k, a, b, c, acc)
-    } else {
-        matmul(m, n, k, a, b, c, acc)
-    }
-}
 
 /// Runs `f(image, out_chunk, scratch, serial_gemm)` for each image's `chunk`-sized slice of
 /// `out`, in parallel when that pays; each task has its own `scratch` from `make`.

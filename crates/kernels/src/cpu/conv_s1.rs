@@ -10,7 +10,6 @@
 //! 29% on 7x7; narrower maps keep the per-line path) and are dropped when the output is read
 //! out; in the gradients they hold zeros.
 
-use super::gemm::MatRef;
 use crate::float::Float;
 use crate::window::Geometry;
 
@@ -135,16 +134,6 @@ impl Grid {
             }
         }
     }
-}
-
-/// A row-major operand.
-pub fn rows<T>(ptr: *const T, cols: usize) -> MatRef<T> {
-    MatRef { ptr, rs: cols as isize, cs: 1 }
-}
-
-/// A row-major matrix read transposed.
-pub fn transposed<T>(ptr: *const T, cols: usize) -> MatRef<T> {
-    MatRef { ptr, rs: 1, cs: cols as isize }
 }
 
 #[cfg(test)]

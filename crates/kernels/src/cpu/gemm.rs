@@ -32,6 +32,26 @@ pub unsafe fn matmul_serial<T: Element>(m: usize, n: usize, k: usize, a: MatRef<
     product(m, n, k, a, b, c, accumulate, false)
 }
 
+/// [`matmul`], or with `serial` [`matmul_serial`]: for callers that choose per call (one
+/// product per rayon task when they split the work themselves, else threaded).
+///
+/// # Safety
+/// As for [`matmul`].
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn matmul_on<T: Element>(serial: bool, m: usize, n: usize, k: usize, a: MatRef<T>, b: MatRef<T>, c: *mut T, accumulate: bool) {
+    product(m, n, k, a, b, c, accumulate, !serial)
+}
+
+/// A row-major operand whose rows are `cols` apart.
+pub fn rows<T>(ptr: *const T, cols: usize) -> MatRef<T> {
+    MatRef { ptr, rs: cols as isize, cs: 1 }
+}
+
+/// A row-major matrix (rows `cols` apart) read transposed.
+pub fn transposed<T>(ptr: *const T, cols: usize) -> MatRef<T> {
+    MatRef { ptr, rs: 1, cs: cols as isize }
+}
+
 #[allow(clippy::too_many_arguments)]
 unsafe fn product<T: Element>(m: usize, n: usize, k: usize, a: MatRef<T>, b: MatRef<T>, c: *mut T, accumulate: bool, threaded: bool) {
     if m == 0 || n == 0 {

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use crate::Float;
 use crate::gemm::Linear;
 
-use super::gemm::{matmul, matmul_serial, MatRef};
+use super::gemm::{matmul, matmul_on, rows, transposed};
 
 /// `y = x·Wᵀ (+ b)`. For layers at least as wide as the batch, computed as `yᵀ = W·xᵀ` into a
 /// scratch and transposed into `y`: the `gemm` crate runs `x·Wᵀ` into a row-major `y` at about
@@ -16,44 +16,37 @@ use super::gemm::{matmul, matmul_serial, MatRef};
 /// the direct form, where the transposed one splits badly (3x slower at 128x512x10). Either
 /// way the product accumulates onto the bias in the same order: the same bits.
 pub fn forward<T: Float>(g: &Linear, x: &[T], w: &[T], b: Option<&[T]>, y: &mut [T]) {
-    let (rows, nh, cols) = (g.rows, g.hidden, g.cols);
-    let x_rows = MatRef { ptr: x.as_ptr(), rs: cols as isize, cs: 1 };
-    let w_rows = MatRef { ptr: w.as_ptr(), rs: cols as isize, cs: 1 };
-    if nh < rows {
+    let (batch, nh, cols) = (g.rows, g.hidden, g.cols);
+    if nh < batch {
         if let Some(b) = b {
             y.chunks_exact_mut(nh).for_each(|row| row.copy_from_slice(b));
         }
-        // SAFETY: x is rows×cols, w nh×cols (read transposed), y rows×nh, all dense.
-        unsafe { matmul::<T>(rows, nh, cols, x_rows, transposed(w_rows), y.as_mut_ptr(), b.is_some()) };
+        // SAFETY: x is batch×cols, w nh×cols (read transposed), y batch×nh, all dense.
+        unsafe { matmul::<T>(batch, nh, cols, rows(x.as_ptr(), cols), transposed(w.as_ptr(), cols), y.as_mut_ptr(), b.is_some()) };
         return;
     }
-    let mut yt = vec![T::ZERO; rows * nh];
+    let mut yt = vec![T::ZERO; batch * nh];
     if let Some(b) = b {
-        yt.chunks_exact_mut(rows.max(1)).zip(b).for_each(|(line, &bias)| line.fill(bias));
+        yt.chunks_exact_mut(batch.max(1)).zip(b).for_each(|(line, &bias)| line.fill(bias));
     }
-    // SAFETY: w is nh×cols, x rows×cols (read transposed), yt nh×rows, all dense.
-    unsafe { matmul::<T>(nh, rows, cols, w_rows, transposed(x_rows), yt.as_mut_ptr(), b.is_some()) };
-    transpose(&yt, nh, rows, y);
-}
-
-/// The same matrix read transposed.
-fn transposed<T>(m: MatRef<T>) -> MatRef<T> {
-    MatRef { rs: m.cs, cs: m.rs, ..m }
+    // SAFETY: w is nh×cols, x batch×cols (read transposed), yt nh×batch, all dense.
+    unsafe { matmul::<T>(nh, batch, cols, rows(w.as_ptr(), cols), transposed(x.as_ptr(), cols), yt.as_mut_ptr(), b.is_some()) };
+    transpose(&yt, nh, batch, y);
 }
 
 /// `dst = srcᵀ` for `src` of `r x c` (row-major): bands of `dst`'s rows in parallel, each in
 /// square tiles so both sides stay in cache.
-fn transpose<T: Float>(src: &[T], r: usize, c: usize, dst: &mut [T]) {
+fn transpose<T: Copy + Send + Sync>(src: &[T], r: usize, c: usize, dst: &mut [T]) {
     const TILE: usize = 32;
     if r == 0 || c == 0 {
         return;
     }
-    dst.par_chunks_mut(TILE * r).enumerate().for_each(|(band, rows)| {
+    dst.par_chunks_mut(TILE * r).enumerate().for_each(|(band, lines)| {
         let j0 = band * TILE;
         for i0 in (0..r).step_by(TILE) {
-            for (dj, row) in rows.chunks_exact_mut(r).enumerate() {
+            for (dj, line) in lines.chunks_exact_mut(r).enumerate() {
                 for i in i0..(i0 + TILE).min(r) {
-                    row[i] = src[i * c + j0 + dj];
+                    line[i] = src[i * c + j0 + dj];
                 }
             }
         }
@@ -62,16 +55,14 @@ fn transpose<T: Float>(src: &[T], r: usize, c: usize, dst: &mut [T]) {
 
 /// `[dy, x, w]` to `dx = dy·W` (unless the data needs no gradient), `dw = dyᵀ·x` and (with a bias) `db = Σ_rows dy`.
 pub fn backward<T: Float>(g: &Linear, [dy, x, w]: [&[T]; 3], dx: Option<&mut [T]>, dw: &mut [T], db: Option<&mut [T]>) {
-    let (rows, cols, nh) = (g.rows, g.cols, g.hidden);
-    // SAFETY (both): dy is rows×nh, x rows×cols, w nh×cols; dx and dw are fresh outputs of
+    let (batch, cols, nh) = (g.rows, g.cols, g.hidden);
+    // SAFETY (both): dy is batch×nh, x batch×cols, w nh×cols; dx and dw are fresh outputs of
     // those shapes.
     let data_grad = |dx: &mut [T], serial: bool| unsafe {
-        let (dy, w) = (MatRef { ptr: dy.as_ptr(), rs: nh as isize, cs: 1 }, MatRef { ptr: w.as_ptr(), rs: cols as isize, cs: 1 });
-        if serial { matmul_serial(rows, cols, nh, dy, w, dx.as_mut_ptr(), false) } else { matmul(rows, cols, nh, dy, w, dx.as_mut_ptr(), false) }
+        matmul_on(serial, batch, cols, nh, rows(dy.as_ptr(), nh), rows(w.as_ptr(), cols), dx.as_mut_ptr(), false)
     };
     let weight_grad = |dw: &mut [T], serial: bool| unsafe {
-        let (dyt, x) = (MatRef { ptr: dy.as_ptr(), rs: 1, cs: nh as isize }, MatRef { ptr: x.as_ptr(), rs: cols as isize, cs: 1 });
-        if serial { matmul_serial(nh, cols, rows, dyt, x, dw.as_mut_ptr(), false) } else { matmul(nh, cols, rows, dyt, x, dw.as_mut_ptr(), false) }
+        matmul_on(serial, nh, cols, batch, transposed(dy.as_ptr(), nh), rows(x.as_ptr(), cols), dw.as_mut_ptr(), false)
     };
     match dx {
         // The two products have the same size (rows x cols x nh); on two threads one each

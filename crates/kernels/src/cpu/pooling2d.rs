@@ -107,6 +107,46 @@ mod avx2 {
         i
     }
 
+    /// One run of `$w` windows from window `$i` in `$lanes`' registers, gradients `$gv`:
+    /// [`claim`](super::claim) as compares and blends. A macro rather than a function, so the
+    /// intrinsics are called directly in the AVX2 function (a helper would not share its
+    /// features).
+    macro_rules! claim_run {
+        ($lanes:ident, $w:expr, $i:expr, $gv:expr, $a:ident, $b:ident, $da:ident, $db:ident) => {{
+            use $lanes::*;
+            let (a0, a1) = (load($a.add(2 * $i)), load($a.add(2 * $i + $w)));
+            let (b0, b1) = (load($b.add(2 * $i)), load($b.add(2 * $i + $w)));
+            let (v0, v1) = (shuffle::<EVEN>(a0, a1), shuffle::<ODD>(a0, a1));
+            let (v2, v3) = (shuffle::<EVEN>(b0, b1), shuffle::<ODD>(b0, b1));
+            let g1 = cmp::<_CMP_GT_OQ>(v1, v0);
+            let m = blendv(v0, v1, g1);
+            let g2 = cmp::<_CMP_GT_OQ>(v2, m);
+            let g3 = cmp::<_CMP_GT_OQ>(v3, blendv(m, v2, g2));
+            let gv = $gv;
+            let (o3, left) = (and(g3, gv), andnot(g3, gv));
+            let (o2, left) = (and(g2, left), andnot(g2, left));
+            let (o1, o0) = (and(g1, left), andnot(g1, left));
+            store($da.add(2 * $i), unpacklo(o0, o1));
+            store($da.add(2 * $i + $w), unpackhi(o0, o1));
+            store($db.add(2 * $i), unpacklo(o2, o3));
+            store($db.add(2 * $i + $w), unpackhi(o2, o3));
+        }};
+    }
+
+    /// The intrinsics `claim_run!` uses, by register width.
+    mod w8 {
+        pub use std::arch::x86_64::{
+            _mm256_and_ps as and, _mm256_andnot_ps as andnot, _mm256_blendv_ps as blendv, _mm256_cmp_ps as cmp, _mm256_loadu_ps as load,
+            _mm256_shuffle_ps as shuffle, _mm256_storeu_ps as store, _mm256_unpackhi_ps as unpackhi, _mm256_unpacklo_ps as unpacklo,
+        };
+    }
+    mod w4 {
+        pub use std::arch::x86_64::{
+            _mm_and_ps as and, _mm_andnot_ps as andnot, _mm_blendv_ps as blendv, _mm_cmp_ps as cmp, _mm_loadu_ps as load, _mm_shuffle_ps as shuffle,
+            _mm_storeu_ps as store, _mm_unpackhi_ps as unpackhi, _mm_unpacklo_ps as unpacklo,
+        };
+    }
+
     /// The windows done: whole runs of eight, then one of four where it fits.
     ///
     /// # Safety
@@ -115,43 +155,15 @@ mod avx2 {
     pub(super) unsafe fn max_2x2_row(n: usize, g: *const f32, a: *const f32, b: *const f32, da: *mut f32, db: *mut f32) -> usize {
         let mut i = 0;
         while i + 8 <= n {
-            let (a0, a1, b0, b1) = (_mm256_loadu_ps(a.add(2 * i)), _mm256_loadu_ps(a.add(2 * i + 8)), _mm256_loadu_ps(b.add(2 * i)), _mm256_loadu_ps(b.add(2 * i + 8)));
-            // Even and odd columns, windows in the order 0 1 4 5 | 2 3 6 7 (shuffles stay in
-            // their 128-bit half); the gradients are put in that order too.
-            // (Intrinsics are called directly: a closure would not share this function's features.)
+            // The shuffles stay in their 128-bit halves, leaving the windows in the order
+            // 0 1 4 5 | 2 3 6 7: the gradients are put in that order too, and interleaving
+            // within halves on the way out undoes it.
             let gv = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(_mm256_loadu_ps(g.add(i)))));
-            let (v0, v1) = (_mm256_shuffle_ps::<EVEN>(a0, a1), _mm256_shuffle_ps::<ODD>(a0, a1));
-            let (v2, v3) = (_mm256_shuffle_ps::<EVEN>(b0, b1), _mm256_shuffle_ps::<ODD>(b0, b1));
-            let g1 = _mm256_cmp_ps::<_CMP_GT_OQ>(v1, v0);
-            let m = _mm256_blendv_ps(v0, v1, g1);
-            let g2 = _mm256_cmp_ps::<_CMP_GT_OQ>(v2, m);
-            let g3 = _mm256_cmp_ps::<_CMP_GT_OQ>(v3, _mm256_blendv_ps(m, v2, g2));
-            let (o3, left) = (_mm256_and_ps(g3, gv), _mm256_andnot_ps(g3, gv));
-            let (o2, left) = (_mm256_and_ps(g2, left), _mm256_andnot_ps(g2, left));
-            let (o1, o0) = (_mm256_and_ps(g1, left), _mm256_andnot_ps(g1, left));
-            // Interleaving within halves undoes the order: windows 0-3 low, 4-7 high.
-            _mm256_storeu_ps(da.add(2 * i), _mm256_unpacklo_ps(o0, o1));
-            _mm256_storeu_ps(da.add(2 * i + 8), _mm256_unpackhi_ps(o0, o1));
-            _mm256_storeu_ps(db.add(2 * i), _mm256_unpacklo_ps(o2, o3));
-            _mm256_storeu_ps(db.add(2 * i + 8), _mm256_unpackhi_ps(o2, o3));
+            claim_run!(w8, 8, i, gv, a, b, da, db);
             i += 8;
         }
         if i + 4 <= n {
-            let (a0, a1, b0, b1) = (_mm_loadu_ps(a.add(2 * i)), _mm_loadu_ps(a.add(2 * i + 4)), _mm_loadu_ps(b.add(2 * i)), _mm_loadu_ps(b.add(2 * i + 4)));
-            let gv = _mm_loadu_ps(g.add(i));
-            let (v0, v1) = (_mm_shuffle_ps::<EVEN>(a0, a1), _mm_shuffle_ps::<ODD>(a0, a1));
-            let (v2, v3) = (_mm_shuffle_ps::<EVEN>(b0, b1), _mm_shuffle_ps::<ODD>(b0, b1));
-            let g1 = _mm_cmp_ps::<_CMP_GT_OQ>(v1, v0);
-            let m = _mm_blendv_ps(v0, v1, g1);
-            let g2 = _mm_cmp_ps::<_CMP_GT_OQ>(v2, m);
-            let g3 = _mm_cmp_ps::<_CMP_GT_OQ>(v3, _mm_blendv_ps(m, v2, g2));
-            let (o3, left) = (_mm_and_ps(g3, gv), _mm_andnot_ps(g3, gv));
-            let (o2, left) = (_mm_and_ps(g2, left), _mm_andnot_ps(g2, left));
-            let (o1, o0) = (_mm_and_ps(g1, left), _mm_andnot_ps(g1, left));
-            _mm_storeu_ps(da.add(2 * i), _mm_unpacklo_ps(o0, o1));
-            _mm_storeu_ps(da.add(2 * i + 4), _mm_unpackhi_ps(o0, o1));
-            _mm_storeu_ps(db.add(2 * i), _mm_unpacklo_ps(o2, o3));
-            _mm_storeu_ps(db.add(2 * i + 4), _mm_unpackhi_ps(o2, o3));
+            claim_run!(w4, 4, i, _mm_loadu_ps(g.add(i)), a, b, da, db);
             i += 4;
         }
         i

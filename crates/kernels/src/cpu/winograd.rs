@@ -22,8 +22,7 @@
 
 use rayon::prelude::*;
 
-use super::gemm::{matmul, matmul_serial};
-use super::conv_s1::rows;
+use super::gemm::{matmul_on, rows};
 use super::simd::{multiversion, wide};
 use crate::conv::ConvPlan;
 use crate::float::Float;
@@ -195,13 +194,7 @@ impl Wino {
                     // SAFETY: U_xi is cout x cin with rows 36 * cin apart (its last element at
                     // (36 * (cout - 1) + xi + 1) * cin - 1 < u.len()), V_xi cin x ld, M_xi
                     // cout x ld, all in bounds.
-                    unsafe {
-                        if serial {
-                            matmul_serial(self.cout, ld, self.cin, a, b, c, false)
-                        } else {
-                            matmul(self.cout, ld, self.cin, a, b, c, false)
-                        }
-                    }
+                    unsafe { matmul_on(serial, self.cout, ld, self.cin, a, b, c, false) }
                 }
                 for j in 0..count {
                     self.tiles_out(&m, j * tiles, ld, &mut ys[j * y_image + y_off..][..self.cout * self.oh * self.ow], bias);

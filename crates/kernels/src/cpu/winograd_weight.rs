@@ -7,8 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::conv_s1::{rows, transposed};
-use super::gemm::{matmul, matmul_serial};
+use super::gemm::{matmul_on, rows, transposed};
 use super::simd::multiversion;
 use super::winograd::{each, lanes, split_phases, tile_rows, Transform, Wino};
 use crate::conv::ConvPlan;
@@ -88,13 +87,7 @@ fn products<'a, T: Float>(batch: usize, wg: &Wino, x_of: impl Fn(usize) -> &'a [
                 let (a, b, c) = (rows(v[xi * cin * ld..].as_ptr(), ld), transposed(dm[xi * cout * ld..].as_ptr(), ld), du[xi * cin * cout..].as_mut_ptr());
                 // SAFETY: V_xi is cin x ld, dM_xi cout x ld (read transposed, ld x cout),
                 // dU_xi^T cin x cout, all in bounds.
-                unsafe {
-                    if serial {
-                        matmul_serial(cin, cout, ld, a, b, c, true)
-                    } else {
-                        matmul(cin, cout, ld, a, b, c, true)
-                    }
-                }
+                unsafe { matmul_on(serial, cin, cout, ld, a, b, c, true) }
             }
         }
         du
