@@ -26,11 +26,13 @@ pub fn forward<T: Float>(g: &Linear, x: &[T], w: &[T], b: Option<&[T]>, y: &mut 
         return;
     }
     let threads = rayon::current_num_threads();
-    if threads > 1 && batch >= BLOCK_ROWS * threads {
+    if threads > 1 && batch >= BLOCK_ROWS * threads && nh * cols * std::mem::size_of::<T>() <= BLOCK_WEIGHT_BYTES {
         // One block of the batch per thread, each a serial product into its own scratch,
         // transposed into its rows of y while hot in cache: no second pass over the pool, and
         // every block packs the whole of W once (splitting W's rows instead ran 10-15% slower
-        // at 128x512x512 on two AVX-512 cores).
+        // at 128x512x512 on two AVX-512 cores). Each thread reads all of W, so only for
+        // weights that stay in cache: the MLP's 1.6 MB first layer, just written by the
+        // update, ran about 2% slower a step this way.
         let step = batch.div_ceil(threads).next_multiple_of(BLOCK_ROWS);
         y.par_chunks_mut(step * nh).enumerate().for_each(|(i, y)| {
             let lo = i * step;
@@ -43,6 +45,8 @@ pub fn forward<T: Float>(g: &Linear, x: &[T], w: &[T], b: Option<&[T]>, y: &mut 
 
 /// Rows of the batch that make one thread's block of a wide layer's forward product.
 const BLOCK_ROWS: usize = 32;
+/// The largest weight a wide layer's forward reads whole on every thread.
+const BLOCK_WEIGHT_BYTES: usize = 1 << 20;
 
 /// `y = x·Wᵀ (+ b)` for `n` rows of `x` as `yᵀ = W·xᵀ` into a scratch, then transposed.
 #[allow(clippy::too_many_arguments)]
