@@ -49,6 +49,7 @@ bench: build
 	cargo bench -p rmx-engine --bench push
 	$(VPY) benches/ndarray.py
 	$(VPY) benches/layers.py
+	$(VPY) benches/step_ops.py --workload mlp
 
 clean:
 	cargo clean
