@@ -17,6 +17,8 @@ mod symbol;
 #[pymodule]
 fn _rmx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // Whether products may run the gemm crate's AVX-512 kernels (the zoo digests' vector tier).
+    m.add("GEMM_AVX512_KERNELS", rmx_kernels::cpu::gemm::AVX512_KERNELS)?;
     allocator::configure();
     engine::register(m)?;
     custom::register(m)?;

@@ -5,6 +5,11 @@
 
 use gemm::{gemm as gemm_raw, Parallelism};
 
+/// Whether the build has the `gemm` crate's AVX-512 micro-kernels (the `avx512` feature), which
+/// it runs where the CPU has AVX-512F: they sum a product's terms in another order than its AVX2
+/// ones, so the bits of every product depend on this and the CPU.
+pub const AVX512_KERNELS: bool = cfg!(feature = "avx512");
+
 use crate::dtype::{Class, DType, Element};
 
 /// One operand: a pointer to element (0, 0) and its row and column strides, in elements.
