@@ -3,7 +3,7 @@ run (../shared/BENCHMARKS.md workloads `mlp`, `lenet`, `cifar`; and `time99`, on
 
     python benches/train.py [--workloads mlp,lenet,cifar,time99] [--steps 10] [--rounds 2]
                             [--threads N] [--fit-batches 20] [--frameworks rmx,pytorch,mxnet]
-                            [--max-epochs 10]
+                            [--max-epochs 10] [--max-isa avx2 --rmx-python DIR]
 
 A step is what users run: rmx and MXNet a `Module`'s `forward_backward` and `update` (SGD with
 momentum, as `fit` steps), PyTorch `nn.Sequential` with `torch.optim.SGD`; on random data, cifar
@@ -15,6 +15,13 @@ the frameworks run one after the other, `--rounds` times (rmx, PyTorch, MXNet, t
 the best round is reported. The header names the CPU and its vector extensions. MXNet runs
 under MXNET_PYTHON (default ~/.cache/mxnet-1.9.1/bin/python), PyTorch under TORCH_PYTHON
 (default /tmp/torch-venv/bin/python); a framework whose interpreter is missing is skipped.
+
+`--max-isa avx2` runs an AVX-512 machine as an AVX2 one: PyTorch's MKL and oneDNN, MXNet's
+oneDNN and OpenBLAS capped at AVX2 through their environment variables, and rmx from
+`--rmx-python` (a directory holding an `rmx` package built without the `gemm` crate's AVX-512
+micro-kernels, `maturin develop --no-default-features`; rmx's own loops use nothing past AVX2).
+The same cores run the wider instructions too, so this is the AVX2 code on this machine, not an
+AVX2 machine.
 
 `time99` (not in the default list: minutes per framework) is time to 99% test accuracy on MNIST
 with LeNet, trained as `python -m rmx.examples.mnist` trains it: batch 64, SGD with momentum 0.9,
@@ -311,6 +318,9 @@ def worker(framework, workloads, steps, max_epochs, fit_batches, threads):
             results[name] = run_time99_torch(max_epochs) if name == "time99" else run_torch(name, steps, fit_batches)
         else:
             mx = __import__("mxnet" if framework == "mxnet" else "rmx")
+            if framework == "rmx" and os.environ.get("RMX_REQUIRE_AVX2_GEMM") and mx._rmx.GEMM_AVX512_KERNELS:
+                sys.exit(f"--max-isa avx2: the rmx at {os.path.dirname(mx.__file__)} has the AVX-512 gemm kernels; "
+                         "give --rmx-python a build made with `maturin develop --no-default-features`")
             results[name] = run_time99_symbolic(mx, max_epochs) if name == "time99" else run_symbolic(mx, name, steps, fit_batches)
     print(json.dumps(results))
 
@@ -322,6 +332,11 @@ def thread_env(threads):
             "MXNET_CPU_WORKER_NTHREADS": "1", "RMX_PROGRESS": "0"}
 
 
+# Every library's cap on the vector instructions it uses, as `--max-isa avx2` sets them.
+AVX2_CAPS = {"MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2", "DNNL_MAX_CPU_ISA": "AVX2",
+             "MKLDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell"}
+
+
 def spawn(python, framework, a):
     if not python or not os.path.exists(python):
         return None
@@ -329,8 +344,13 @@ def spawn(python, framework, a):
            "--max-epochs", str(a.max_epochs), "--fit-batches", str(a.fit_batches), "--threads", str(a.threads)]
     if "time99" in a.workloads:
         print(f"{framework}: time99", file=sys.stderr, flush=True)
+    env = dict(os.environ, **thread_env(a.threads))
+    if a.max_isa == "avx2":
+        env.update(AVX2_CAPS, RMX_REQUIRE_AVX2_GEMM="1")
+    if framework == "rmx" and a.rmx_python:
+        env["PYTHONPATH"] = os.pathsep.join([a.rmx_python, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     # stderr passes through: time99's per-epoch progress, and any failure's traceback
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=dict(os.environ, **thread_env(a.threads)))
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env)
     if r.returncode != 0:
         print(f"{framework} failed (exit status {r.returncode})", file=sys.stderr)
         return None
@@ -362,6 +382,8 @@ def main():
     p.add_argument("--fit-batches", type=int, default=20, help="batches of the timed fit epoch")
     p.add_argument("--frameworks", default="rmx,pytorch,mxnet")
     p.add_argument("--max-epochs", type=int, default=10, help="time99: give up after this many epochs")
+    p.add_argument("--max-isa", choices=["avx2"], help="cap every framework's vector instructions at AVX2")
+    p.add_argument("--rmx-python", help="directory of the rmx package to run (prepended to PYTHONPATH)")
     p.add_argument("--worker")
     a = p.parse_args()
     workloads = a.workloads.split(",")
@@ -374,7 +396,9 @@ def main():
     }
     chosen = a.frameworks.split(",")
     print(f"# {cpu_header()}; {a.threads} compute threads per framework (OMP_NUM_THREADS, RAYON_NUM_THREADS, "
-          f"torch.set_num_threads), 1 engine worker; best of {a.rounds} interleaved rounds, each the median of {a.steps} steps")
+          f"torch.set_num_threads), 1 engine worker; best of {a.rounds} interleaved rounds, each the median of {a.steps} steps"
+          + ("; vector instructions capped at AVX2 (" + ", ".join(f"{k}={v}" for k, v in AVX2_CAPS.items())
+             + "; rmx without AVX-512 gemm kernels)" if a.max_isa else ""))
     rounds = [{f: spawn(*pythons[f], a) if f in chosen else None for f in pythons} for _ in range(1 if "time99" in workloads else a.rounds)]
     res = best(rounds)
     res = {f: res.get(f) for f in pythons}
