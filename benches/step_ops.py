@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kvstore import cpu_header  # noqa: E402
-from train import BATCH, SHAPE, sym_net  # noqa: E402
+from train import BATCH, SHAPE, bound_module  # noqa: E402
 
 
 def spans(trace_path):
@@ -53,10 +53,7 @@ def main():
     import rmx as mx
 
     batch = BATCH[a.workload]
-    mod = mx.mod.Module(sym_net(mx, a.workload), context=mx.cpu())
-    mod.bind(data_shapes=[("data", (batch, *SHAPE[a.workload]))], label_shapes=[("softmax_label", (batch,))])
-    mod.init_params(initializer=mx.init.Uniform(0.05))
-    mod.init_optimizer(optimizer="sgd", optimizer_params={"learning_rate": 0.01, "momentum": 0.9, "wd": 0.0})
+    mod = bound_module(mx, a.workload)
     rng = np.random.RandomState(0)
     one = mx.io.DataBatch([mx.nd.array(rng.uniform(-1, 1, size=(batch, *SHAPE[a.workload])).astype(np.float32))],
                           [mx.nd.array(rng.randint(0, 10, size=batch).astype(np.float32))])

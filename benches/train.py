@@ -91,16 +91,25 @@ def time_steps(step, steps):
     return statistics.median(times) * 1e3
 
 
+OPT = {"learning_rate": 0.01, "momentum": 0.9, "wd": 0.0}
+
+
+def bound_module(mx, name):
+    """Workload `name`'s net as a `Module` bound for its batch, initialized, with SGD and momentum."""
+    batch = BATCH[name]
+    mod = mx.mod.Module(sym_net(mx, name), context=mx.cpu())
+    mod.bind(data_shapes=[("data", (batch, *SHAPE[name]))], label_shapes=[("softmax_label", (batch,))])
+    mod.init_params(initializer=mx.init.Uniform(0.05))
+    mod.init_optimizer(optimizer="sgd", optimizer_params=OPT)
+    return mod
+
+
 def run_symbolic(mx, name, steps, fit_batches):
     """A `Module` trained as `fit` trains it: `forward_backward` then `update` (SGD with
     momentum through the module's updater), waiting for the step's results; then `fit` itself
     for one epoch of `fit_batches` batches from an `NDArrayIter`."""
     batch = BATCH[name]
-    mod = mx.mod.Module(sym_net(mx, name), context=mx.cpu())
-    mod.bind(data_shapes=[("data", (batch, *SHAPE[name]))], label_shapes=[("softmax_label", (batch,))])
-    mod.init_params(initializer=mx.init.Uniform(0.05))
-    opt = {"learning_rate": 0.01, "momentum": 0.9, "wd": 0.0}
-    mod.init_optimizer(optimizer="sgd", optimizer_params=opt)
+    mod = bound_module(mx, name)
     rng = np.random.RandomState(0)
     data = rng.uniform(-1, 1, size=(fit_batches * batch, *SHAPE[name])).astype(np.float32)
     label = rng.randint(0, 10, size=fit_batches * batch).astype(np.float32)
@@ -120,7 +129,7 @@ def run_symbolic(mx, name, steps, fit_batches):
         out["infer_ms"] = time_steps(infer, steps)
     it = mx.io.NDArrayIter(data, label, batch_size=batch, label_name="softmax_label")
     t = time.perf_counter()
-    mod.fit(it, num_epoch=1, optimizer="sgd", optimizer_params=opt, eval_metric="acc")
+    mod.fit(it, num_epoch=1, optimizer="sgd", optimizer_params=OPT, eval_metric="acc")
     mx.nd.waitall()
     out["fit_samples_s"] = fit_batches * batch / (time.perf_counter() - t)
     return out
@@ -308,7 +317,7 @@ def run_time99_torch(max_epochs):
     return time_to_target(train_epoch, test_accuracy, max_epochs)
 
 
-def worker(framework, workloads, steps, max_epochs, fit_batches, threads):
+def worker(framework, workloads, steps, max_epochs, fit_batches, threads, max_isa=None):
     results = {}
     if framework == "torch":
         import torch
@@ -318,7 +327,7 @@ def worker(framework, workloads, steps, max_epochs, fit_batches, threads):
             results[name] = run_time99_torch(max_epochs) if name == "time99" else run_torch(name, steps, fit_batches)
         else:
             mx = __import__("mxnet" if framework == "mxnet" else "rmx")
-            if framework == "rmx" and os.environ.get("RMX_REQUIRE_AVX2_GEMM") and mx._rmx.GEMM_AVX512_KERNELS:
+            if framework == "rmx" and max_isa == "avx2" and mx._rmx.GEMM_AVX512_KERNELS:
                 sys.exit(f"--max-isa avx2: the rmx at {os.path.dirname(mx.__file__)} has the AVX-512 gemm kernels; "
                          "give --rmx-python a build made with `maturin develop --no-default-features`")
             results[name] = run_time99_symbolic(mx, max_epochs) if name == "time99" else run_symbolic(mx, name, steps, fit_batches)
@@ -346,7 +355,8 @@ def spawn(python, framework, a):
         print(f"{framework}: time99", file=sys.stderr, flush=True)
     env = dict(os.environ, **thread_env(a.threads))
     if a.max_isa == "avx2":
-        env.update(AVX2_CAPS, RMX_REQUIRE_AVX2_GEMM="1")
+        env.update(AVX2_CAPS)
+        cmd += ["--max-isa", a.max_isa]
     if framework == "rmx" and a.rmx_python:
         env["PYTHONPATH"] = os.pathsep.join([a.rmx_python, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     # stderr passes through: time99's per-epoch progress, and any failure's traceback
@@ -388,7 +398,7 @@ def main():
     a = p.parse_args()
     workloads = a.workloads.split(",")
     if a.worker:
-        return worker(a.worker, workloads, a.steps, a.max_epochs, a.fit_batches, a.threads)
+        return worker(a.worker, workloads, a.steps, a.max_epochs, a.fit_batches, a.threads, a.max_isa)
     pythons = {
         "rmx": (sys.executable, "rmx"),
         "pytorch": (os.environ.get("TORCH_PYTHON", "/tmp/torch-venv/bin/python"), "torch"),

@@ -26,8 +26,12 @@ def attr_str(v):
     if t is int:
         return str(v)
     if t is tuple or t is list:
-        return "(" + ", ".join([attr_str(x) for x in v]) + ("," if len(v) == 1 else "") + ")"
+        return _seq_str(v)
     return _attr_str_general(v)
+
+
+def _seq_str(v):
+    return "(" + ", ".join([attr_str(x) for x in v]) + ("," if len(v) == 1 else "") + ")"
 
 
 def _attr_str_general(v):
@@ -40,7 +44,7 @@ def _attr_str_general(v):
     if isinstance(v, np.ndarray):
         v = v.tolist()
     if isinstance(v, (list, tuple)):
-        return "(" + ", ".join(attr_str(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+        return _seq_str(v)
     if isinstance(v, numbers.Integral):
         return str(int(v))
     if isinstance(v, numbers.Real):

@@ -57,28 +57,21 @@ fn transposed_block<T: Float>(nh: usize, n: usize, cols: usize, w: &[T], x: &[T]
     }
     // SAFETY: w is nh×cols, x holds at least n rows of cols (read transposed), yt nh×n, all dense.
     unsafe { matmul_on::<T>(serial, nh, n, cols, rows(w.as_ptr(), cols), transposed(x.as_ptr(), cols), yt.as_mut_ptr(), b.is_some()) };
+    transpose_on(serial, &yt, nh, n, y);
+}
+
+/// `dst = srcᵀ` for `src` of `r x c` (row-major), in square tiles so both sides stay in cache;
+/// unless `serial`, bands of `dst`'s rows in parallel.
+fn transpose_on<T: Copy + Send + Sync>(serial: bool, src: &[T], r: usize, c: usize, dst: &mut [T]) {
+    if r == 0 || c == 0 {
+        return;
+    }
+    let band = |(i, lines): (usize, &mut [T])| transpose_band(src, r, c, i * TILE, lines);
     if serial {
-        transpose_serial(&yt, nh, n, y);
+        dst.chunks_mut(TILE * r).enumerate().for_each(band);
     } else {
-        transpose(&yt, nh, n, y);
+        dst.par_chunks_mut(TILE * r).enumerate().for_each(band);
     }
-}
-
-/// `dst = srcᵀ` for `src` of `r x c` (row-major): bands of `dst`'s rows in parallel, each in
-/// square tiles so both sides stay in cache.
-fn transpose<T: Copy + Send + Sync>(src: &[T], r: usize, c: usize, dst: &mut [T]) {
-    if r == 0 || c == 0 {
-        return;
-    }
-    dst.par_chunks_mut(TILE * r).enumerate().for_each(|(band, lines)| transpose_band(src, r, c, band * TILE, lines));
-}
-
-/// [`transpose`] on the calling thread.
-fn transpose_serial<T: Copy>(src: &[T], r: usize, c: usize, dst: &mut [T]) {
-    if r == 0 || c == 0 {
-        return;
-    }
-    dst.chunks_mut(TILE * r).enumerate().for_each(|(band, lines)| transpose_band(src, r, c, band * TILE, lines));
 }
 
 const TILE: usize = 32;
@@ -134,12 +127,21 @@ pub fn backward<T: Float>(g: &Linear, [dy, x, w]: [&[T]; 3], dx: Option<&mut [T]
 mod tests {
     use super::*;
 
-    /// Integer-valued operands, so every sum is exact and both arrangements must agree bitwise
+    /// Integer-valued operands, so every sum is exact and every arrangement must agree bitwise
     /// with the definition: narrow layers (direct), wide ones (transposed, bands of 32 rows
-    /// and a partial one), with and without bias, and both gradients.
+    /// and a partial one; on two threads in batch blocks of 64 and 6 rows, and with a weight
+    /// over `BLOCK_WEIGHT_BYTES` split by W's rows), with and without bias, both gradients,
+    /// on one thread and on two.
     #[test]
     fn forward_and_backward_match_the_definition() {
-        for (rows, cols, nh) in [(70, 19, 100), (128, 40, 10), (1, 5, 7), (33, 8, 33)] {
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(check_against_the_definition);
+        }
+    }
+
+    fn check_against_the_definition() {
+        for (rows, cols, nh) in [(70, 19, 100), (128, 40, 10), (1, 5, 7), (33, 8, 33), (70, 400, 400)] {
             let val = |i: usize, m: usize| ((i * m) % 9) as f64 - 4.0;
             let x: Vec<f64> = (0..rows * cols).map(|i| val(i, 7)).collect();
             let w: Vec<f64> = (0..nh * cols).map(|i| val(i, 5)).collect();
