@@ -49,14 +49,17 @@ def _wrap(handle):
 def invoke(name, inputs, attrs=(), out=None, ctx=None, visible_only=False):
     """Runs registered operator ``name``; returns the list of output handles wrapped (only the
     outputs a user sees, without Dropout's mask and such, when ``visible_only``)."""
+    return [_wrap(h) for h in invoke_handles(name, inputs, attrs, out, ctx, visible_only)]
+
+
+def invoke_handles(name, inputs, attrs=(), out=None, ctx=None, visible_only=False):
+    """``invoke``'s output handles, unwrapped: for callers that return their ``out=`` arrays."""
     out_handles = None if out is None else [o.handle for o in (out if isinstance(out, (list, tuple)) else [out])]
     if inputs:
         # The operator runs where its inputs are; the context only matters without inputs.
-        handles = _rmx.invoke(name, [a.handle for a in inputs], list(attrs), out_handles, visible_only=visible_only)
-    else:
-        c = _ctx(ctx)
-        handles = _rmx.invoke(name, [], list(attrs), out_handles, c.device_typeid, c.device_id, visible_only)
-    return [_wrap(h) for h in handles]
+        return _rmx.invoke(name, [a.handle for a in inputs], list(attrs), out_handles, visible_only=visible_only)
+    c = _ctx(ctx)
+    return _rmx.invoke(name, [], list(attrs), out_handles, c.device_typeid, c.device_id, visible_only)
 
 
 def _scalar_str(v):
@@ -198,9 +201,9 @@ class NDArray:
         if other.handle.same_chunk(self.handle) and other.handle.offset == self.handle.offset:
             return other
         if other.handle.dtype != self.handle.dtype:
-            invoke("Cast", [self], [("dtype", other.handle.dtype)], out=other)
+            invoke_handles("Cast", [self], [("dtype", other.handle.dtype)], out=other)
         else:
-            invoke("_copy", [self], out=other)
+            invoke_handles("_copy", [self], out=other)
         return other
 
     def as_in_context(self, context):

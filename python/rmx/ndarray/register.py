@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _rmx
 from ..base import InvalidArgumentError
-from .ndarray import NDArray, invoke
+from .ndarray import NDArray, invoke, invoke_handles
 
 
 def attr_str(v):
@@ -108,9 +108,12 @@ def make_function(name, inputs, variadic, params):
                 raise InvalidArgumentError(f"{op_name}: parameter '{pname}' given twice")
             kwargs[pname] = v
         attrs = [(k, attr_str(v)) for k, v in kwargs.items()]
-        outs = invoke(op_name, arrays, attrs, out=out, ctx=ctx, visible_only=True)
         if out is not None:
+            # The results are `out` itself: nothing to wrap, and no second look at the
+            # operator for its visible outputs (a fused optimizer update passes out= each step).
+            invoke_handles(op_name, arrays, attrs, out=out, ctx=ctx)
             return out
+        outs = invoke(op_name, arrays, attrs, ctx=ctx, visible_only=True)
         return outs[0] if len(outs) == 1 else outs
 
     op_name = name

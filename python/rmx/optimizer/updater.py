@@ -42,7 +42,7 @@ class Updater(object):
         if self.aggregate_updates:
             by_dtype = {}
             for i, w, g in zip(indices, weights, grads):
-                by_dtype.setdefault(w.dtype, []).append((i, w, g))
+                by_dtype.setdefault(w.handle.dtype, []).append((i, w, g))
             size = self.optimizer.aggregate_num
             for group in by_dtype.values():
                 idxs, ws, gs = zip(*group)

@@ -24,7 +24,25 @@ use crate::error::{param_err, shape_err, Result};
 use crate::operator::{param, Arity, OpCtx, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
 /// `multi_sgd_update`'s per-element formula (no states).
+#[derive(Clone)]
 struct MultiSgd(Common);
+
+/// A rule parsed once from the call's shared attributes, then given each weight's own rates.
+trait PerWeight: Rule {
+    fn with_rate(&self, lr: f32, wd: f32) -> Self;
+}
+
+impl PerWeight for MultiSgd {
+    fn with_rate(&self, lr: f32, wd: f32) -> Self {
+        MultiSgd(Common { lr, wd, ..self.0 })
+    }
+}
+
+impl PerWeight for SgdMom {
+    fn with_rate(&self, lr: f32, wd: f32) -> Self {
+        SgdMom::with_rate(self, lr, wd)
+    }
+}
 
 impl Rule for MultiSgd {
     fn parse(op: &'static str, attrs: &Attrs) -> Result<Self> {
@@ -63,7 +81,7 @@ impl<R: Rule, const MIXED: bool> Multi<R, MIXED> {
     }
 }
 
-fn create<R: Rule, const MIXED: bool>(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
+fn create<R: PerWeight, const MIXED: bool>(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
     let n = attrs.int(name, "num_weights", 1)?;
     if !(1..=1 << 16).contains(&n) {
         return Err(param_err(name, "num_weights", format!("must be in 1..=65536, got {n}")));
@@ -75,16 +93,12 @@ fn create<R: Rule, const MIXED: bool>(name: &'static str, attrs: &Attrs) -> Resu
             return Err(param_err(name, key, format!("has {} values for num_weights={n}", v.len())));
         }
     }
-    let rules = lrs
-        .iter()
-        .zip(&wds)
-        .map(|(lr, wd)| {
-            let mut a = attrs.clone();
-            a.set("lr", lr.to_string());
-            a.set("wd", wd.to_string());
-            R::parse(name, &a)
-        })
-        .collect::<Result<_>>()?;
+    // The shared parameters parse once (this runs on every optimizer step); `lr` is required
+    // by the single-weight parser and replaced per weight.
+    let mut shared = attrs.clone();
+    shared.set("lr", "0".to_string());
+    let base = R::parse(name, &shared)?;
+    let rules = lrs.iter().zip(&wds).map(|(&lr, &wd)| base.with_rate(lr, wd)).collect();
     Ok(Box::new(Multi::<R, MIXED> { name, rules }))
 }
 

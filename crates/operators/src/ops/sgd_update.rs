@@ -44,12 +44,18 @@ impl UpdateFn for Sgd {
 }
 
 /// Momentum SGD; states `[mom]`.
+#[derive(Clone)]
 pub(super) struct SgdMom {
     c: Common,
     momentum: f32,
 }
 
 impl SgdMom {
+    /// This rule with another learning rate and weight decay (one weight of an aggregated update).
+    pub(super) fn with_rate(&self, lr: f32, wd: f32) -> Self {
+        SgdMom { c: Common { lr, wd, ..self.c }, momentum: self.momentum }
+    }
+
     fn parse_with_momentum(op: &'static str, attrs: &Attrs) -> Result<(Common, f32)> {
         Ok((Common::parse(op, attrs, "clip_gradient")?, super::update_rule::float(op, attrs, "momentum", 0.0)?))
     }
