@@ -9,6 +9,9 @@ best of ``--rounds`` interleaved rounds (rmx, PyTorch, then again):
 
 - ``fc 128x784x512`` / ``fc 128x512x512``: FullyConnected (``nn.Linear``) at the MLP's batch and
   widths, forward (ms), and forward + backward (ms);
+- ``fc+relu ... forward``: the layer and its ReLU as a bound executor runs them (rmx fuses the
+  activation into the layer's epilogue), and ``unfused`` with that fusion off
+  (``RMX_FUSE_EPILOGUE=0``); PyTorch ``relu(lin(x))``;
 - ``maxpool 2x2 lenet1`` / ``lenet2``: max pooling 2x2, stride 2, over LeNet's first (128x20x24x24)
   and second (128x50x8x8) convolutions' outputs, forward + backward (ms).
 
@@ -61,6 +64,8 @@ def rmx_rows(reps):
                 y = mx.nd.FullyConnected(x, w, b, num_hidden=n)
             y.backward()
         rows[f"fc {m}x{k}x{n} forward+backward"] = quartile(step, reps, sync)
+        for label, switch in (("", "1"), (", unfused", "0")):
+            rows[f"fc+relu {m}x{k}x{n} forward{label}"] = quartile(fc_relu_executor(mx, x, w, b, switch), reps, sync)
     for name, shape in POOL.items():
         x = mx.nd.array(rng.randn(*shape).astype(np.float32))
         x.attach_grad()
@@ -73,6 +78,16 @@ def rmx_rows(reps):
     return rows
 
 
+def fc_relu_executor(mx, x, w, b, switch):
+    """`relu(FullyConnected(x))` bound as an executor with epilogue fusion `switch`ed on or off
+    (read at bind); returns its forward."""
+    sym = mx.sym.Activation(mx.sym.FullyConnected(mx.sym.var("x"), num_hidden=w.shape[0], name="fc"), act_type="relu")
+    os.environ["RMX_FUSE_EPILOGUE"] = switch
+    ex = sym.bind(mx.cpu(), {"x": x, "fc_weight": w, "fc_bias": b})
+    os.environ.pop("RMX_FUSE_EPILOGUE")
+    return lambda: ex.forward(is_train=False)
+
+
 def torch_rows(reps, threads):
     import torch
     torch.set_num_threads(threads)
@@ -83,6 +98,8 @@ def torch_rows(reps, threads):
         with torch.no_grad():
             rows[f"fc {m}x{k}x{n} forward"] = quartile(lambda: lin(x), reps, sync)
         rows[f"fc {m}x{k}x{n} forward+backward"] = quartile(lambda: lin(x).backward(torch.ones(m, n)), reps, sync)
+        with torch.no_grad():
+            rows[f"fc+relu {m}x{k}x{n} forward"] = quartile(lambda: torch.relu(lin(x)), reps, sync)
     for name, shape in POOL.items():
         x = torch.randn(*shape, requires_grad=True)
         grad = torch.ones(shape[0], shape[1], shape[2] // 2, shape[3] // 2)

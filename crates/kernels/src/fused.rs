@@ -44,6 +44,24 @@ impl BlockKernel {
     }
 }
 
+/// A block kernel's arithmetic in the element type `Self`: how a primitive generic over the
+/// float type picks it (a dense layer's epilogue).
+pub trait KernelOf: Float {
+    fn of(k: &BlockKernel) -> &BlockFn<Self>;
+}
+
+impl KernelOf for f32 {
+    fn of(k: &BlockKernel) -> &BlockFn<f32> {
+        &k.f32
+    }
+}
+
+impl KernelOf for f64 {
+    fn of(k: &BlockKernel) -> &BlockFn<f64> {
+        &k.f64
+    }
+}
+
 /// Where a step's operand comes from.
 #[derive(Clone, Copy, Debug)]
 pub enum Operand {
@@ -53,29 +71,15 @@ pub enum Operand {
     Step(usize),
 }
 
-/// One step of a chain: its arithmetic in each float dtype, and its operands.
+/// One step of a chain: its arithmetic, and its operands.
 #[derive(Clone)]
 pub struct Step {
-    pub f32: BlockFn<f32>,
-    pub f64: BlockFn<f64>,
+    pub kernel: BlockKernel,
     pub args: Vec<Operand>,
 }
 
-/// The step's arithmetic in the element type `Self`.
-trait StepFn: Float {
-    fn of(step: &Step) -> &BlockFn<Self>;
-}
-
-impl StepFn for f32 {
-    fn of(step: &Step) -> &BlockFn<f32> {
-        &step.f32
-    }
-}
-
-impl StepFn for f64 {
-    fn of(step: &Step) -> &BlockFn<f64> {
-        &step.f64
-    }
+fn step_fn<T: KernelOf>(step: &Step) -> &BlockFn<T> {
+    T::of(&step.kernel)
 }
 
 /// Runs `steps` in order, each reading chain inputs or earlier steps' results; the last step's
@@ -83,6 +87,6 @@ impl StepFn for f64 {
 pub fn run(steps: &[Step], inputs: &[Tensor], out: &mut Tensor) -> KernelResult<()> {
     dispatch!("_FusedElemwise", out, cpu => with_float!("_FusedElemwise", out.dtype, T => {
         let ins: Vec<&[T]> = inputs.iter().map(|t| t.data::<T>()).collect();
-        cpu::fused::run::<T>(steps, T::of, &ins, out.data_mut::<T>())
+        cpu::fused::run::<T>(steps, step_fn::<T>, &ins, out.data_mut::<T>())
     }))
 }

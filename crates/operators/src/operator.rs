@@ -121,6 +121,13 @@ pub trait Operator: Send + Sync {
         None
     }
 
+    /// This operator with `post` (an elementwise operator's block kernel) applied to each
+    /// element of its one output as it writes it: the graph's epilogue fusion of a dense
+    /// layer and its activation. `None`: the operator has no such epilogue.
+    fn with_epilogue(&self, _post: BlockKernel) -> Option<std::sync::Arc<dyn Operator>> {
+        None
+    }
+
     /// Fills unknown input shapes from known ones (a weight from the data's shape, a label
     /// from the prediction's), for shape inference from partial information. Returns the
     /// shape each input should have, or `None` where it cannot tell.

@@ -279,11 +279,14 @@ class Symbol:
         counts ``num_buffers``, ``num_entries``, ``forward_nodes``, ``backward_nodes``.
         ``grad_req='null'`` plans prediction (no backward graph).
 
+        The ReLU below writes over its input's buffer (in place), so one 256-byte buffer serves
+        both intermediate arrays:
+
         >>> import rmx as mx
-        >>> net = mx.sym.Activation(mx.sym.FullyConnected(mx.sym.var('data'), num_hidden=8), act_type='relu')
+        >>> net = mx.sym.Activation(mx.sym.var('data') * 2, act_type='relu')
         >>> p = net.plan_memory(strategy='both', grad_req='null', data=(4, 16))
-        >>> p['internal_bytes'], p['unshared_bytes']
-        (128, 256)
+        >>> p['internal_bytes'], p['unshared_bytes'], p['num_buffers']
+        (256, 512, 1)
         """
         from ..executor import plan_memory
 

@@ -47,15 +47,7 @@ impl Operator for FusedElemwise {
 /// The forward nodes with elementwise chains fused; `backward` and `heads` say which entries
 /// must stay.
 pub(crate) fn fuse(forward: Vec<ExecNode>, backward: &[ExecNode], descs: &[TensorDesc], heads: &[usize]) -> Vec<ExecNode> {
-    let mut readers = vec![0usize; descs.len()];
-    for n in forward.iter().chain(backward) {
-        for &e in &n.inputs {
-            readers[e] += 1;
-        }
-    }
-    for &h in heads {
-        readers[h] += 2;
-    }
+    let readers = reader_counts(&forward, backward, heads, descs.len());
     let float = |e: usize| matches!(descs[e].dtype, DType::F32 | DType::F64);
     let kernels: Vec<Option<BlockKernel>> = forward
         .iter()
@@ -93,6 +85,21 @@ pub(crate) fn fuse(forward: Vec<ExecNode>, backward: &[ExecNode], descs: &[Tenso
     out
 }
 
+/// How many reads each of the `n` entries has: forward and backward nodes' inputs, and a
+/// graph output counted twice (so it is never taken for an intermediate with one reader).
+pub(super) fn reader_counts(forward: &[ExecNode], backward: &[ExecNode], heads: &[usize], n: usize) -> Vec<usize> {
+    let mut readers = vec![0usize; n];
+    for node in forward.iter().chain(backward) {
+        for &e in &node.inputs {
+            readers[e] += 1;
+        }
+    }
+    for &h in heads {
+        readers[h] += 2;
+    }
+    readers
+}
+
 /// The `_FusedElemwise` node for the chain ending at node `root`.
 fn chain(forward: &[ExecNode], kernels: &[Option<BlockKernel>], producer: &HashMap<usize, usize>, absorbed: &[bool], root: usize, descs: &[TensorDesc]) -> ExecNode {
     // The chain's nodes (a tree: each absorbed node has one reader), found without recursion.
@@ -123,7 +130,7 @@ fn chain(forward: &[ExecNode], kernels: &[Option<BlockKernel>], producer: &HashM
             })
             .collect();
         let kernel = kernels[k].clone().expect("a fused node has a block kernel");
-        steps.push(Step { f32: kernel.f32, f64: kernel.f64, args });
+        steps.push(Step { kernel, args });
         step_of.insert(k, s);
     }
     let r = &forward[root];

@@ -3,6 +3,7 @@
 //! node's kernel to the engine exactly as the imperative path does (`push_compute`), so both
 //! paths share kernels, asynchrony and error behaviour.
 
+pub mod epilogue;
 pub mod fuse;
 mod gradient;
 pub mod memory;
@@ -147,6 +148,7 @@ impl Prepared {
             })
             .collect();
         let grad = gradient::build(&g, &forward_nodes, descs, grad_reqs)?;
+        let forward_nodes = if epilogue::enabled() { epilogue::fuse(forward_nodes, &grad.nodes, &grad.descs, &g.heads) } else { forward_nodes };
         let forward_nodes = if fuse::enabled() { fuse::fuse(forward_nodes, &grad.nodes, &grad.descs, &g.heads) } else { forward_nodes };
         Ok(Prepared { g, forward_nodes, grad })
     }

@@ -4,6 +4,12 @@
 //! product applies to the last axis and the output is `shape[..-1] + (num_hidden,)`.
 //! `_backward_FullyConnected` returns every input gradient from one call:
 //! `dX = dY·W`, `dW = dYᵀ·X`, `db = Σ_rows dY`.
+//!
+//! The forward operator takes an epilogue (`with_epilogue`): the graph's fusion pass hands it
+//! the block kernel of an activation that alone reads its output, and the layer then writes
+//! the activation's result directly (the same numbers; one pass over memory fewer).
+
+use std::sync::Arc;
 
 use rmx_engine::BoxError;
 use rmx_kernels::gemm::{linear, linear_backward, Linear};
@@ -13,8 +19,9 @@ use super::float::float_dtype;
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::grad::{GradArgs, GradBuilder, Value};
-use crate::operator::{OpCtx, param, Arity, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
+use crate::operator::{OpCtx, param, Arity, BlockKernel, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
 
+#[derive(Clone)]
 struct FullyConnected {
     name: &'static str,
     num_hidden: usize,
@@ -22,6 +29,8 @@ struct FullyConnected {
     flatten: bool,
     /// The `_backward_` kernel rather than the forward operator.
     backward: bool,
+    /// A fused activation, mapped over the output as it is written (forward only).
+    epilogue: Option<BlockKernel>,
 }
 
 /// The data as a `(rows, cols)` matrix, and the forward output's shape.
@@ -100,7 +109,7 @@ impl Operator for FullyConnected {
         if !self.backward {
             let p = self.linear(&inputs[0].shape)?;
             let bias = if self.no_bias { None } else { Some(&inputs[2]) };
-            linear(&p, &inputs[0], &inputs[1], bias, &mut outputs[0])?;
+            linear(&p, &inputs[0], &inputs[1], bias, self.epilogue.as_ref(), &mut outputs[0])?;
             return Ok(());
         }
         let p = self.linear(&inputs[1].shape)?;
@@ -141,6 +150,10 @@ impl Operator for FullyConnected {
         shapes
     }
 
+    fn with_epilogue(&self, post: BlockKernel) -> Option<Arc<dyn Operator>> {
+        (!self.backward && self.epilogue.is_none()).then(|| Arc::new(FullyConnected { epilogue: Some(post), ..self.clone() }) as Arc<dyn Operator>)
+    }
+
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
         let grads = g.op("_backward_FullyConnected", args.attrs, &[args.out_grads[0], args.inputs[0], args.inputs[1]])?;
         Ok(grads.into_iter().map(Some).collect())
@@ -158,6 +171,7 @@ fn create(name: &'static str, attrs: &Attrs) -> Result<Box<dyn Operator>> {
         no_bias: attrs.bool(name, "no_bias", false)?,
         flatten: attrs.bool(name, "flatten", true)?,
         backward: name.starts_with("_backward_"),
+        epilogue: None,
     }))
 }
 
