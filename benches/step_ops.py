@@ -2,6 +2,7 @@
 profiler, as `benches/train.py` runs the step (`forward_backward`, `update`, wait).
 
     python benches/step_ops.py [--workload mlp|lenet|cifar] [--steps 100] [--threads N]
+                               [--python-load 0,100,200]
 
 Prints the wall time per step, the time operators ran (the sum of their spans) and what is
 left (the engine between operators, Python pushing the next step), then every operator of the
@@ -9,6 +10,12 @@ step in the order the engine ran it with the median and minimum of its duration 
 steps, and its share of the step. Operators the engine runs one after another (one engine
 worker, as in `train.py`), so their spans add up. Threads as `train.py` sets them: `--threads`
 compute threads (default: the CPU count), one engine worker.
+
+It also prints how long the step's Python calls take (`forward_backward` and `update` return
+as soon as their operators are pushed; the kernels run beside them). `--python-load` then
+times the step (without the profiler) with that many microseconds of extra Python work spun
+after the pushes, interleaved, to show what Python running beside the kernels costs a step
+when every core computes.
 """
 
 import argparse
@@ -48,6 +55,7 @@ def main():
     p.add_argument("--workload", default="mlp", choices=sorted(BATCH))
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--python-load", default="", help="comma-separated microseconds of extra Python work per step")
     a = p.parse_args()
     os.environ.update(RAYON_NUM_THREADS=str(a.threads), RMX_CPU_WORKERS="1", RMX_PROGRESS="0")
     import rmx as mx
@@ -58,13 +66,25 @@ def main():
     one = mx.io.DataBatch([mx.nd.array(rng.uniform(-1, 1, size=(batch, *SHAPE[a.workload])).astype(np.float32))],
                           [mx.nd.array(rng.randint(0, 10, size=batch).astype(np.float32))])
 
-    def step():
+    calls = {"forward_backward": [], "update": []}
+
+    def step(load_us=0):
+        t0 = time.perf_counter()
         mod.forward_backward(one)
+        t1 = time.perf_counter()
         mod.update()
+        t2 = time.perf_counter()
+        calls["forward_backward"].append(t1 - t0)
+        calls["update"].append(t2 - t1)
+        end = t2 + load_us * 1e-6
+        while time.perf_counter() < end:
+            pass
         mx.nd.waitall()
 
     for _ in range(10):
         step()
+    for c in calls.values():
+        c.clear()
     path = os.path.join(tempfile.mkdtemp(), "step_ops.json")
     mx.profiler.set_config(profile_all=True, aggregate_stats=False, filename=path)
     mx.profiler.set_state("run")
@@ -86,6 +106,24 @@ def main():
         durs = [e - s for s, e, _ in ops[i::per_step]]
         med = statistics.median(durs)
         print(f"{i:>3} {ops[i][2]:<28} {med:>10.1f} {min(durs):>8.1f} {med / wall:>6.1%}")
+    py = ", ".join(f"{name}() {statistics.median(c) * 1e6:.1f}" for name, c in calls.items())
+    print(f"Python per step, median us (the calls return once their operators are pushed): {py}")
+    if a.python_load:
+        python_load(step, [int(v) for v in a.python_load.split(",")])
+
+
+def python_load(step, loads, rounds=10, steps=30):
+    """Step wall times with `loads` microseconds of extra Python work per step, interleaved."""
+    times = {u: [] for u in loads}
+    for _ in range(rounds):
+        for u in loads:
+            t = time.perf_counter()
+            for _ in range(steps):
+                step(u)
+            times[u].append((time.perf_counter() - t) / steps * 1e3)
+    print(f"extra Python work per step (us) -> step ms, median / min of {rounds} interleaved rounds of {steps} steps:")
+    for u, v in times.items():
+        print(f"  {u:>5} -> {statistics.median(v):.3f} / {min(v):.3f}")
 
 
 if __name__ == "__main__":
