@@ -83,8 +83,10 @@ def fc_relu_executor(mx, x, w, b, switch):
     (read at bind); returns its forward."""
     sym = mx.sym.Activation(mx.sym.FullyConnected(mx.sym.var("x"), num_hidden=w.shape[0], name="fc"), act_type="relu")
     os.environ["RMX_FUSE_EPILOGUE"] = switch
-    ex = sym.bind(mx.cpu(), {"x": x, "fc_weight": w, "fc_bias": b})
-    os.environ.pop("RMX_FUSE_EPILOGUE")
+    try:
+        ex = sym.bind(mx.cpu(), {"x": x, "fc_weight": w, "fc_bias": b})
+    finally:
+        os.environ.pop("RMX_FUSE_EPILOGUE")
     return lambda: ex.forward(is_train=False)
 
 

@@ -64,6 +64,14 @@ def test_fused_layers_train_to_the_unfused_bits(monkeypatch, batch):
         assert_same(results(on, train=False), results(off, train=False))
 
 
+def train_with_ones(ex):
+    ex.forward(is_train=True)
+    ex.backward([mx.nd.ones(o.shape) for o in ex.outputs])
+    out = {f"out{i}": o.asnumpy() for i, o in enumerate(ex.outputs)}
+    out.update({f"grad:{n}": g.asnumpy() for n, g in ex.grad_dict.items()})
+    return out
+
+
 def test_a_layer_output_read_elsewhere_is_not_fused(monkeypatch):
     data = mx.sym.var("data")
     fc = mx.sym.FullyConnected(data, num_hidden=8, name="fc")
@@ -72,19 +80,25 @@ def test_a_layer_output_read_elsewhere_is_not_fused(monkeypatch):
     shown = mx.sym.Activation(fc, act_type="relu")
     soft = mx.sym.Activation(mx.sym.FullyConnected(data, num_hidden=8, name="fc2"), act_type="softsign")
     twice = mx.sym.FullyConnected(data, num_hidden=8, name="fc3")
-    fused = mx.sym.Activation(mx.sym.FullyConnected(data, num_hidden=8, name="fc4"), act_type="relu")
+    fused = mx.sym.Activation(mx.sym.FullyConnected(data, num_hidden=8, name="fc4"), act_type="relu", name="act4")
     sym = mx.sym.Group([fc, shown, soft, mx.sym.Activation(twice, act_type="tanh") + twice, fused])
     on, off = both(sym, monkeypatch, data=(6, 5))
     assert fused_nodes(on) == 1
-    ex = on
-    ex.forward(is_train=True)
-    ex.backward([mx.nd.ones(o.shape) for o in ex.outputs])
-    got = {n: g.asnumpy() for n, g in ex.grad_dict.items()}
-    off.forward(is_train=True)
-    off.backward([mx.nd.ones(o.shape) for o in off.outputs])
-    for n, g in off.grad_dict.items():
-        assert np.array_equal(got[n], g.asnumpy()), n
-    assert np.array_equal(ex.outputs[0].asnumpy(), off.outputs[0].asnumpy())
+    assert "Op:FullyConnected+Activation, Name=act4" in on.debug_str()
+    assert_same(train_with_ones(on), train_with_ones(off))
+
+
+def test_other_elementwise_operators_fuse_and_chains_continue(monkeypatch):
+    # A scalar operator after the layer (named after it), 3-d data without flattening, and
+    # elementwise fusion of what follows (RMX_FUSE_ELEMWISE=1 as well).
+    x = mx.sym.var("data")
+    h = mx.sym.FullyConnected(x, num_hidden=12, flatten=False, name="fc1") * 2
+    y = mx.sym.Activation(mx.sym.FullyConnected(h, num_hidden=5, flatten=False, name="fc2"), act_type="relu") + 1
+    monkeypatch.setenv("RMX_FUSE_ELEMWISE", "1")
+    on, off = both(y, monkeypatch, data=(3, 4, 7))
+    text = on.debug_str()
+    assert "Op:FullyConnected+_mul_scalar" in text and "Op:FullyConnected+Activation" in text, text
+    assert_same(train_with_ones(on), train_with_ones(off))
 
 
 def test_fusion_needs_no_buffer_for_the_pre_activation(monkeypatch):

@@ -4,8 +4,8 @@
 //! sit beside them.
 
 use crate::dispatch::dispatch;
-use crate::fused::{BlockFn, BlockKernel, KernelOf};
-use crate::{cpu, with_dtype, with_float, DType, KernelError, KernelResult, Tensor};
+use crate::fused::{BlockKernel, KernelOf};
+use crate::{cpu, with_dtype, with_float, KernelResult, Tensor};
 
 /// `batch` products `c_i = op(a_i) · op(b_i)` of an `(m, k)` and a `(k, n)` matrix, dense and
 /// consecutive in their tensors: `a_i` is stored `(m, k)`, or `(k, m)` when `ta` (read
@@ -42,24 +42,11 @@ pub struct Linear {
 
 /// `y = x·wᵀ (+ bias)`, then `post` of each element where given (an activation fused into the
 /// layer's epilogue: its block kernel, so the numbers are those of the separate operator); `y`
-/// is overwritten. `post` needs a float32 or float64 `y`.
+/// is overwritten.
 pub fn linear(p: &Linear, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, post: Option<&BlockKernel>, y: &mut Tensor) -> KernelResult<()> {
-    if post.is_some() && !matches!(y.dtype, DType::F32 | DType::F64) {
-        return Err(KernelError::DType { what: "FullyConnected's fused activation", dtype: y.dtype });
-    }
     dispatch!("FullyConnected", y, cpu => with_float!("FullyConnected", y.dtype, T => {
-        let post = post.map(|k| epilogue_of::<T>(k));
-        cpu::linear::forward::<T>(p, x.data::<T>(), w.data::<T>(), bias.map(|b| b.data::<T>()), post, y.data_mut::<T>())
+        cpu::linear::forward::<T>(p, x.data::<T>(), w.data::<T>(), bias.map(|b| b.data::<T>()), post.map(T::of), y.data_mut::<T>())
     }))
-}
-
-/// `k`'s arithmetic for the element type `T`, which the caller checked is float32 or float64.
-fn epilogue_of<T: crate::Float>(k: &BlockKernel) -> &BlockFn<T> {
-    let any: &dyn std::any::Any = match T::DTYPE {
-        DType::F32 => <f32 as KernelOf>::of(k),
-        _ => <f64 as KernelOf>::of(k),
-    };
-    any.downcast_ref::<BlockFn<T>>().expect("an epilogue for float32 or float64 only")
 }
 
 /// The gradients of [`linear`] from `dy`: `dx = dy·w` (when given: the data may need none),

@@ -121,10 +121,10 @@ pub trait Operator: Send + Sync {
         None
     }
 
-    /// This operator with `post` (an elementwise operator's block kernel) applied to each
-    /// element of its one output as it writes it: the graph's epilogue fusion of a dense
+    /// This operator with `post` (a one-input elementwise operator's block kernel) applied to
+    /// each element of its one output as it writes it: the graph's epilogue fusion of a dense
     /// layer and its activation. `None`: the operator has no such epilogue.
-    fn with_epilogue(&self, _post: BlockKernel) -> Option<std::sync::Arc<dyn Operator>> {
+    fn with_epilogue(&self, _post: BlockKernel) -> Option<Box<dyn Operator>> {
         None
     }
 

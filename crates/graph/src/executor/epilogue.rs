@@ -1,7 +1,9 @@
-//! Epilogue fusion (on by default): a dense layer whose output one elementwise activation alone
-//! reads (`relu(FullyConnected(x))`) becomes one node that writes the activation's result as
-//! it writes the product, while each band of the output is in cache: one operator and one
-//! pass over memory fewer, and no buffer for the pre-activation values.
+//! Epilogue fusion (on by default): a dense layer whose output one elementwise operator alone
+//! reads (its activation, `relu(FullyConnected(x))`, or any one-input operator with a block
+//! kernel, such as `FullyConnected(x) * 2`) becomes one node (`FullyConnected+Activation`,
+//! `FullyConnected+_mul_scalar`) that writes the operator's result as it writes the product, while each band of the output
+//! is in cache: one operator and one pass over memory fewer, and no buffer for the
+//! pre-activation values.
 //!
 //! The activation's output entry stays what it was, so the backward graph is unchanged: the
 //! activation's gradient reads that output, and the layer's gradient reads its inputs and the
@@ -11,6 +13,7 @@
 //! for bit. `RMX_FUSE_EPILOGUE=0` turns it off (to compare, or to profile the two operators).
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use rmx_kernels::DType;
 use rmx_operators::operator::TensorDesc;
@@ -25,16 +28,28 @@ pub fn enabled() -> bool {
     !std::env::var(EPILOGUE_ENV).is_ok_and(|v| matches!(v.trim(), "0" | "false" | "off"))
 }
 
-/// The name fused nodes run under (in the profiler, and in errors).
-pub const FUSED_NAME: &str = "FullyConnected+Activation";
+/// The name a fused node runs under (in the profiler and `debug_str`): `<layer>+<operator>`.
+/// Interned once per pair of registered operator names (a bounded set).
+fn fused_name(layer: &'static str, act: &'static str) -> &'static str {
+    static NAMES: Mutex<Vec<((&'static str, &'static str), &'static str)>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&(_, name)) = names.iter().find(|(pair, _)| *pair == (layer, act)) {
+        return name;
+    }
+    let name: &'static str = Box::leak(format!("{layer}+{act}").into_boxed_str());
+    names.push(((layer, act), name));
+    name
+}
 
-/// The forward nodes with each fusable (layer, activation) pair made one node, at the
-/// activation's place; `backward` and `heads` say which entries other nodes still read.
+/// The forward nodes with each fusable (layer, elementwise operator) pair made one node, at
+/// the layer's place (the operator reads nothing else, so nothing it waited for is passed);
+/// `backward` and `heads` say which entries other nodes still read.
 pub(crate) fn fuse(forward: Vec<ExecNode>, backward: &[ExecNode], descs: &[TensorDesc], heads: &[usize]) -> Vec<ExecNode> {
     let readers = reader_counts(&forward, backward, heads, descs.len());
     let producer: HashMap<usize, usize> = forward.iter().enumerate().flat_map(|(k, n)| n.outputs.iter().map(move |&e| (e, k))).collect();
-    // fused[k] for an activation k: its layer's node index and the fused node.
-    let mut fused: HashMap<usize, (usize, ExecNode)> = HashMap::new();
+    // For a layer p: the fused node that takes its place; `gone[k]`: its operator node k.
+    let mut fused: HashMap<usize, ExecNode> = HashMap::new();
+    let mut gone = vec![false; forward.len()];
     for (k, act) in forward.iter().enumerate() {
         let ([e], [out]) = (act.inputs.as_slice(), act.outputs.as_slice()) else { continue };
         let Some(&p) = producer.get(e) else { continue };
@@ -44,19 +59,9 @@ pub(crate) fn fuse(forward: Vec<ExecNode>, backward: &[ExecNode], descs: &[Tenso
             continue;
         }
         let Some(op) = act.op.block_kernel().and_then(|post| layer.op.with_epilogue(post)) else { continue };
-        let node = ExecNode { op, op_name: FUSED_NAME, name: act.name.clone(), inputs: layer.inputs.clone(), outputs: act.outputs.clone(), unused: 0 };
-        fused.insert(k, (p, node));
+        let name = fused_name(layer.op_name, act.op_name);
+        fused.insert(p, ExecNode { op: Arc::from(op), op_name: name, name: act.name.clone(), inputs: layer.inputs.clone(), outputs: act.outputs.clone(), unused: 0 });
+        gone[k] = true;
     }
-    if fused.is_empty() {
-        return forward;
-    }
-    let layers: Vec<usize> = fused.values().map(|(p, _)| *p).collect();
-    let mut out = Vec::with_capacity(forward.len() - fused.len());
-    for (k, node) in forward.into_iter().enumerate() {
-        if layers.contains(&k) {
-            continue;
-        }
-        out.push(fused.remove(&k).map_or(node, |(_, f)| f));
-    }
-    out
+    forward.into_iter().enumerate().filter(|(k, _)| !gone[*k]).map(|(k, node)| fused.remove(&k).unwrap_or(node)).collect()
 }

@@ -9,8 +9,6 @@
 //! the block kernel of an activation that alone reads its output, and the layer then writes
 //! the activation's result directly (the same numbers; one pass over memory fewer).
 
-use std::sync::Arc;
-
 use rmx_engine::BoxError;
 use rmx_kernels::gemm::{linear, linear_backward, Linear};
 use rmx_kernels::Shape;
@@ -150,8 +148,8 @@ impl Operator for FullyConnected {
         shapes
     }
 
-    fn with_epilogue(&self, post: BlockKernel) -> Option<Arc<dyn Operator>> {
-        (!self.backward && self.epilogue.is_none()).then(|| Arc::new(FullyConnected { epilogue: Some(post), ..self.clone() }) as Arc<dyn Operator>)
+    fn with_epilogue(&self, post: BlockKernel) -> Option<Box<dyn Operator>> {
+        (!self.backward && self.epilogue.is_none()).then(|| Box::new(FullyConnected { epilogue: Some(post), ..self.clone() }) as Box<dyn Operator>)
     }
 
     fn gradient(&self, g: &mut dyn GradBuilder, args: &GradArgs) -> Result<Vec<Option<Value>>> {
