@@ -126,9 +126,6 @@ impl Operator for Float16Via32 {
     fn block_kernel(&self) -> Option<BlockKernel> {
         self.0.block_kernel()
     }
-    fn with_epilogue(&self, post: BlockKernel) -> Option<Box<dyn Operator>> {
-        self.0.with_epilogue(post).map(|op| Box::new(Float16Via32(op)) as Box<dyn Operator>)
-    }
     fn complete_inputs(&self, known: &[Option<Shape>]) -> Vec<Option<Shape>> {
         self.0.complete_inputs(known)
     }

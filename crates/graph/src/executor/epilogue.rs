@@ -1,9 +1,9 @@
 //! Epilogue fusion (on by default): a dense layer whose output one elementwise operator alone
 //! reads (its activation, `relu(FullyConnected(x))`, or any one-input operator with a block
 //! kernel, such as `FullyConnected(x) * 2`) becomes one node (`FullyConnected+Activation`,
-//! `FullyConnected+_mul_scalar`) that writes the operator's result as it writes the product, while each band of the output
-//! is in cache: one operator and one pass over memory fewer, and no buffer for the
-//! pre-activation values.
+//! `FullyConnected+_mul_scalar`) that writes the operator's result as it writes the product,
+//! while each band of the output is in cache: one operator and one pass over memory fewer, and
+//! no buffer for the pre-activation values.
 //!
 //! The activation's output entry stays what it was, so the backward graph is unchanged: the
 //! activation's gradient reads that output, and the layer's gradient reads its inputs and the
@@ -54,6 +54,8 @@ pub(crate) fn fuse(forward: Vec<ExecNode>, backward: &[ExecNode], descs: &[Tenso
         let ([e], [out]) = (act.inputs.as_slice(), act.outputs.as_slice()) else { continue };
         let Some(&p) = producer.get(e) else { continue };
         let layer = &forward[p];
+        // Only where the layer computes in the output's own dtype: a float16 output rounds the
+        // pre-activation before the operator reads it, which a fused float32 epilogue would not.
         let float = matches!(descs[*out].dtype, DType::F32 | DType::F64);
         if readers[*e] != 1 || layer.outputs.len() != 1 || !float || descs[*e] != descs[*out] {
             continue;

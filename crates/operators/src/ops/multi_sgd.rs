@@ -18,7 +18,7 @@ use rmx_kernels::Shape;
 
 use super::float::Float;
 use super::sgd_update::SgdMom;
-use super::update_rule::{check_dtypes, clip, Common, Rule};
+use super::update_rule::{check_dtypes, clip, Common, PerWeight, Rule};
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::operator::{param, Arity, OpCtx, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
@@ -27,20 +27,9 @@ use crate::operator::{param, Arity, OpCtx, OpDef, Operator, ParamDoc, Tensor, Te
 #[derive(Clone)]
 struct MultiSgd(Common);
 
-/// A rule parsed once from the call's shared attributes, then given each weight's own rates.
-trait PerWeight: Rule {
-    fn with_rate(&self, lr: f32, wd: f32) -> Self;
-}
-
 impl PerWeight for MultiSgd {
     fn with_rate(&self, lr: f32, wd: f32) -> Self {
         MultiSgd(Common { lr, wd, ..self.0 })
-    }
-}
-
-impl PerWeight for SgdMom {
-    fn with_rate(&self, lr: f32, wd: f32) -> Self {
-        SgdMom::with_rate(self, lr, wd)
     }
 }
 

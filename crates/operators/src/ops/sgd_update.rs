@@ -14,7 +14,7 @@
 use rmx_kernels::update::UpdateFn;
 
 use super::float::Float;
-use super::update_rule::{clip, create, Common, Rule};
+use super::update_rule::{clip, create, Common, PerWeight, Rule};
 use crate::attrs::Attrs;
 use crate::error::Result;
 use crate::operator::{param, Arity, OpDef, ParamDoc};
@@ -50,12 +50,13 @@ pub(super) struct SgdMom {
     momentum: f32,
 }
 
-impl SgdMom {
-    /// This rule with another learning rate and weight decay (one weight of an aggregated update).
-    pub(super) fn with_rate(&self, lr: f32, wd: f32) -> Self {
+impl PerWeight for SgdMom {
+    fn with_rate(&self, lr: f32, wd: f32) -> Self {
         SgdMom { c: Common { lr, wd, ..self.c }, momentum: self.momentum }
     }
+}
 
+impl SgdMom {
     fn parse_with_momentum(op: &'static str, attrs: &Attrs) -> Result<(Common, f32)> {
         Ok((Common::parse(op, attrs, "clip_gradient")?, super::update_rule::float(op, attrs, "momentum", 0.0)?))
     }

@@ -32,6 +32,12 @@ pub(super) trait Rule: UpdateFn + Sized + 'static {
     fn parse(op: &'static str, attrs: &Attrs) -> Result<Self>;
 }
 
+/// A rule of the aggregated updates (`multi_*`): parsed once from the call's shared attributes,
+/// then given each weight's own learning rate and weight decay.
+pub(super) trait PerWeight: Rule {
+    fn with_rate(&self, lr: f32, wd: f32) -> Self;
+}
+
 /// A parameter as MXNet's C `float` field holds it.
 pub(super) fn float(op: &str, attrs: &Attrs, key: &str, default: f32) -> Result<f32> {
     // Parsed as float32 directly (not through float64): one rounding, as C's strtof.
