@@ -104,7 +104,7 @@ fn kernel_class(error: &KernelError) -> &'static str {
     match error {
         KernelError::SizeOverflow { .. } => "ShapeError",
         KernelError::OutOfMemory { .. } => "OutOfMemoryError",
-        KernelError::Device { .. } | KernelError::Unsupported { .. } => "DeviceError",
+        KernelError::Device { .. } | KernelError::Unsupported { .. } | KernelError::Compile { .. } => "DeviceError",
         KernelError::DType { .. } => "DTypeError",
         KernelError::Index { .. } => "IndexError",
         KernelError::Invalid(_) => "InvalidArgumentError",

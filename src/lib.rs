@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 
 mod allocator;
 mod autograd;
+mod cuda;
 mod custom;
 mod engine;
 mod errors;
@@ -21,6 +22,7 @@ fn _rmx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("GEMM_AVX512_KERNELS", rmx_kernels::cpu::gemm::AVX512_KERNELS)?;
     allocator::configure();
     engine::register(m)?;
+    cuda::register(m)?;
     custom::register(m)?;
     autograd::register(m)?;
     ndarray::register(m)?;

@@ -10,6 +10,8 @@
 """
 
 from . import _rmx
+from . import _cuda_libs
+_cuda_libs.register()
 from . import base, context, engine
 from . import ndarray
 from . import ndarray as nd

@@ -30,4 +30,4 @@ pub mod testing;
 pub use invoke::{invoke, invoke_with, push_compute};
 pub use ndarray::{check_device, Chunk, NDArray};
 pub use grad::EagerBuilder;
-pub use rmx_operators::{all_ops, lookup, ops, rng, Arity, Attrs, BlockFn, BlockKernel, GradArgs, GradBuilder, GraphError, HostArray, HostCallback, HostDone, OpCtx, OpDef, Operator, ParamDoc, Result, Tensor, TensorDesc, Value};
+pub use rmx_operators::{all_ops, cuda_sources, lookup, ops, rng, Arity, Attrs, BlockFn, BlockKernel, GradArgs, GradBuilder, GraphError, HostArray, HostCallback, HostDone, OpCtx, OpDef, Operator, ParamDoc, Result, Tensor, TensorDesc, Value};

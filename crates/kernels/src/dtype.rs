@@ -88,6 +88,9 @@ pub enum Class {
 /// path compiles its elementwise and fused kernels with NVRTC: one definition per function.
 pub trait UnaryFn: Send + Sync + 'static {
     const CUDA: &'static str;
+    /// The function as a CUDA expression of a `long long` `x`, for integer dtypes, where its
+    /// integer form ([`UnaryFn::int`]) is not the float64 one truncated; empty otherwise.
+    const CUDA_INT: &'static str = "";
     fn f32(x: f32) -> f32;
     fn f64(x: f64) -> f64;
     /// Integers compute through `f64` unless the operator knows better (e.g. `abs`).
@@ -101,6 +104,8 @@ pub trait UnaryFn: Send + Sync + 'static {
 /// expression of `a` and `b` of type `T` (see [`UnaryFn`]).
 pub trait BinaryFn: Send + Sync + 'static {
     const CUDA: &'static str;
+    /// As [`UnaryFn::CUDA_INT`]: the integer form over `long long` `a` and `b`, or empty.
+    const CUDA_INT: &'static str = "";
     fn f32(a: f32, b: f32) -> f32;
     fn f64(a: f64, b: f64) -> f64;
     fn int(a: i64, b: i64) -> i64 {

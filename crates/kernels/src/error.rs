@@ -26,6 +26,9 @@ pub enum KernelError {
     /// `mode='raise'`); the engine keeps it for the next wait.
     #[error("{message}")]
     Index { message: String },
+    /// A runtime-generated GPU kernel did not compile (NVRTC's log), or NVRTC is missing.
+    #[error("the CUDA kernel {kernel} could not be compiled: {log}")]
+    Compile { kernel: String, log: String },
     /// Values a computation cannot take (a matrix that is singular, or not positive definite),
     /// found when it runs.
     #[error("{0}")]

@@ -6,8 +6,9 @@
 
 use std::sync::Arc;
 
+use crate::cuda::source::{self, Arg, Expr, KernelSource};
 use crate::dispatch::dispatch;
-use crate::{cpu, with_float, BinaryFn, Float, KernelResult, Tensor, UnaryFn};
+use crate::{cpu, with_float, BinaryFn, DType, Float, KernelResult, Tensor, UnaryFn};
 
 /// One dtype's step arithmetic: `f(operands' blocks, output block)`, `y[j] = f(x0[j], x1[j], ...)`.
 pub type BlockFn<T> = Arc<dyn Fn(&[&[T]], &mut [T]) + Send + Sync>;
@@ -21,17 +22,27 @@ pub type BlockFn<T> = Arc<dyn Fn(&[&[T]], &mut [T]) + Send + Sync>;
 pub struct BlockKernel {
     pub f32: BlockFn<f32>,
     pub f64: BlockFn<f64>,
+    /// The same arithmetic as a CUDA expression: a fused chain's GPU kernel is made of these.
+    pub cuda: Expr,
 }
 
 impl BlockKernel {
     /// `y = F(x0)`, as [`crate::elementwise::map`].
     pub fn map<F: UnaryFn>() -> Self {
-        BlockKernel { f32: Arc::new(|x, y| cpu::elementwise::map::<f32, F>(x[0], y)), f64: Arc::new(|x, y| cpu::elementwise::map::<f64, F>(x[0], y)) }
+        BlockKernel {
+            f32: Arc::new(|x, y| cpu::elementwise::map::<f32, F>(x[0], y)),
+            f64: Arc::new(|x, y| cpu::elementwise::map::<f64, F>(x[0], y)),
+            cuda: Expr::unary(F::CUDA),
+        }
     }
 
     /// `y = F(x0, x1)`, as [`crate::elementwise::zip`].
     pub fn zip<F: BinaryFn>() -> Self {
-        BlockKernel { f32: Arc::new(|x, y| cpu::elementwise::zip::<f32, F>(x[0], x[1], y)), f64: Arc::new(|x, y| cpu::elementwise::zip::<f64, F>(x[0], x[1], y)) }
+        BlockKernel {
+            f32: Arc::new(|x, y| cpu::elementwise::zip::<f32, F>(x[0], x[1], y)),
+            f64: Arc::new(|x, y| cpu::elementwise::zip::<f64, F>(x[0], x[1], y)),
+            cuda: Expr::binary(F::CUDA),
+        }
     }
 
     /// `y = F(x0, s)`, or `F(s, x0)` when `scalar_first`, as [`crate::elementwise::zip_scalar`]
@@ -40,6 +51,7 @@ impl BlockKernel {
         BlockKernel {
             f32: Arc::new(move |x, y| cpu::elementwise::zip_scalar::<f32, F>(x[0], <f32 as crate::Element>::from_f64(s), scalar_first, y)),
             f64: Arc::new(move |x, y| cpu::elementwise::zip_scalar::<f64, F>(x[0], s, scalar_first, y)),
+            cuda: Expr::with_scalar(F::CUDA, s, scalar_first),
         }
     }
 }
@@ -89,4 +101,17 @@ pub fn run(steps: &[Step], inputs: &[Tensor], out: &mut Tensor) -> KernelResult<
         let ins: Vec<&[T]> = inputs.iter().map(|t| t.data::<T>()).collect();
         cpu::fused::run::<T>(steps, step_fn::<T>, &ins, out.data_mut::<T>())
     }))
+}
+
+/// The CUDA source of `steps` over `inputs` chain inputs of `dtype`: one kernel for the chain,
+/// from each step's CUDA expression (what the GPU runs for `_FusedElemwise`).
+pub fn cuda_source(name: &str, steps: &[Step], inputs: usize, dtype: DType) -> KernelSource {
+    let chain: Vec<(Expr, Vec<Arg>)> = steps
+        .iter()
+        .map(|s| {
+            let args = s.args.iter().map(|a| match *a { Operand::Input(i) => Arg::Input(i), Operand::Step(i) => Arg::Step(i) }).collect();
+            (s.kernel.cuda.clone(), args)
+        })
+        .collect();
+    source::fused(name, &chain, inputs, dtype)
 }

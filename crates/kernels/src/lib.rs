@@ -19,6 +19,7 @@
 //! assert_eq!(y, [11., 22., 33.]);
 //! ```
 
+mod config;
 mod dispatch;
 mod dtype;
 mod error;

@@ -19,6 +19,7 @@
 //! ```
 
 pub mod attrs;
+pub mod cuda_sources;
 pub mod error;
 pub mod float16;
 pub mod grad;

@@ -50,6 +50,7 @@ pub fn run<T: Element>(steps: &[Step], pick: fn(&Step) -> &BlockFn<T>, ins: &[&[
 mod tests {
     use std::sync::Arc;
 
+    use crate::cuda::source::Expr;
     use crate::fused::BlockKernel;
 
     use super::*;
@@ -64,8 +65,8 @@ mod tests {
         let mul: BlockFn<f64> = Arc::new(|x, y| y.iter_mut().zip(x[0].iter().zip(x[1])).for_each(|(y, (a, b))| *y = a * b));
         let unused: BlockFn<f32> = Arc::new(|_, _| unreachable!());
         let steps = [
-            Step { kernel: BlockKernel { f32: unused.clone(), f64: add }, args: vec![Operand::Input(0), Operand::Input(1)] },
-            Step { kernel: BlockKernel { f32: unused, f64: mul }, args: vec![Operand::Step(0), Operand::Input(0)] },
+            Step { kernel: BlockKernel { f32: unused.clone(), f64: add, cuda: Expr::binary("a + b") }, args: vec![Operand::Input(0), Operand::Input(1)] },
+            Step { kernel: BlockKernel { f32: unused, f64: mul, cuda: Expr::binary("a * b") }, args: vec![Operand::Step(0), Operand::Input(0)] },
         ];
         let mut y = vec![0f64; n];
         run::<f64>(&steps, |s| &s.kernel.f64, &[&a, &b], &mut y);

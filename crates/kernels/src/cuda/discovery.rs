@@ -15,6 +15,9 @@ fn driver() -> &'static Result<usize, String> {
 }
 
 fn probe() -> Result<usize, String> {
+    // The libraries cudarc opens later (cuBLAS, cuDNN, NVRTC) are loaded from the pip wheels
+    // first; the driver itself comes with the system.
+    super::libs::preload();
     // SAFETY: only tries to open the library by its usual names.
     if !unsafe { sys::is_culib_present() } {
         return Err("no CUDA driver was found (libcuda.so could not be loaded)".into());

@@ -1,15 +1,18 @@
 //! The CUDA device, through cudarc with dynamic loading: nothing from CUDA is needed to build, and
-//! a machine without a driver runs everything else. This issue's part is discovery
-//! ([`device_count`], [`check`]) and device buffers ([`CudaBuffer`]) with host copies; the
-//! kernels (cuBLAS, cuDNN, NVRTC-compiled elementwise) land beside the CPU ones, one module per
-//! primitive, with the CUDA issue.
+//! a machine without a driver runs everything else. Here so far: discovery ([`device_count`],
+//! [`check`]), device buffers ([`CudaBuffer`]) with host copies, where the libraries are found
+//! ([`libs`]: the pip wheels' folders), and the runtime-compiled kernels' sources ([`source`],
+//! made from the same function types as the CPU loops) with their compiler ([`nvrtc`]).
 //!
 //! cudarc panics when a library lacks a symbol it binds, and when no library is found; every
-//! first touch of the driver therefore runs under `catch_unwind` and becomes a
-//! [`KernelError::Device`], never a panic in the caller.
+//! first touch of a CUDA library therefore runs under `catch_unwind` and becomes a
+//! [`KernelError::Device`](crate::KernelError) or `Compile` error, never a panic in the caller.
 
 mod buffer;
 mod discovery;
+pub mod libs;
+pub mod nvrtc;
+pub mod source;
 
 pub use buffer::CudaBuffer;
 pub use discovery::{check, device_count, memory_info};

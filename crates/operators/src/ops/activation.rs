@@ -59,6 +59,18 @@ grad_fn!(TanhGrad, cuda "a * (T(1) - b * b)", |g, y| g * (1.0 - y * y));
 grad_fn!(SoftReluGrad, cuda "-a * expm1(-b)", |g, y| -g * (-y).exp_m1());
 grad_fn!(SoftsignGrad, cuda "a / ((T(1) + fabs(b)) * (T(1) + fabs(b)))", |g, x| g / ((1.0 + x.abs()) * (1.0 + x.abs())));
 
+/// The kernels this file adds to the CUDA list (`crate::cuda_sources`): softrelu, and the
+/// backward rules over `(out_grad, value)`.
+pub(crate) fn cuda_kernels(out: &mut Vec<crate::cuda_sources::Listed>) {
+    use crate::cuda_sources::{map, zip, FLOATS};
+    map::<SoftRelu>("SoftRelu", &FLOATS, out);
+    zip::<ReluGrad>("ReluGrad", &FLOATS, out);
+    zip::<SigmoidGrad>("SigmoidGrad", &FLOATS, out);
+    zip::<TanhGrad>("TanhGrad", &FLOATS, out);
+    zip::<SoftReluGrad>("SoftReluGrad", &FLOATS, out);
+    zip::<SoftsignGrad>("SoftsignGrad", &FLOATS, out);
+}
+
 struct Activation {
     name: &'static str,
     act: Act,

@@ -100,6 +100,17 @@ mod slice_assign;
 
 use crate::operator::OpDef;
 
+pub(crate) use unary_math::{backward as unary_backward, Relu, Tanh, UnaryGrad};
+
+/// The operators' runtime-compiled CUDA kernels, family by family (`crate::cuda_sources`).
+pub(crate) fn cuda_kernels(out: &mut Vec<crate::cuda_sources::Listed>) {
+    unary_math::cuda_kernels(out);
+    binary_math::cuda_kernels(out);
+    activation::cuda_kernels(out);
+    regression_output::cuda_kernels(out);
+    reduce::cuda_kernels(out);
+}
+
 /// Every operator family, in documentation order.
 pub static REGISTRY: &[&[OpDef]] = &[
     elemwise_binary::DEFS,

@@ -58,6 +58,20 @@ reduce_fn!(L1, cuda "acc + fabs(x)", 0.0, |a, x| a + x.abs(), 0, |a, x| a.wrappi
     fn merge(a: f64, b: f64) -> f64 { a + b }
     fn merge_int(a: i64, b: i64) -> i64 { a.wrapping_add(b) });
 
+/// Every reduction above, for the CUDA kernels' list (`crate::cuda_sources`).
+pub(crate) fn cuda_kernels(out: &mut Vec<crate::cuda_sources::Listed>) {
+    use crate::cuda_sources::reduction;
+    reduction::<Sum>("sum", out);
+    reduction::<Mean>("mean", out);
+    reduction::<Prod>("prod", out);
+    reduction::<Max>("max", out);
+    reduction::<Min>("min", out);
+    reduction::<NanSum>("nansum", out);
+    reduction::<NanProd>("nanprod", out);
+    reduction::<L2>("norm2", out);
+    reduction::<L1>("norm1", out);
+}
+
 /// Parsed `axis`, `keepdims`, `exclude`.
 pub struct ReduceAxes {
     pub axis: Option<Vec<i64>>,

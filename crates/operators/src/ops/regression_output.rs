@@ -38,6 +38,13 @@ impl BinaryFn for Difference {
     }
 }
 
+/// The gradients this file adds to the CUDA list (`crate::cuda_sources`).
+pub(crate) fn cuda_kernels(out: &mut Vec<crate::cuda_sources::Listed>) {
+    use crate::cuda_sources::{zip, FLOATS};
+    zip::<Difference>("Difference", &FLOATS, out);
+    zip::<SignOfDifference>("SignOfDifference", &FLOATS, out);
+}
+
 struct SignOfDifference;
 impl BinaryFn for SignOfDifference {
     const CUDA: &'static str = "(a > b) ? T(1) : ((a < b) ? T(-1) : T(0))";

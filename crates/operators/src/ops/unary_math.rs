@@ -24,6 +24,8 @@ pub trait UnaryGrad: UnaryFn {
     /// The name `_backward_unary` knows it by (the operator's); `None` for piecewise-constant
     /// functions (rounding, sign, logic), whose gradient is zero: none flows.
     const GRAD: Option<&'static str> = None;
+    /// The derivative as a CUDA C++ expression of `x` and `y` (type `T`); "T(0)" without one.
+    const CUDA_GRAD: &'static str = "T(0)";
     fn grad_f32(_x: f32, _y: f32) -> f32 {
         0.0
     }
@@ -33,10 +35,11 @@ pub trait UnaryGrad: UnaryFn {
 }
 
 macro_rules! unary_fn {
-    ($name:ident, cuda $cuda:literal, |$x:ident| $float:expr $(, int: |$i:ident| $int:expr)? $(, grad $g:literal: |$gx:ident, $gy:ident| $grad:expr)?) => {
+    ($name:ident, cuda $cuda:literal $(, cuda_int $cuda_int:literal)?, |$x:ident| $float:expr $(, int: |$i:ident| $int:expr)? $(, grad $g:literal, cuda $gc:literal: |$gx:ident, $gy:ident| $grad:expr)?) => {
         pub struct $name;
         impl UnaryFn for $name {
             const CUDA: &'static str = $cuda;
+            $(const CUDA_INT: &'static str = $cuda_int;)?
             #[inline(always)]
             fn f32($x: f32) -> f32 { $float }
             #[inline(always)]
@@ -46,14 +49,15 @@ macro_rules! unary_fn {
             fn int($i: i64) -> i64 { $int }
             )?
         }
-        unary_fn!(@grad $name $(, $g, |$gx, $gy| $grad)?);
+        unary_fn!(@grad $name $(, $g, $gc, |$gx, $gy| $grad)?);
     };
     (@grad $name:ident) => {
         impl UnaryGrad for $name {}
     };
-    (@grad $name:ident, $g:literal, |$gx:ident, $gy:ident| $grad:expr) => {
+    (@grad $name:ident, $g:literal, $gc:literal, |$gx:ident, $gy:ident| $grad:expr) => {
         impl UnaryGrad for $name {
             const GRAD: Option<&'static str> = Some($g);
+            const CUDA_GRAD: &'static str = $gc;
             #[inline(always)]
             fn grad_f32($gx: f32, $gy: f32) -> f32 {
                 #[allow(unused_imports)]
@@ -70,51 +74,66 @@ macro_rules! unary_fn {
     };
 }
 
-unary_fn!(Abs, cuda "fabs(x)", |x| x.abs(), int: |i| i.wrapping_abs(), grad "abs": |x, _y| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 });
-unary_fn!(Sign, cuda "(x > T(0)) ? T(1) : ((x < T(0)) ? T(-1) : x)", |x| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { x }, int: |i| i.signum());
-unary_fn!(Negative, cuda "-x", |x| -x, int: |i| i.wrapping_neg(), grad "negative": |_x, _y| -1.0);
-unary_fn!(Square, cuda "x * x", |x| x * x, int: |i| i.wrapping_mul(i), grad "square": |x, _y| 2.0 * x);
-unary_fn!(Round, cuda "round(x)", |x| x.round(), int: |i| i);
-unary_fn!(Rint, cuda "rint(x)", |x| x.round_ties_even(), int: |i| i);
-unary_fn!(Fix, cuda "trunc(x)", |x| x.trunc(), int: |i| i);
-unary_fn!(Floor, cuda "floor(x)", |x| x.floor(), int: |i| i);
-unary_fn!(Ceil, cuda "ceil(x)", |x| x.ceil(), int: |i| i);
-unary_fn!(Trunc, cuda "trunc(x)", |x| x.trunc(), int: |i| i);
-unary_fn!(Exp, cuda "exp(x)", |x| x.exp(), grad "exp": |_x, y| y);
-unary_fn!(Expm1, cuda "expm1(x)", |x| x.exp_m1(), grad "expm1": |_x, y| y + 1.0);
-unary_fn!(Erf, cuda "erf(x)", |x| special::Erf::erf(x), grad "erf": |x, _y| FRAC_2_SQRT_PI * (-x * x).exp());
-unary_fn!(Gamma, cuda "tgamma(x)", |x| x.tgamma(), grad "gamma": |x, y| y * x.digamma());
-unary_fn!(Gammaln, cuda "lgamma(x)", |x| x.gammaln(), grad "gammaln": |x, _y| x.digamma());
+unary_fn!(Abs, cuda "fabs(x)", cuda_int "rmx_abs(x)", |x| x.abs(), int: |i| i.wrapping_abs(), grad "abs", cuda "(x > T(0)) ? T(1) : ((x < T(0)) ? T(-1) : T(0))": |x, _y| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 });
+unary_fn!(Sign, cuda "(x > T(0)) ? T(1) : ((x < T(0)) ? T(-1) : x)", cuda_int "(long long)((x > 0) - (x < 0))", |x| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { x }, int: |i| i.signum());
+unary_fn!(Negative, cuda "-x", cuda_int "(long long)(0ULL - (unsigned long long)x)", |x| -x, int: |i| i.wrapping_neg(), grad "negative", cuda "T(-1)": |_x, _y| -1.0);
+unary_fn!(Square, cuda "x * x", cuda_int "(long long)((unsigned long long)x * (unsigned long long)x)", |x| x * x, int: |i| i.wrapping_mul(i), grad "square", cuda "T(2) * x": |x, _y| 2.0 * x);
+unary_fn!(Round, cuda "round(x)", cuda_int "x", |x| x.round(), int: |i| i);
+unary_fn!(Rint, cuda "rint(x)", cuda_int "x", |x| x.round_ties_even(), int: |i| i);
+unary_fn!(Fix, cuda "trunc(x)", cuda_int "x", |x| x.trunc(), int: |i| i);
+unary_fn!(Floor, cuda "floor(x)", cuda_int "x", |x| x.floor(), int: |i| i);
+unary_fn!(Ceil, cuda "ceil(x)", cuda_int "x", |x| x.ceil(), int: |i| i);
+unary_fn!(Trunc, cuda "trunc(x)", cuda_int "x", |x| x.trunc(), int: |i| i);
+unary_fn!(Exp, cuda "exp(x)", |x| x.exp(), grad "exp", cuda "y": |_x, y| y);
+unary_fn!(Expm1, cuda "expm1(x)", |x| x.exp_m1(), grad "expm1", cuda "y + T(1)": |_x, y| y + 1.0);
+unary_fn!(Erf, cuda "erf(x)", |x| special::Erf::erf(x), grad "erf", cuda "T(1.1283791670955126) * exp(-x * x)": |x, _y| FRAC_2_SQRT_PI * (-x * x).exp());
+unary_fn!(Gamma, cuda "tgamma(x)", |x| x.tgamma(), grad "gamma", cuda "y * rmx_digamma(x)": |x, y| y * x.digamma());
+unary_fn!(Gammaln, cuda "lgamma(x)", |x| x.gammaln(), grad "gammaln", cuda "rmx_digamma(x)": |x, _y| x.digamma());
 // d/dx erfinv(x) = √π / 2 · exp(erfinv(x)²).
-unary_fn!(Erfinv, cuda "erfinv(x)", |x| x.erfinv(), grad "erfinv": |_x, y| 0.5 * PI.sqrt() * (y * y).exp());
-unary_fn!(Log, cuda "log(x)", |x| x.ln(), grad "log": |x, _y| 1.0 / x);
-unary_fn!(Log2, cuda "log2(x)", |x| x.log2(), grad "log2": |x, _y| 1.0 / (x * LN_2));
-unary_fn!(Log10, cuda "log10(x)", |x| x.log10(), grad "log10": |x, _y| 1.0 / (x * LN_10));
-unary_fn!(Log1p, cuda "log1p(x)", |x| x.ln_1p(), grad "log1p": |x, _y| 1.0 / (1.0 + x));
-unary_fn!(Sqrt, cuda "sqrt(x)", |x| x.sqrt(), grad "sqrt": |_x, y| 0.5 / y);
-unary_fn!(Rsqrt, cuda "rsqrt(x)", |x| 1.0 / x.sqrt(), grad "rsqrt": |x, y| -0.5 * y / x);
-unary_fn!(Cbrt, cuda "cbrt(x)", |x| x.cbrt(), grad "cbrt": |_x, y| 1.0 / (3.0 * y * y));
-unary_fn!(Rcbrt, cuda "rcbrt(x)", |x| 1.0 / x.cbrt(), grad "rcbrt": |x, y| -y / (3.0 * x));
-unary_fn!(Reciprocal, cuda "T(1) / x", |x| 1.0 / x, grad "reciprocal": |_x, y| -y * y);
-unary_fn!(Sin, cuda "sin(x)", |x| x.sin(), grad "sin": |x, _y| x.cos());
-unary_fn!(Cos, cuda "cos(x)", |x| x.cos(), grad "cos": |x, _y| -x.sin());
-unary_fn!(Tan, cuda "tan(x)", |x| x.tan(), grad "tan": |_x, y| 1.0 + y * y);
-unary_fn!(Arcsin, cuda "asin(x)", |x| x.asin(), grad "arcsin": |x, _y| 1.0 / (1.0 - x * x).sqrt());
-unary_fn!(Arccos, cuda "acos(x)", |x| x.acos(), grad "arccos": |x, _y| -1.0 / (1.0 - x * x).sqrt());
-unary_fn!(Arctan, cuda "atan(x)", |x| x.atan(), grad "arctan": |x, _y| 1.0 / (1.0 + x * x));
-unary_fn!(Sinh, cuda "sinh(x)", |x| x.sinh(), grad "sinh": |x, _y| x.cosh());
-unary_fn!(Cosh, cuda "cosh(x)", |x| x.cosh(), grad "cosh": |x, _y| x.sinh());
-unary_fn!(Tanh, cuda "tanh(x)", |x| x.vtanh(), grad "tanh": |_x, y| 1.0 - y * y);
-unary_fn!(Arcsinh, cuda "asinh(x)", |x| x.asinh(), grad "arcsinh": |x, _y| 1.0 / (x * x + 1.0).sqrt());
-unary_fn!(Arccosh, cuda "acosh(x)", |x| x.acosh(), grad "arccosh": |x, _y| 1.0 / (x * x - 1.0).sqrt());
-unary_fn!(Arctanh, cuda "atanh(x)", |x| x.atanh(), grad "arctanh": |x, _y| 1.0 / (1.0 - x * x));
-unary_fn!(Degrees, cuda "x * T(57.29577951308232)", |x| x.to_degrees(), grad "degrees": |_x, _y| 180.0 / PI);
-unary_fn!(Radians, cuda "x * T(0.017453292519943295)", |x| x.to_radians(), grad "radians": |_x, _y| PI / 180.0);
-unary_fn!(Sigmoid, cuda "T(1) / (T(1) + exp(-x))", |x| 1.0 / (1.0 + (-x).vexp()), grad "sigmoid": |_x, y| y * (1.0 - y));
-unary_fn!(Relu, cuda "(x > T(0)) ? x : T(0)", |x| if x > 0.0 { x } else { 0.0 }, int: |i| i.max(0), grad "relu": |x, _y| if x > 0.0 { 1.0 } else { 0.0 });
-unary_fn!(Softsign, cuda "x / (T(1) + fabs(x))", |x| x / (1.0 + x.abs()), grad "softsign": |x, _y| { let d = 1.0 + x.abs(); 1.0 / (d * d) });
-unary_fn!(LogicalNot, cuda "T(x == T(0))", |x| (x == 0.0) as u8 as _, int: |i| (i == 0) as i64);
-unary_fn!(Identity, cuda "x", |x| x, int: |i| i, grad "_copy": |_x, _y| 1.0);
+unary_fn!(Erfinv, cuda "erfinv(x)", |x| x.erfinv(), grad "erfinv", cuda "T(0.5) * sqrt(T(3.141592653589793)) * exp(y * y)": |_x, y| 0.5 * PI.sqrt() * (y * y).exp());
+unary_fn!(Log, cuda "log(x)", |x| x.ln(), grad "log", cuda "T(1) / x": |x, _y| 1.0 / x);
+unary_fn!(Log2, cuda "log2(x)", |x| x.log2(), grad "log2", cuda "T(1) / (x * T(0.6931471805599453))": |x, _y| 1.0 / (x * LN_2));
+unary_fn!(Log10, cuda "log10(x)", |x| x.log10(), grad "log10", cuda "T(1) / (x * T(2.302585092994046))": |x, _y| 1.0 / (x * LN_10));
+unary_fn!(Log1p, cuda "log1p(x)", |x| x.ln_1p(), grad "log1p", cuda "T(1) / (T(1) + x)": |x, _y| 1.0 / (1.0 + x));
+unary_fn!(Sqrt, cuda "sqrt(x)", |x| x.sqrt(), grad "sqrt", cuda "T(0.5) / y": |_x, y| 0.5 / y);
+unary_fn!(Rsqrt, cuda "rsqrt(x)", |x| 1.0 / x.sqrt(), grad "rsqrt", cuda "T(-0.5) * y / x": |x, y| -0.5 * y / x);
+unary_fn!(Cbrt, cuda "cbrt(x)", |x| x.cbrt(), grad "cbrt", cuda "T(1) / (T(3) * y * y)": |_x, y| 1.0 / (3.0 * y * y));
+unary_fn!(Rcbrt, cuda "rcbrt(x)", |x| 1.0 / x.cbrt(), grad "rcbrt", cuda "-y / (T(3) * x)": |x, y| -y / (3.0 * x));
+unary_fn!(Reciprocal, cuda "T(1) / x", |x| 1.0 / x, grad "reciprocal", cuda "-y * y": |_x, y| -y * y);
+unary_fn!(Sin, cuda "sin(x)", |x| x.sin(), grad "sin", cuda "cos(x)": |x, _y| x.cos());
+unary_fn!(Cos, cuda "cos(x)", |x| x.cos(), grad "cos", cuda "-sin(x)": |x, _y| -x.sin());
+unary_fn!(Tan, cuda "tan(x)", |x| x.tan(), grad "tan", cuda "T(1) + y * y": |_x, y| 1.0 + y * y);
+unary_fn!(Arcsin, cuda "asin(x)", |x| x.asin(), grad "arcsin", cuda "T(1) / sqrt(T(1) - x * x)": |x, _y| 1.0 / (1.0 - x * x).sqrt());
+unary_fn!(Arccos, cuda "acos(x)", |x| x.acos(), grad "arccos", cuda "T(-1) / sqrt(T(1) - x * x)": |x, _y| -1.0 / (1.0 - x * x).sqrt());
+unary_fn!(Arctan, cuda "atan(x)", |x| x.atan(), grad "arctan", cuda "T(1) / (T(1) + x * x)": |x, _y| 1.0 / (1.0 + x * x));
+unary_fn!(Sinh, cuda "sinh(x)", |x| x.sinh(), grad "sinh", cuda "cosh(x)": |x, _y| x.cosh());
+unary_fn!(Cosh, cuda "cosh(x)", |x| x.cosh(), grad "cosh", cuda "sinh(x)": |x, _y| x.sinh());
+unary_fn!(Tanh, cuda "tanh(x)", |x| x.vtanh(), grad "tanh", cuda "T(1) - y * y": |_x, y| 1.0 - y * y);
+unary_fn!(Arcsinh, cuda "asinh(x)", |x| x.asinh(), grad "arcsinh", cuda "T(1) / sqrt(x * x + T(1))": |x, _y| 1.0 / (x * x + 1.0).sqrt());
+unary_fn!(Arccosh, cuda "acosh(x)", |x| x.acosh(), grad "arccosh", cuda "T(1) / sqrt(x * x - T(1))": |x, _y| 1.0 / (x * x - 1.0).sqrt());
+unary_fn!(Arctanh, cuda "atanh(x)", |x| x.atanh(), grad "arctanh", cuda "T(1) / (T(1) - x * x)": |x, _y| 1.0 / (1.0 - x * x));
+unary_fn!(Degrees, cuda "x * T(57.29577951308232)", |x| x.to_degrees(), grad "degrees", cuda "T(180) / T(3.141592653589793)": |_x, _y| 180.0 / PI);
+unary_fn!(Radians, cuda "x * T(0.017453292519943295)", |x| x.to_radians(), grad "radians", cuda "T(3.141592653589793) / T(180)": |_x, _y| PI / 180.0);
+unary_fn!(Sigmoid, cuda "T(1) / (T(1) + exp(-x))", |x| 1.0 / (1.0 + (-x).vexp()), grad "sigmoid", cuda "y * (T(1) - y)": |_x, y| y * (1.0 - y));
+unary_fn!(Relu, cuda "(x > T(0)) ? x : T(0)", cuda_int "(x > 0) ? x : 0LL", |x| if x > 0.0 { x } else { 0.0 }, int: |i| i.max(0), grad "relu", cuda "(x > T(0)) ? T(1) : T(0)": |x, _y| if x > 0.0 { 1.0 } else { 0.0 });
+unary_fn!(Softsign, cuda "x / (T(1) + fabs(x))", |x| x / (1.0 + x.abs()), grad "softsign", cuda "T(1) / ((T(1) + fabs(x)) * (T(1) + fabs(x)))": |x, _y| { let d = 1.0 + x.abs(); 1.0 / (d * d) });
+unary_fn!(LogicalNot, cuda "T(x == T(0))", cuda_int "(long long)(x == 0)", |x| (x == 0.0) as u8 as _, int: |i| (i == 0) as i64);
+unary_fn!(Identity, cuda "x", cuda_int "x", |x| x, int: |i| i, grad "_copy", cuda "T(1)": |_x, _y| 1.0);
+
+/// Every function above: the CUDA kernels' list (`crate::cuda_sources`) is made from it, and a
+/// test checks that it names each one.
+macro_rules! listed {
+    ($($f:ident),* $(,)?) => {
+        pub(crate) fn cuda_kernels(out: &mut Vec<crate::cuda_sources::Listed>) {
+            $( crate::cuda_sources::unary::<$f>(stringify!($f), out); )*
+        }
+        #[cfg(test)]
+        const LISTED: usize = [$(stringify!($f)),*].len();
+    };
+}
+listed!(Abs, Sign, Negative, Square, Round, Rint, Fix, Floor, Ceil, Trunc, Exp, Expm1, Erf, Gamma, Gammaln, Erfinv, Log, Log2, Log10, Log1p, Sqrt,
+    Rsqrt, Cbrt, Rcbrt, Reciprocal, Sin, Cos, Tan, Arcsin, Arccos, Arctan, Sinh, Cosh, Tanh, Arcsinh, Arccosh, Arctanh, Degrees, Radians, Sigmoid,
+    Relu, Softsign, LogicalNot, Identity);
 
 struct Unary<F> {
     name: &'static str,
@@ -273,15 +292,19 @@ impl<F: UnaryGrad> Operator for UnaryBackward<F> {
 }
 
 /// `dx = g * f'(x, y)` in `T`'s computing class (float32 math for float32 and float16).
+/// `dx = dy * f'(x, y)` for one element, in `T`'s computing class (`_backward_unary`'s formula,
+/// and the reference its CUDA kernel is checked against).
+pub(crate) fn backward<T: Element, F: UnaryGrad>(g: T, x: T, y: T) -> T {
+    if T::CLASS == Class::F32 {
+        T::from_f32(g.to_f32() * F::grad_f32(x.to_f32(), y.to_f32()))
+    } else {
+        T::from_f64(g.to_f64() * F::grad_f64(x.to_f64(), y.to_f64()))
+    }
+}
+
 impl<F: UnaryGrad> Ternary for UnaryBackward<F> {
     fn formula<T: Element>(&self) -> impl Fn(T, T, T) -> T + Sync + '_ {
-        |g: T, x: T, y: T| {
-            if T::CLASS == Class::F32 {
-                T::from_f32(g.to_f32() * F::grad_f32(x.to_f32(), y.to_f32()))
-            } else {
-                T::from_f64(g.to_f64() * F::grad_f64(x.to_f64(), y.to_f64()))
-            }
-        }
+        backward::<T, F>
     }
 }
 
@@ -313,5 +336,12 @@ mod tests {
             let known = create_backward("_backward_unary", &Attrs::from_pairs([("fn", def.name)])).is_ok();
             assert_eq!(known, !zero.contains(&def.name), "{}", def.name);
         }
+    }
+
+    /// The CUDA kernels' list names every function defined in this file.
+    #[test]
+    fn every_function_is_listed_for_cuda() {
+        let defined = include_str!("unary_math.rs").lines().filter(|l| l.starts_with("unary_fn!(")).count();
+        assert_eq!(LISTED, defined);
     }
 }

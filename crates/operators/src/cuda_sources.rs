@@ -1,0 +1,239 @@
+//! Every kernel the CUDA path compiles at run time, listed from the operators' own function
+//! types: each elementwise function's map, zip, scalar and broadcast kernels and its gradient's,
+//! each reduction, and fused chains, in each dtype they run in. Each comes with the CPU loop it
+//! must agree with ([`Reference`]), run on the same values.
+//!
+//! `tests/test_cuda_sources.py` compiles the whole list with NVRTC for `sm_90` on a machine
+//! without a GPU (a kernel that does not compile fails CI, not the GPU), and runs the kernels'
+//! arithmetic on the host against their references.
+
+use std::sync::Arc;
+
+use rmx_kernels::cuda::source::{self, Expr, KernelSource, Reduction};
+use rmx_kernels::fused::{self, BlockKernel, Operand, Step};
+use rmx_kernels::{elementwise, reduce, with_dtype, BinaryFn, Context, DType, Element, ReduceFn, Storage, Tensor, UnaryFn};
+
+use crate::ops::binary_math::{scaled_grad, BinaryGrad};
+use crate::ops::{unary_backward, UnaryGrad};
+
+/// The float dtypes: the gradients' and the float-only operators'.
+pub const FLOATS: [DType; 3] = [DType::F16, DType::F32, DType::F64];
+
+/// How a kernel is called: which arrays it takes, in its parameter order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `(x, y, n)`
+    Map,
+    /// `(a, b, y, n)`
+    Zip,
+    /// `(x, s, y, n)`: `f(x, s)`
+    Scalar,
+    /// `(x, s, y, n)`: `f(s, x)`
+    ScalarFirst,
+    /// `(a, b, y, n, dims)`
+    Broadcast,
+    /// `(dy, x, y, dx, n)`
+    UnaryBackward,
+    /// `(dy, a, b, da, db, n)`
+    BinaryBackward,
+    /// `(x, y, n, len, inner)`
+    Reduce,
+    /// `(in0, ..., y, n)`
+    Fused(usize),
+}
+
+/// The CPU's result for a kernel's inputs (as float64 values the dtype holds exactly), the
+/// scalar operand and the `(outer, len, inner)` view of a reduction: one output array per
+/// array the kernel writes.
+pub type Reference = Arc<dyn Fn(&[Vec<f64>], f64, [usize; 3]) -> Vec<Vec<f64>> + Send + Sync>;
+
+/// One kernel of the list.
+pub struct Listed {
+    pub source: KernelSource,
+    pub kind: Kind,
+    pub dtype: DType,
+    /// `None` where the kernel has no one-to-one CPU loop (the broadcast kernels, whose
+    /// arithmetic is the zip's and whose indexing the test checks against NumPy).
+    pub reference: Option<Reference>,
+}
+
+/// The whole list, in a fixed order.
+pub fn all() -> Vec<Listed> {
+    let mut out = Vec::new();
+    crate::ops::cuda_kernels(&mut out);
+    chains(&mut out);
+    out
+}
+
+fn to<T: Element>(v: &[f64]) -> Vec<T> {
+    v.iter().map(|&x| T::from_f64(x)).collect()
+}
+
+fn back<T: Element>(v: Vec<T>) -> Vec<f64> {
+    v.into_iter().map(|x| x.to_f64()).collect()
+}
+
+/// `values` as a host array of `dtype` and `shape` (its buffer, and the kernels' view of it): the
+/// references call the operators' own primitives on these, so that they run the very loops the
+/// operators run (and compile none of their own).
+fn host(values: &[f64], shape: &[usize], dtype: DType) -> (Storage, Tensor) {
+    let storage = Storage::zeroed(values.len() * dtype.size(), Context::cpu(0)).expect("a small host buffer");
+    // SAFETY: the buffer holds `values.len()` elements of `dtype` and lives as long as the view
+    // (the two are returned together, the storage dropped last by the callers' bindings).
+    let mut t = unsafe { Tensor::new(storage.base(), shape.into(), dtype, Context::cpu(0)) };
+    with_dtype!(dtype, T => t.data_mut::<T>().copy_from_slice(&to::<T>(values)));
+    (storage, t)
+}
+
+fn values(t: &Tensor) -> Vec<f64> {
+    with_dtype!(t.dtype, T => t.data::<T>().iter().map(|x| x.to_f64()).collect())
+}
+
+/// The output of `f(inputs, output)` over host arrays of `dtype`, each of `shape`.
+fn run(inputs: &[Vec<f64>], out_shape: &[usize], in_shape: &[usize], dtype: DType, f: impl FnOnce(&[Tensor], &mut Tensor)) -> Vec<f64> {
+    let (_buffers, views): (Vec<Storage>, Vec<Tensor>) = inputs.iter().map(|v| host(v, in_shape, dtype)).unzip();
+    let (_buffer, mut y) = host(&vec![0.0; out_shape.iter().product()], out_shape, dtype);
+    f(&views, &mut y);
+    values(&y)
+}
+
+fn push(out: &mut Vec<Listed>, source: KernelSource, kind: Kind, dtype: DType, reference: Option<Reference>) {
+    out.push(Listed { source, kind, dtype, reference });
+}
+
+/// `F`'s map kernel in `dtypes`.
+pub fn map<F: UnaryFn>(name: &str, dtypes: &[DType], out: &mut Vec<Listed>) {
+    for &d in dtypes {
+        let r: Reference = Arc::new(move |x, _, _| {
+            let n = [x[0].len()];
+            vec![run(x, &n, &n, d, |i, y| elementwise::map::<F>(&i[0], y).expect("a host map"))]
+        });
+        push(out, source::map(name, &Expr::of_unary::<F>(d), d), Kind::Map, d, Some(r));
+    }
+}
+
+/// `F`'s same-shape zip kernel in `dtypes`.
+pub fn zip<F: BinaryFn>(name: &str, dtypes: &[DType], out: &mut Vec<Listed>) {
+    for &d in dtypes {
+        let r: Reference = Arc::new(move |x, _, _| {
+            let n = [x[0].len()];
+            vec![run(x, &n, &n, d, |i, y| elementwise::zip::<F>(&i[0], &i[1], y).expect("a host zip"))]
+        });
+        push(out, source::zip(name, &Expr::of_binary::<F>(d), d), Kind::Zip, d, Some(r));
+    }
+}
+
+/// A one-input math function: its map in every dtype, its gradient in the float ones.
+pub fn unary<F: UnaryGrad>(name: &str, out: &mut Vec<Listed>) {
+    map::<F>(name, &DType::ALL, out);
+    if F::GRAD.is_none() {
+        return;
+    }
+    for d in FLOATS {
+        let r: Reference = Arc::new(move |x, _, _| with_dtype!(d, T => {
+            let (g, xs, ys) = (to::<T>(&x[0]), to::<T>(&x[1]), to::<T>(&x[2]));
+            vec![back((0..g.len()).map(|i| unary_backward::<T, F>(g[i], xs[i], ys[i])).collect())]
+        }));
+        push(out, source::unary_backward(name, F::CUDA_GRAD, d), Kind::UnaryBackward, d, Some(r));
+    }
+}
+
+/// A two-input math function: zip, scalar on either side and broadcast in every dtype, its
+/// gradient in the float ones.
+pub fn binary<F: BinaryGrad>(name: &str, out: &mut Vec<Listed>) {
+    zip::<F>(name, &DType::ALL, out);
+    for d in DType::ALL {
+        for first in [false, true] {
+            let r: Reference = Arc::new(move |x, s, _| {
+                let n = [x[0].len()];
+                vec![run(x, &n, &n, d, |i, y| elementwise::zip_scalar::<F>(&i[0], s, first, y).expect("a host scalar zip"))]
+            });
+            let kind = if first { Kind::ScalarFirst } else { Kind::Scalar };
+            push(out, source::zip_scalar(name, &Expr::of_binary::<F>(d), first, d), kind, d, Some(r));
+        }
+        push(out, source::zip_broadcast(name, &Expr::of_binary::<F>(d), d), Kind::Broadcast, d, None);
+    }
+    if F::GRAD.is_none() {
+        return;
+    }
+    for d in FLOATS {
+        let r: Reference = Arc::new(move |x, _, _| with_dtype!(d, T => {
+            let (g, a, b) = (to::<T>(&x[0]), to::<T>(&x[1]), to::<T>(&x[2]));
+            let (da, db): (Vec<T>, Vec<T>) = (0..g.len()).map(|i| scaled_grad::<T, F>(g[i], a[i], b[i])).unzip();
+            vec![back(da), back(db)]
+        }));
+        push(out, source::binary_backward(name, F::CUDA_GRAD, d), Kind::BinaryBackward, d, Some(r));
+    }
+}
+
+/// A reduction in every dtype.
+pub fn reduction<R: ReduceFn>(name: &str, out: &mut Vec<Listed>) {
+    let r = Reduction { step: R::CUDA_STEP, finish: R::CUDA_FINISH, init: R::INIT, init_int: R::INIT_INT, exact_int: R::EXACT_INT };
+    for d in DType::ALL {
+        let reference: Reference = Arc::new(move |x, _, [outer, len, inner]| {
+            vec![run(x, &[outer, inner], &[outer, len, inner], d, |i, y| reduce::reduce::<R>(&i[0], &[1], y).expect("a host reduction"))]
+        });
+        push(out, source::reduce(name, &r, d), Kind::Reduce, d, Some(reference));
+    }
+}
+
+/// Fused chains as the fusion pass builds them (from the operators' block kernels), in the
+/// dtypes it fuses: a scalar step on either side, two-input steps and one-input ones. The
+/// reference runs the same steps through the CPU's fused driver.
+fn chains(out: &mut Vec<Listed>) {
+    use crate::ops::binary_math::{Add, Mul, Sub};
+    use crate::ops::{Relu, Tanh};
+    let steps = vec![
+        Step { kernel: BlockKernel::zip::<Mul>(), args: vec![Operand::Input(0), Operand::Input(1)] },
+        Step { kernel: BlockKernel::zip_scalar::<Add>(0.5, false), args: vec![Operand::Step(0)] },
+        Step { kernel: BlockKernel::map::<Tanh>(), args: vec![Operand::Step(1)] },
+        Step { kernel: BlockKernel::zip_scalar::<Sub>(1.0, true), args: vec![Operand::Step(2)] },
+        Step { kernel: BlockKernel::zip::<Mul>(), args: vec![Operand::Step(3), Operand::Input(2)] },
+        Step { kernel: BlockKernel::map::<Relu>(), args: vec![Operand::Step(4)] },
+    ];
+    let steps = Arc::new(steps);
+    for d in [DType::F32, DType::F64] {
+        let chain = steps.clone();
+        let r: Reference = Arc::new(move |x, _, _| {
+            let n = x[0].len();
+            if d == DType::F32 {
+                let ins: Vec<Vec<f32>> = x.iter().map(|v| to::<f32>(v)).collect();
+                let refs: Vec<&[f32]> = ins.iter().map(Vec::as_slice).collect();
+                let mut y = vec![0f32; n];
+                rmx_kernels::cpu::fused::run::<f32>(&chain, |s| &s.kernel.f32, &refs, &mut y);
+                vec![back(y)]
+            } else {
+                let refs: Vec<&[f64]> = x.iter().map(Vec::as_slice).collect();
+                let mut y = vec![0f64; n];
+                rmx_kernels::cpu::fused::run::<f64>(&chain, |s| &s.kernel.f64, &refs, &mut y);
+                vec![y]
+            }
+        });
+        push(out, fused::cuda_source("mul_add_tanh_rsub_mul_relu", &steps, 3, d), Kind::Fused(3), d, Some(r));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_covers_each_family_once() {
+        let all = all();
+        let names: std::collections::HashSet<&str> = all.iter().map(|k| k.source.name.as_str()).collect();
+        assert_eq!(names.len(), all.len(), "two kernels share a name");
+        for want in ["map_Exp_float16", "backward_Gamma_float64", "broadcast_Power_int64", "rscalar_Sub_bool", "backward_Hypot_float32", "reduce_norm2_int32", "map_SoftRelu_float32", "fused_mul_add_tanh_rsub_mul_relu_float32"] {
+            assert!(names.contains(want), "{want} missing");
+        }
+    }
+
+    #[test]
+    fn references_run_the_cpu_loops() {
+        let all = all();
+        let find = |name: &str| all.iter().find(|k| k.source.name == name).and_then(|k| k.reference.clone()).unwrap();
+        assert_eq!(find("map_Sqrt_float32")(&[vec![4.0, 9.0]], 0.0, [0; 3]), vec![vec![2.0, 3.0]]);
+        assert_eq!(find("rscalar_Sub_int32")(&[vec![1.0, 5.0]], 2.7, [0; 3]), vec![vec![1.0, -3.0]]);
+        assert_eq!(find("backward_Mul_float64")(&[vec![2.0], vec![3.0], vec![5.0]], 0.0, [0; 3]), vec![vec![10.0], vec![6.0]]);
+        assert_eq!(find("reduce_sum_int64")(&[vec![1.0, 2.0, 3.0, 4.0]], 0.0, [1, 2, 2]), vec![vec![4.0, 6.0]]);
+    }
+}

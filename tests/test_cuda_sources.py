@@ -1,0 +1,243 @@
+"""The CUDA kernels rmx compiles at run time, checked on a machine without a GPU.
+
+Every kernel of the list (``rmx_operators::cuda_sources``: each elementwise function's map, zip,
+scalar and broadcast kernels and its gradient, each reduction, fused chains, in each dtype) must
+compile with NVRTC for ``sm_90``: the test requirements install CUDA 13.0's ``nvidia-cuda-nvrtc``
+wheel, so a kernel that does not compile fails here, not on the GPU.
+
+NVRTC needs no GPU, but running a kernel does. The kernels' arithmetic, though, is plain C++:
+compiled by the host's C++ compiler (the grid-stride loop run by one "thread", float16 through
+``_Float16``), each kernel runs on the host and must give what the CPU loop it stands for gives
+(``_rmx.cuda_kernel_reference``) on the same values. That checks each function's CUDA
+expression, its gradient's, the dtype conversions and the reductions' folds; what only a GPU can
+check (launches, streams, the device's math library) is in ``tests/gpu``.
+"""
+
+import ctypes
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import rmx as mx
+from rmx import _rmx
+
+KERNELS = _rmx.cuda_kernel_sources()
+# The CI machines (Linux x86-64) install the NVRTC wheel; elsewhere it may be missing.
+NVRTC_EXPECTED = sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64")
+
+
+def _nvrtc_or_skip():
+    try:
+        return _rmx.nvrtc_version()
+    except mx.base.DeviceError as e:
+        if NVRTC_EXPECTED:
+            raise
+        pytest.skip(f"NVRTC is not installed here: {e}")
+
+
+def test_the_list_has_every_family_in_every_dtype():
+    kinds = {k[2].split("(")[0] for k in KERNELS}
+    assert kinds == {"Map", "Zip", "Scalar", "ScalarFirst", "Broadcast", "UnaryBackward", "BinaryBackward", "Reduce", "Fused"}
+    dtypes = {k[3] for k in KERNELS}
+    assert dtypes == {"float16", "float32", "float64", "uint8", "int8", "int32", "int64", "bool"}
+    assert len(KERNELS) > 1000
+
+
+def test_wheel_libraries_are_found_by_path():
+    _nvrtc_or_skip()
+    loaded = mx._cuda_libs.preloaded()
+    if any("nvidia" in p for p in loaded):
+        assert any(os.path.basename(p).startswith("libnvrtc.so.13") for p in loaded)
+
+
+def test_every_kernel_compiles_for_sm_90():
+    major, minor = _nvrtc_or_skip()
+    assert (major, minor) >= (13, 0)
+
+    def compile_one(kernel):
+        name, code = kernel[0], kernel[1]
+        try:
+            cubin = _rmx.nvrtc_compile(name, code, "sm_90")
+        except mx.base.DeviceError as e:
+            return f"{name}: {e}"
+        # An ELF object: what the driver loads without JIT, on any driver that knows sm_90.
+        return None if cubin[:4] == b"\x7fELF" else f"{name}: not a CUBIN"
+
+    with ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as pool:
+        failures = [f for f in pool.map(compile_one, KERNELS) if f]
+    assert not failures, f"{len(failures)} kernels failed to compile; first: {failures[0]}"
+
+
+def test_a_compile_error_carries_nvrtc_log():
+    _nvrtc_or_skip()
+    with pytest.raises(mx.base.DeviceError, match=r"broken.*undefined_thing"):
+        _rmx.nvrtc_compile("broken", 'extern "C" __global__ void rmx_kernel() { undefined_thing(); }', "sm_90")
+
+
+# --- the kernels' arithmetic, run on the host -------------------------------------------------
+
+HOST_PRELUDE = r"""
+#include <cmath>
+#include <cstring>
+#include <cstdint>
+using namespace std;
+#define __device__
+#define __forceinline__ inline
+#define __global__
+struct rmx_dim3 { long long x; };
+static const rmx_dim3 blockIdx{0}, threadIdx{0}, blockDim{1}, gridDim{1};
+static inline double __longlong_as_double(long long v) { double d; memcpy(&d, &v, 8); return d; }
+static inline float rsqrt(float x) { return 1.0f / sqrtf(x); }
+static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
+static inline float rcbrt(float x) { return 1.0f / cbrtf(x); }
+static inline double rcbrt(double x) { return 1.0 / cbrt(x); }
+// erf^-1 by bisection then Newton on erf: CUDA's is a device library function.
+static inline double erfinv(double y) {
+    if (isnan(y) || fabs(y) > 1.0) return NAN;
+    if (fabs(y) == 1.0) return y * INFINITY;
+    double lo = -6.0, hi = 6.0;
+    for (int i = 0; i < 60; ++i) { double m = 0.5 * (lo + hi); if (erf(m) < y) lo = m; else hi = m; }
+    double x = 0.5 * (lo + hi);
+    for (int i = 0; i < 2; ++i) x -= (erf(x) - y) / (1.1283791670955126 * exp(-x * x));
+    return x;
+}
+static inline float erfinv(float y) { return (float)erfinv((double)y); }
+"""
+
+NUMPY_DTYPE = {"float16": np.float16, "float32": np.float32, "float64": np.float64, "uint8": np.uint8, "int8": np.int8,
+               "int32": np.int32, "int64": np.int64, "bool": np.uint8}
+# Relative tolerance per dtype: the host's math library against the CPU loops' (the same libm
+# for most functions, rmx's own vectorized exp/tanh for some float32 ones).
+RTOL = {"float16": 2e-3, "float32": 2e-5, "float64": 1e-12}
+N = 64
+VIEW = (3, 5, 4)
+
+
+def _arrays(kind):
+    """How many input and output arrays a kernel of `kind` takes."""
+    if kind.startswith("Fused"):
+        return int(kind[6:-1]), 1
+    return {"Map": (1, 1), "Zip": (2, 1), "Scalar": (1, 1), "ScalarFirst": (1, 1), "Broadcast": (2, 1),
+            "UnaryBackward": (3, 1), "BinaryBackward": (3, 2), "Reduce": (1, 1)}[kind]
+
+
+def _call(k, kind):
+    ins, outs = _arrays(kind)
+    ptrs = ", ".join(f"(k{k}::S*)p[{i}]" for i in range(ins + outs))
+    if kind in ("Scalar", "ScalarFirst"):
+        return f"k{k}::rmx_kernel((k{k}::S*)p[0], s, (k{k}::S*)p[1], n);"
+    if kind == "Reduce":
+        return f"k{k}::rmx_kernel({ptrs}, n, len, inner);"
+    if kind == "Broadcast":
+        return (f"k{k}::Dims d; d.ndim = (int)dims[0];"
+                f" for (int i = 0; i < 8; ++i) {{ d.shape[i] = dims[1 + i]; d.sa[i] = dims[9 + i]; d.sb[i] = dims[17 + i]; }}"
+                f" k{k}::rmx_kernel({ptrs}, n, d);")
+    return f"k{k}::rmx_kernel({ptrs}, n);"
+
+
+@pytest.fixture(scope="module")
+def host_kernels(tmp_path_factory):
+    """Every kernel compiled for the host into one library; `run(index, ...)` calls one."""
+    cxx = shutil.which("g++") or shutil.which("c++")
+    if cxx is None:
+        pytest.skip("no host C++ compiler")
+    parts = [HOST_PRELUDE]
+    for k, (name, code, kind, dtype) in enumerate(KERNELS):
+        code = code.replace('extern "C" __global__ void rmx_kernel(', "void rmx_kernel(")
+        parts.append(f"namespace k{k} {{\n{code}\n}}\n")
+        parts.append(f'extern "C" void run{k}(void** p, long long n, double s, long long len, long long inner, const long long* dims) {{ {_call(k, kind)} }}\n')
+    folder = tmp_path_factory.mktemp("cuda-host")
+    src, lib = folder / "kernels.cpp", folder / "kernels.so"
+    src.write_text("".join(parts))
+    done = subprocess.run([cxx, "-O0", "-std=c++17", "-shared", "-fPIC", "-w", str(src), "-o", str(lib)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return ctypes.CDLL(str(lib))
+
+
+def _inputs(rng, dtype, count, n):
+    """Values the dtype holds, with zeros and small integers among them."""
+    if dtype in ("float16", "float32", "float64"):
+        xs = [rng.uniform(-3, 3, n) for _ in range(count)]
+        special = [0.0, 1.0, -1.0, 0.5, 2.0, -2.5][:n]
+        for x in xs:
+            x[:len(special)] = special
+        return [x.astype(NUMPY_DTYPE[dtype]).astype(np.float64) for x in xs]
+    lo, hi = {"uint8": (0, 12), "bool": (0, 2)}.get(dtype, (-6, 7))
+    return [rng.integers(lo, hi, n).astype(np.float64) for _ in range(count)]
+
+
+def _run(lib, index, kind, dtype, inputs, s=0.0, out_n=None, dims=None):
+    nd = NUMPY_DTYPE[dtype]
+    arrays = [np.ascontiguousarray(np.asarray(x).astype(nd)) for x in inputs]
+    n_out = out_n if out_n is not None else len(inputs[0])
+    outs = [np.zeros(n_out, nd) for _ in range(_arrays(kind)[1])]
+    ptrs = (ctypes.c_void_p * (len(arrays) + len(outs)))(*[a.ctypes.data for a in arrays + outs])
+    dims_arr = (ctypes.c_longlong * 25)(*(dims or [0] * 25))
+    outer, length, inner = VIEW
+    getattr(lib, f"run{index}")(ptrs, ctypes.c_longlong(n_out), ctypes.c_double(s), ctypes.c_longlong(length), ctypes.c_longlong(inner), dims_arr)
+    return [o.astype(np.float64) for o in outs]
+
+
+def _check(name, dtype, got, want):
+    for g, w in zip(got, want):
+        w = np.asarray(w, np.float64)
+        if dtype in RTOL:
+            np.testing.assert_allclose(g, w, rtol=RTOL[dtype], atol=RTOL[dtype] * 1e-2, equal_nan=True, err_msg=name)
+        else:
+            np.testing.assert_array_equal(g, w, err_msg=name)
+
+
+def test_every_kernel_computes_what_the_cpu_does(host_kernels):
+    rng = np.random.default_rng(7)
+    checked = 0
+    for index, (name, _, kind, dtype) in enumerate(KERNELS):
+        if kind == "Broadcast":
+            continue
+        ins, _ = _arrays(kind)
+        if kind == "Reduce":
+            xs = _inputs(rng, dtype, 1, int(np.prod(VIEW)))
+            got = _run(host_kernels, index, kind, dtype, xs, out_n=VIEW[0] * VIEW[2])
+            want = _rmx.cuda_kernel_reference(name, [list(x) for x in xs], 0.0, list(VIEW))
+        elif kind == "UnaryBackward":
+            dy, x = _inputs(rng, dtype, 2, N)
+            if "Arccosh" in name:
+                x = np.abs(x) + 1.0  # its domain; elsewhere the gradient is NaN on one side only
+            forward = name.replace("backward_", "map_")
+            x = x.astype(NUMPY_DTYPE[dtype]).astype(np.float64)
+            y = np.asarray(_rmx.cuda_kernel_reference(forward, [list(x)], 0.0, [0, 0, 0])[0])
+            xs = [dy, x, y]
+            got = _run(host_kernels, index, kind, dtype, xs)
+            want = _rmx.cuda_kernel_reference(name, [list(v) for v in xs], 0.0, [0, 0, 0])
+        else:
+            xs = _inputs(rng, dtype, ins, N)
+            s = -1.75 if kind in ("Scalar", "ScalarFirst") else 0.0
+            got = _run(host_kernels, index, kind, dtype, xs, s=_rmx.cuda_scalar_arg(s, dtype))
+            want = _rmx.cuda_kernel_reference(name, [list(x) for x in xs], s, [0, 0, 0])
+        _check(name, dtype, got, want)
+        checked += 1
+    assert checked > 900
+
+
+@pytest.mark.parametrize("fn", ["Add", "Power", "Maximum", "Mod"])
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_broadcast_kernels_index_as_numpy_broadcasts(host_kernels, fn, dtype):
+    rng = np.random.default_rng(3)
+    shape_a, shape_b, shape_y = (3, 1, 4), (1, 5, 1), (3, 5, 4)
+    a, b = (_inputs(rng, dtype, 1, int(np.prod(s)))[0].reshape(s) for s in (shape_a, shape_b))
+    if fn == "Power":
+        a = np.abs(a) + (dtype == "float32")
+        b = np.abs(b) % 3
+    strides = lambda s: [0 if n == 1 else int(np.prod(s[d + 1:])) for d, n in enumerate(s)]
+    dims = [3] + list(shape_y) + [0] * 5 + strides(shape_a) + [0] * 5 + strides(shape_b) + [0] * 5
+    index = next(i for i, k in enumerate(KERNELS) if k[0] == f"broadcast_{fn}_{dtype}")
+    got = _run(host_kernels, index, "Broadcast", dtype, [a.ravel(), b.ravel()], out_n=int(np.prod(shape_y)), dims=dims)
+    full = [np.broadcast_to(v, shape_y).ravel() for v in (a, b)]
+    want = _rmx.cuda_kernel_reference(f"zip_{fn}_{dtype}", [list(v) for v in full], 0.0, [0, 0, 0])
+    _check(f"broadcast_{fn}_{dtype}", dtype, got, want)
