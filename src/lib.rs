@@ -7,6 +7,7 @@ mod allocator;
 mod autograd;
 mod cuda;
 mod custom;
+mod dlpack;
 mod engine;
 mod errors;
 mod io;
@@ -26,6 +27,7 @@ fn _rmx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     custom::register(m)?;
     autograd::register(m)?;
     ndarray::register(m)?;
+    dlpack::register(m)?;
     symbol::register(m)?;
     kvstore::register(m)?;
     kvstore_dist::register(m)?;

@@ -54,6 +54,13 @@ impl NDArray {
         Ok(NDArray { chunk, layout: Layout::contiguous(shape), dtype })
     }
 
+    /// An array over `storage` (memory shared from another library) with `layout`, refused
+    /// unless every element it can address lies inside the storage.
+    pub fn over(storage: Storage, layout: Layout, dtype: DType) -> Result<Self> {
+        check_inside(&layout, dtype, storage.bytes())?;
+        Ok(NDArray { chunk: Arc::new(Chunk { storage, var: engine().new_var() }), layout, dtype })
+    }
+
     /// A dense array of `shape` and `dtype` at the start of `chunk`, which must be large enough
     /// (the executor's planned buffers: entries that never live at once share one chunk).
     pub fn view_of(chunk: &Arc<Chunk>, shape: &[usize], dtype: DType) -> Result<Self> {

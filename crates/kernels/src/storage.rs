@@ -60,6 +60,16 @@ impl Storage {
         }
     }
 
+    /// Host memory another library owns, shared without a copy (DLPack): `release` runs once,
+    /// when the last array over it is gone.
+    ///
+    /// # Safety
+    /// `ptr` addresses `bytes` bytes of host memory that stay valid and are accessed by nobody
+    /// else while rmx computes on them, until `release` runs.
+    pub unsafe fn external_host(ptr: NonNull<u8>, bytes: usize, ctx: Context, release: Box<dyn FnOnce() + Send>) -> Self {
+        Storage::Host(HostBuffer { ptr, bytes, ctx, release: Some(release) })
+    }
+
     /// The buffer's first byte in its device's address space (a host pointer for host memory, a
     /// device address for GPU memory): what a [`crate::Tensor`] view is built from.
     pub fn base(&self) -> *mut u8 {
@@ -78,11 +88,13 @@ impl Storage {
     }
 }
 
-/// Host memory, zeroed at allocation (the OS hands out zeroed pages cheaply).
+/// Host memory: zeroed at allocation (the OS hands out zeroed pages cheaply), or another
+/// library's memory shared with rmx (DLPack), handed back through `release` when dropped.
 pub struct HostBuffer {
     ptr: NonNull<u8>,
     bytes: usize,
     ctx: Context,
+    release: Option<Box<dyn FnOnce() + Send>>,
 }
 
 // SAFETY: the buffer is plain memory; concurrent access is ordered by the engine (module doc).
@@ -111,7 +123,7 @@ impl HostBuffer {
         // SAFETY: the layout has a non-zero size.
         let raw = unsafe { alloc_zeroed(layout) };
         let ptr = NonNull::new(raw).ok_or(KernelError::OutOfMemory { ctx, bytes })?;
-        Ok(HostBuffer { ptr, bytes, ctx })
+        Ok(HostBuffer { ptr, bytes, ctx, release: None })
     }
 
     fn layout(bytes: usize) -> Option<AllocLayout> {
@@ -135,8 +147,11 @@ impl HostBuffer {
 
 impl Drop for HostBuffer {
     fn drop(&mut self) {
-        // SAFETY: allocated in `zeroed` with the same layout, which was valid then.
-        unsafe { dealloc(self.ptr.as_ptr(), Self::layout(self.bytes).expect("valid at allocation")) }
+        match self.release.take() {
+            Some(release) => release(),
+            // SAFETY: allocated in `zeroed` with the same layout, which was valid then.
+            None => unsafe { dealloc(self.ptr.as_ptr(), Self::layout(self.bytes).expect("valid at allocation")) },
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 registry at import (``register.py``); creation, indexing and file functions are written here."""
 
 from . import legacy, random
-from .ndarray import NDArray, arange, array, concatenate, empty, eye, full, ones, waitall, zeros
+from .ndarray import NDArray, arange, array, concatenate, empty, eye, from_dlpack, full, ones, to_dlpack_for_read, to_dlpack_for_write, waitall, zeros
 from .register import attr_str, generate
 from .utils import load, load_frombuffer, save
 

@@ -19,7 +19,8 @@ from .. import _rmx
 from ..base import DTypeError, InvalidArgumentError
 from ..context import Context, current_context
 
-__all__ = ["NDArray", "array", "zeros", "ones", "full", "empty", "arange", "eye", "concatenate", "waitall"]
+__all__ = ["NDArray", "array", "zeros", "ones", "full", "empty", "arange", "eye", "concatenate", "waitall", "to_dlpack_for_read",
+           "to_dlpack_for_write", "from_dlpack"]
 
 _DTYPES = {"float32", "float64", "float16", "uint8", "int8", "int32", "int64", "bool"}
 
@@ -154,6 +155,30 @@ class NDArray:
     def __array__(self, dtype=None, copy=None):
         a = self.asnumpy()
         return a if dtype is None else a.astype(dtype)
+
+    # --- sharing memory (DLPack) ---------------------------------------------------------------
+    def to_dlpack_for_read(self):
+        """A DLPack capsule sharing this array's memory, once its pending writes are done; the
+        consumer may read it (MXNet's ``to_dlpack_for_read``)."""
+        return _rmx.nd_to_dlpack(self.handle, False)
+
+    def to_dlpack_for_write(self):
+        """A DLPack capsule sharing this array's memory, once every pending operation is done; the
+        consumer may read and write it (MXNet's ``to_dlpack_for_write``)."""
+        return _rmx.nd_to_dlpack(self.handle, True)
+
+    def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
+        """The DLPack protocol (``np.from_dlpack(x)``, ``torch.from_dlpack(x)``): a capsule
+        sharing this array's memory, ready for reading and writing (``copy=True``: a copy's)."""
+        if dl_device is not None and tuple(dl_device) != self.__dlpack_device__():
+            raise BufferError(f"rmx cannot export an array on {self.context} to DLPack device {tuple(dl_device)}")
+        source = self.copy() if copy else self
+        return _rmx.nd_to_dlpack(source.handle, True)
+
+    def __dlpack_device__(self):
+        """``(device type, id)`` in DLPack's codes: ``(1, 0)`` for the host, ``(2, i)`` for GPU ``i``."""
+        dev_type, dev_id = self.handle.ctx
+        return (2, dev_id) if Context.devtype2str[dev_type] == "gpu" else (1, 0)
 
     def asscalar(self):
         if self.shape != (1,):
@@ -517,3 +542,37 @@ def waitall():
     from .. import engine
 
     engine.waitall()
+
+
+def to_dlpack_for_read(data):
+    """A DLPack capsule sharing ``data``'s memory for reading (see ``NDArray.to_dlpack_for_read``).
+
+    >>> import numpy as np
+    >>> import rmx as mx
+    >>> x = mx.nd.array([1, 2, 3])
+    >>> np.from_dlpack(x)
+    array([1., 2., 3.], dtype=float32)
+    """
+    return data.to_dlpack_for_read()
+
+
+def to_dlpack_for_write(data):
+    """A DLPack capsule sharing ``data``'s memory for reading and writing."""
+    return data.to_dlpack_for_write()
+
+
+def from_dlpack(dlpack):
+    """An NDArray sharing the memory of a DLPack capsule, or of any object with ``__dlpack__``
+    (a NumPy array, a PyTorch tensor), without a copy. Host memory only for now.
+
+    >>> import numpy as np
+    >>> import rmx as mx
+    >>> a = np.arange(4, dtype=np.float32)
+    >>> x = mx.nd.from_dlpack(a)
+    >>> a[0] = 7
+    >>> x.asnumpy()
+    array([7., 1., 2., 3.], dtype=float32)
+    """
+    if hasattr(dlpack, "__dlpack__"):
+        dlpack = dlpack.__dlpack__()
+    return NDArray(_rmx.nd_from_dlpack(dlpack))

@@ -1,0 +1,117 @@
+"""DLPack: rmx arrays and NumPy (or PyTorch) arrays sharing memory without a copy, both ways,
+in every dtype; views keep their strides; the memory outlives whichever side drops first; a
+capsule is consumed once."""
+
+import gc
+
+import numpy as np
+import pytest
+
+import rmx as mx
+from rmx.base import InvalidArgumentError
+
+DTYPES = ["float16", "float32", "float64", "uint8", "int8", "int32", "int64", "bool"]
+
+
+def _values(dtype, shape=(3, 4)):
+    v = np.arange(np.prod(shape)).reshape(shape)
+    return (v % 2 == 0) if dtype == "bool" else v.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_numpy_reads_an_rmx_array_without_a_copy(dtype):
+    x = mx.nd.array(_values(dtype), dtype=dtype)
+    a = np.from_dlpack(x)
+    assert a.dtype == np.dtype(dtype) and a.shape == (3, 4)
+    np.testing.assert_array_equal(a, _values(dtype))
+    # The same memory: a write through rmx shows in the NumPy array once done.
+    x[:] = 0
+    x.wait_to_read()
+    np.testing.assert_array_equal(a, np.zeros((3, 4), dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rmx_wraps_a_numpy_array_without_a_copy(dtype):
+    a = _values(dtype)
+    x = mx.nd.from_dlpack(a)
+    assert x.dtype == np.dtype(dtype).type and x.shape == (3, 4) and x.context == mx.cpu()
+    np.testing.assert_array_equal(x.asnumpy(), a)
+    a[0, 0] = 1
+    assert x.asnumpy()[0, 0] == a[0, 0]
+    # rmx writes land in NumPy's memory.
+    x[1] = 0
+    x.wait_to_read()
+    np.testing.assert_array_equal(a[1], np.zeros(4, dtype))
+
+
+def test_results_computed_from_shared_memory_are_right():
+    a = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
+    x = mx.nd.from_dlpack(a)
+    np.testing.assert_allclose((mx.nd.exp(x) * 2).asnumpy(), np.exp(a) * 2, rtol=1e-6)
+
+
+def test_strided_views_keep_their_strides_both_ways():
+    base = np.arange(24, dtype=np.float64).reshape(4, 6)
+    view = base[::2, 1::2]  # strides (12, 2) elements
+    x = mx.nd.from_dlpack(view)
+    np.testing.assert_array_equal(x.asnumpy(), view)
+    back = np.from_dlpack(x)
+    np.testing.assert_array_equal(back, view)
+    assert np.shares_memory(back, base)
+    reversed_view = base[::-1]
+    np.testing.assert_array_equal(mx.nd.from_dlpack(reversed_view).asnumpy(), reversed_view)
+
+
+def test_a_view_of_an_rmx_array_exports_its_window():
+    x = mx.nd.array(np.arange(12, dtype=np.float32).reshape(3, 4))
+    row = x[1]
+    np.testing.assert_array_equal(np.from_dlpack(row), [4, 5, 6, 7])
+
+
+def test_memory_outlives_the_side_that_drops_first():
+    x = mx.nd.array(np.arange(6, dtype=np.float32))
+    a = np.from_dlpack(x)
+    del x
+    gc.collect()
+    np.testing.assert_array_equal(a, np.arange(6))
+    b = np.arange(5, dtype=np.int64)
+    y = mx.nd.from_dlpack(b)
+    del b
+    gc.collect()
+    np.testing.assert_array_equal(y.asnumpy(), np.arange(5))
+
+
+def test_capsules_in_mxnet_names_are_consumed_once():
+    x = mx.nd.array([1.0, 2.0])
+    cap = mx.nd.to_dlpack_for_read(x)
+    y = mx.nd.from_dlpack(cap)
+    np.testing.assert_array_equal(y.asnumpy(), [1, 2])
+    with pytest.raises(InvalidArgumentError, match="unconsumed DLPack capsule"):
+        mx.nd.from_dlpack(cap)
+    # An unconsumed capsule frees what it holds with itself.
+    del cap
+    w = mx.nd.to_dlpack_for_write(x)
+    del w
+    gc.collect()
+    with pytest.raises(InvalidArgumentError, match="DLPack capsule"):
+        mx.nd.from_dlpack(object())
+
+
+def test_pending_work_finishes_before_the_export():
+    x = mx.nd.zeros((256, 256))
+    y = mx.nd.dot(x + 1, x + 1)  # pushed, maybe still running
+    np.testing.assert_array_equal(np.from_dlpack(y), np.full((256, 256), 256, np.float32))
+
+
+def test_dlpack_device_names_the_host():
+    assert mx.nd.zeros((2,)).__dlpack_device__() == (1, 0)
+
+
+def test_torch_shares_memory_both_ways():
+    torch = pytest.importorskip("torch")
+    x = mx.nd.array(np.arange(6, dtype=np.float32))
+    t = torch.from_dlpack(x)
+    t[0] = 42
+    assert x.asnumpy()[0] == 42
+    y = mx.nd.from_dlpack(torch.arange(4, dtype=torch.int64))
+    np.testing.assert_array_equal(y.asnumpy(), [0, 1, 2, 3])
