@@ -1,4 +1,4 @@
-//! The CUDA toolchain's Python face: where the libraries come from (`rmx/_cuda.py` passes the
+//! The CUDA toolchain's Python face: where the libraries come from (`rmx/_cuda_libs.py` passes the
 //! site-packages folders), NVRTC's version, and the runtime-compiled kernels' sources with their
 //! compiler, which `tests/test_cuda_sources.py` drives on machines without a GPU.
 
@@ -8,7 +8,7 @@ use pyo3::types::PyBytes;
 use std::sync::OnceLock;
 
 use rmx_graph::cuda_sources::Listed;
-use rmx_kernels::cuda::{libs, nvrtc};
+use rmx_kernels::cuda::{cubin_cache, libs, nvrtc};
 
 use crate::errors::{graph_error, guard};
 
@@ -54,6 +54,13 @@ fn cuda_kernel_reference(py: Python<'_>, name: &str, inputs: Vec<Vec<f64>>, s: f
     })
 }
 
+/// The values of kernel `name`'s `params` argument (an update's hyperparameters), else `[]`.
+#[pyfunction]
+fn cuda_kernel_args(name: &str) -> PyResult<Vec<f64>> {
+    let found = listed().iter().find(|k| k.source.name == name);
+    found.map(|k| k.args.clone()).ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(format!("no kernel {name}")))
+}
+
 /// `source` compiled by NVRTC for `arch` (`"sm_90"`): the CUBIN's bytes. The GIL is released
 /// while NVRTC runs, so that threads compile in parallel.
 #[pyfunction]
@@ -61,6 +68,25 @@ fn nvrtc_compile<'py>(py: Python<'py>, name: &str, source: &str, arch: &str) -> 
     let (name, source, arch) = (name.to_string(), source.to_string(), arch.to_string());
     let cubin = guard(py, "nvrtc_compile", || py.detach(|| nvrtc::compile(&name, &source, &arch)).map_err(|e| graph_error(py, e.into())))?;
     Ok(PyBytes::new(py, &cubin))
+}
+
+/// `source`'s CUBIN for `arch` through the cache: `(bytes, where it came from)`, the second
+/// `"memory"`, `"disk"` or `"compiled"`. `clear_memory` first forgets the in-memory entries, as
+/// a new process would.
+#[pyfunction]
+#[pyo3(signature = (name, source, arch, clear_memory=false))]
+fn cuda_cubin<'py>(py: Python<'py>, name: &str, source: &str, arch: &str, clear_memory: bool) -> PyResult<(Bound<'py, PyBytes>, &'static str)> {
+    let (name, source, arch) = (name.to_string(), source.to_string(), arch.to_string());
+    if clear_memory {
+        cubin_cache::clear_memory();
+    }
+    let (bytes, found) = guard(py, "cuda_cubin", || py.detach(|| cubin_cache::cubin(&name, &source, &arch)).map_err(|e| graph_error(py, e.into())))?;
+    let found = match found {
+        cubin_cache::Found::Memory => "memory",
+        cubin_cache::Found::Disk => "disk",
+        cubin_cache::Found::Compiled => "compiled",
+    };
+    Ok((PyBytes::new(py, &bytes), found))
 }
 
 /// A scalar operand as a scalar kernel takes it: converted to `dtype` as the CPU converts it,
@@ -80,6 +106,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cuda_kernel_sources, m)?)?;
     m.add_function(wrap_pyfunction!(nvrtc_compile, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_kernel_reference, m)?)?;
+    m.add_function(wrap_pyfunction!(cuda_kernel_args, m)?)?;
+    m.add_function(wrap_pyfunction!(cuda_cubin, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_scalar_arg, m)?)?;
     Ok(())
 }

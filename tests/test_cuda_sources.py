@@ -1,7 +1,8 @@
 """The CUDA kernels rmx compiles at run time, checked on a machine without a GPU.
 
 Every kernel of the list (``rmx_operators::cuda_sources``: each elementwise function's map, zip,
-scalar and broadcast kernels and its gradient, each reduction, fused chains, in each dtype) must
+scalar and broadcast kernels and its gradient, each reduction, fused chains, each optimizer
+update, in each dtype) must
 compile with NVRTC for ``sm_90``: the test requirements install CUDA 13.0's ``nvidia-cuda-nvrtc``
 wheel, so a kernel that does not compile fails here, not on the GPU.
 
@@ -44,7 +45,7 @@ def _nvrtc_or_skip():
 
 def test_the_list_has_every_family_in_every_dtype():
     kinds = {k[2].split("(")[0] for k in KERNELS}
-    assert kinds == {"Map", "Zip", "Scalar", "ScalarFirst", "Broadcast", "UnaryBackward", "BinaryBackward", "Reduce", "Fused"}
+    assert kinds == {"Map", "Zip", "Scalar", "ScalarFirst", "Broadcast", "UnaryBackward", "BinaryBackward", "Reduce", "Fused", "Update", "MixedUpdate"}
     dtypes = {k[3] for k in KERNELS}
     assert dtypes == {"float16", "float32", "float64", "uint8", "int8", "int32", "int64", "bool"}
     assert len(KERNELS) > 1000
@@ -129,6 +130,12 @@ def _arrays(kind):
 
 
 def _call(k, kind):
+    if "Update" in kind:
+        # weight, grad, the states (and the master weight), out; `s` is the in-place flag.
+        count = int(kind.split("(")[1][:-1]) + kind.startswith("Mixed")
+        states = "".join(f"(k{k}::C*)p[{2 + i}], " for i in range(count))
+        return (f"k{k}::Params P; memcpy(P.v, params, sizeof P.v);"
+                f" k{k}::rmx_kernel((k{k}::S*)p[0], (k{k}::S*)p[1], {states}(k{k}::S*)p[{2 + count}], n, (int)s, P);")
     ins, outs = _arrays(kind)
     ptrs = ", ".join(f"(k{k}::S*)p[{i}]" for i in range(ins + outs))
     if kind in ("Scalar", "ScalarFirst"):
@@ -152,7 +159,7 @@ def host_kernels(tmp_path_factory):
     for k, (name, code, kind, dtype) in enumerate(KERNELS):
         code = code.replace('extern "C" __global__ void rmx_kernel(', "void rmx_kernel(")
         parts.append(f"namespace k{k} {{\n{code}\n}}\n")
-        parts.append(f'extern "C" void run{k}(void** p, long long n, double s, long long len, long long inner, const long long* dims) {{ {_call(k, kind)} }}\n')
+        parts.append(f'extern "C" void run{k}(void** p, long long n, double s, long long len, long long inner, const long long* dims, const double* params) {{ {_call(k, kind)} }}\n')
     folder = tmp_path_factory.mktemp("cuda-host")
     src, lib = folder / "kernels.cpp", folder / "kernels.so"
     src.write_text("".join(parts))
@@ -181,7 +188,7 @@ def _run(lib, index, kind, dtype, inputs, s=0.0, out_n=None, dims=None):
     ptrs = (ctypes.c_void_p * (len(arrays) + len(outs)))(*[a.ctypes.data for a in arrays + outs])
     dims_arr = (ctypes.c_longlong * 25)(*(dims or [0] * 25))
     outer, length, inner = VIEW
-    getattr(lib, f"run{index}")(ptrs, ctypes.c_longlong(n_out), ctypes.c_double(s), ctypes.c_longlong(length), ctypes.c_longlong(inner), dims_arr)
+    getattr(lib, f"run{index}")(ptrs, ctypes.c_longlong(n_out), ctypes.c_double(s), ctypes.c_longlong(length), ctypes.c_longlong(inner), dims_arr, None)
     return [o.astype(np.float64) for o in outs]
 
 
@@ -198,7 +205,7 @@ def test_every_kernel_computes_what_the_cpu_does(host_kernels):
     rng = np.random.default_rng(7)
     checked = 0
     for index, (name, _, kind, dtype) in enumerate(KERNELS):
-        if kind == "Broadcast":
+        if kind == "Broadcast" or "Update" in kind:
             continue
         ins, _ = _arrays(kind)
         if kind == "Reduce":
@@ -241,3 +248,85 @@ def test_broadcast_kernels_index_as_numpy_broadcasts(host_kernels, fn, dtype):
     full = [np.broadcast_to(v, shape_y).ravel() for v in (a, b)]
     want = _rmx.cuda_kernel_reference(f"zip_{fn}_{dtype}", [list(v) for v in full], 0.0, [0, 0, 0])
     _check(f"broadcast_{fn}_{dtype}", dtype, got, want)
+
+
+def _run_update(lib, index, kind, dtype, inputs, args, inplace):
+    """An update kernel on the host: weight and gradient in `dtype`, the states in the compute
+    dtype (float32 when mixed); returns the output then the states, as the reference does."""
+    nd = NUMPY_DTYPE[dtype]
+    state_nd = np.float32 if kind.startswith("Mixed") else nd
+    weight, grad = (np.ascontiguousarray(np.asarray(x).astype(nd)) for x in inputs[:2])
+    states = [np.ascontiguousarray(np.asarray(x).astype(state_nd)) for x in inputs[2:]]
+    out = weight if inplace else np.zeros_like(weight)
+    arrays = [weight, grad] + states + [out]
+    ptrs = (ctypes.c_void_p * len(arrays))(*[a.ctypes.data for a in arrays])
+    params = (ctypes.c_double * max(1, len(args)))(*args)
+    getattr(lib, f"run{index}")(ptrs, ctypes.c_longlong(len(weight)), ctypes.c_double(float(inplace)), ctypes.c_longlong(0), ctypes.c_longlong(0), None, params)
+    return [a.astype(np.float64) for a in [out] + states]
+
+
+@pytest.mark.parametrize("inplace", [False, True], ids=["out", "out=weight"])
+def test_every_update_kernel_computes_what_the_cpu_does(host_kernels, inplace):
+    rng = np.random.default_rng(11)
+    checked = 0
+    for index, (name, _, kind, dtype) in enumerate(KERNELS):
+        if "Update" not in kind:
+            continue
+        count = int(kind.split("(")[1][:-1]) + kind.startswith("Mixed")
+        weight, grad = _inputs(rng, dtype, 2, N)
+        # States the rules take square roots of are non-negative, as they are in training; a
+        # master weight is the weight's value in float32.
+        states = [rng.uniform(0.05, 2.0, N) for _ in range(count)]
+        if kind.startswith("Mixed"):
+            states[-1] = weight.copy()
+        inputs = [weight, grad] + [s.astype(np.float32 if kind.startswith("Mixed") else NUMPY_DTYPE[dtype]).astype(np.float64) for s in states]
+        got = _run_update(host_kernels, index, kind, dtype, inputs, _rmx.cuda_kernel_args(name), inplace)
+        want = _rmx.cuda_kernel_reference(name, [list(v) for v in inputs], float(inplace), [0, 0, 0])
+        _check(name, dtype, got, want)
+        checked += 1
+    assert checked >= 30
+
+
+# --- the compiled kernels' cache -------------------------------------------------------------
+
+def test_compiled_kernels_are_kept_in_memory_and_on_disk(tmp_path, monkeypatch):
+    _nvrtc_or_skip()
+    monkeypatch.setenv("RMX_CUDA_CACHE_DIR", str(tmp_path))
+    name, code = next((k[0], k[1]) for k in KERNELS if k[0] == "map_Exp_float32")
+    code += f"\n// {tmp_path}\n"  # a source no other test has compiled
+    first, found = _rmx.cuda_cubin(name, code, "sm_90")
+    assert found == "compiled" and first[:4] == b"\x7fELF"
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".cu", ".cubin"]
+    assert _rmx.cuda_cubin(name, code, "sm_90") == (first, "memory")
+    # A new process finds it on disk; another architecture is another entry.
+    assert _rmx.cuda_cubin(name, code, "sm_90", clear_memory=True) == (first, "disk")
+    assert _rmx.cuda_cubin(name, code, "sm_80")[1] == "compiled"
+    assert len(list(tmp_path.iterdir())) == 4
+
+
+def test_a_damaged_or_foreign_cache_entry_is_recompiled(tmp_path, monkeypatch):
+    _nvrtc_or_skip()
+    monkeypatch.setenv("RMX_CUDA_CACHE_DIR", str(tmp_path))
+    name, code = next((k[0], k[1]) for k in KERNELS if k[0] == "map_Sqrt_float64")
+    code += f"\n// {tmp_path}\n"
+    good, _ = _rmx.cuda_cubin(name, code, "sm_90")
+    (cubin,) = tmp_path.glob("*.cubin")
+    cubin.write_bytes(b"\x7fELF truncated")
+    assert _rmx.cuda_cubin(name, code, "sm_90", clear_memory=True) == (good, "compiled")
+    assert cubin.read_bytes() == good
+    # The same file name holding another source's CUBIN (a collision, a stale file): a miss.
+    (source,) = tmp_path.glob("*.cu")
+    source.write_text("something else")
+    assert _rmx.cuda_cubin(name, code, "sm_90", clear_memory=True) == (good, "compiled")
+
+
+def test_the_disk_cache_can_be_turned_off_or_be_unwritable(tmp_path, monkeypatch):
+    _nvrtc_or_skip()
+    name, code = next((k[0], k[1]) for k in KERNELS if k[0] == "map_Sin_float32")
+    monkeypatch.setenv("RMX_CUDA_CACHE_DIR", "")
+    assert _rmx.cuda_cubin(name, code + "\n// off\n", "sm_90", clear_memory=True)[1] == "compiled"
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("RMX_CUDA_CACHE_DIR", str(blocked / "cache"))
+    cubin, found = _rmx.cuda_cubin(name, code + "\n// blocked\n", "sm_90", clear_memory=True)
+    assert found == "compiled" and cubin[:4] == b"\x7fELF"

@@ -2,7 +2,9 @@
 //! An update operator in `rmx-graph` owns its formula, as an [`UpdateFn`]; these primitives own
 //! the pass over the elements that applies it to the weight, gradient and states, and the
 //! dtype handling (one float dtype throughout, or `mp_*`'s float32 master weight beside float16,
-//! float32 or float64 weights). The host loop is `cpu::update`; the CUDA twin comes later.
+//! float32 or float64 weights). The host loop is `cpu::update`; the CUDA kernel is generated from
+//! the rule's own CUDA body (`UpdateFn::CUDA`, `cuda::source::update`), its hyperparameters
+//! passed as arguments so that a learning-rate schedule compiles nothing new.
 
 use smallvec::SmallVec;
 
@@ -19,6 +21,20 @@ pub const MAX_STATES: usize = 4;
 pub trait UpdateFn: Send + Sync {
     /// How many state tensors the formula reads and writes (without the master weight).
     const STATES: usize;
+
+    /// The CUDA twin of [`UpdateFn::step`]: statements over `C w, g` (the compute type), the
+    /// states `C s[]` (written in place), `bool inplace` and the hyperparameters
+    /// [`UpdateFn::CUDA_PARAMS`], each a `const C`, ending in `return <new weight>;`.
+    /// `rmx_clip(x, bound)` and `rmx_sign(x)` are the operators' `clip` and `sign`.
+    const CUDA: &'static str;
+
+    /// The hyperparameters' names in [`UpdateFn::CUDA`], in the order of
+    /// [`UpdateFn::cuda_params`].
+    const CUDA_PARAMS: &'static [&'static str];
+
+    /// The hyperparameters' values, as the CUDA kernel takes them: each the exact value `step`
+    /// converts to `C` (a C `float` parameter widened, a `double` one as it is).
+    fn cuda_params(&self) -> Vec<f64>;
 
     /// One element. `inplace`: the output is the weight's own memory, so a read of the weight
     /// after the output is written sees the new weight (the mixed-precision primitive always

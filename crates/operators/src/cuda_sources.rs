@@ -1,6 +1,6 @@
 //! Every kernel the CUDA path compiles at run time, listed from the operators' own function
 //! types: each elementwise function's map, zip, scalar and broadcast kernels and its gradient's,
-//! each reduction, and fused chains, in each dtype they run in. Each comes with the CPU loop it
+//! each reduction, fused chains and each optimizer update, in each dtype they run in. Each comes with the CPU loop it
 //! must agree with ([`Reference`]), run on the same values.
 //!
 //! `tests/test_cuda_sources.py` compiles the whole list with NVRTC for `sm_90` on a machine
@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use rmx_kernels::cuda::source::{self, Expr, KernelSource, Reduction};
 use rmx_kernels::fused::{self, BlockKernel, Operand, Step};
+use rmx_kernels::update::{self, UpdateFn};
 use rmx_kernels::{elementwise, reduce, with_dtype, BinaryFn, Context, DType, Element, ReduceFn, Storage, Tensor, UnaryFn};
 
 use crate::ops::binary_math::{scaled_grad, BinaryGrad};
@@ -40,11 +41,16 @@ pub enum Kind {
     Reduce,
     /// `(in0, ..., y, n)`
     Fused(usize),
+    /// `(weight, grad, s0, ..., out, n, inplace, params)` with this many states.
+    Update(usize),
+    /// The same with float32 states and the float32 master weight after them.
+    MixedUpdate(usize),
 }
 
 /// The CPU's result for a kernel's inputs (as float64 values the dtype holds exactly), the
-/// scalar operand and the `(outer, len, inner)` view of a reduction: one output array per
-/// array the kernel writes.
+/// scalar operand (for an update: non-zero for `out=weight`) and the `(outer, len, inner)` view
+/// of a reduction: one output array per array the kernel writes (an update's output, then its
+/// states).
 pub type Reference = Arc<dyn Fn(&[Vec<f64>], f64, [usize; 3]) -> Vec<Vec<f64>> + Send + Sync>;
 
 /// One kernel of the list.
@@ -55,6 +61,8 @@ pub struct Listed {
     /// `None` where the kernel has no one-to-one CPU loop (the broadcast kernels, whose
     /// arithmetic is the zip's and whose indexing the test checks against NumPy).
     pub reference: Option<Reference>,
+    /// The values of the kernel's `params` argument (an update's hyperparameters), else empty.
+    pub args: Vec<f64>,
 }
 
 /// The whole list, in a fixed order.
@@ -98,7 +106,7 @@ fn run(inputs: &[Vec<f64>], out_shape: &[usize], in_shape: &[usize], dtype: DTyp
 }
 
 fn push(out: &mut Vec<Listed>, source: KernelSource, kind: Kind, dtype: DType, reference: Option<Reference>) {
-    out.push(Listed { source, kind, dtype, reference });
+    out.push(Listed { source, kind, dtype, reference, args: Vec::new() });
 }
 
 /// `F`'s map kernel in `dtypes`.
@@ -175,6 +183,37 @@ pub fn reduction<R: ReduceFn>(name: &str, out: &mut Vec<Listed>) {
         });
         push(out, source::reduce(name, &r, d), Kind::Reduce, d, Some(reference));
     }
+}
+
+/// An optimizer update by `rule` in `dtype` (`mixed`: the `mp_*` form with float32 states and
+/// master weight), listed with the rule's hyperparameters as its arguments; the reference runs
+/// the update primitive on the same arrays, the output in the weight's buffer for `out=weight`.
+pub fn update<R: UpdateFn + 'static>(name: &str, rule: R, dtype: DType, mixed: bool, out: &mut Vec<Listed>) {
+    let args = rule.cuda_params();
+    assert_eq!(args.len(), R::CUDA_PARAMS.len(), "{name}: CUDA_PARAMS and cuda_params differ");
+    let reference: Reference = Arc::new(move |x, s, _| {
+        let n = [x[0].len()];
+        let (weight_buffer, weight) = host(&x[0], &n, dtype);
+        let (_grad_buffer, grad) = host(&x[1], &n, dtype);
+        let state_dtype = if mixed { DType::F32 } else { dtype };
+        let (_state_buffers, states): (Vec<Storage>, Vec<Tensor>) = x[2..].iter().map(|v| host(v, &n, state_dtype)).unzip();
+        let (_out_buffer, mut y) = host(&vec![0.0; n[0]], &n, dtype);
+        if s != 0.0 {
+            // SAFETY: the weight's buffer, alive until the end of this closure: `out=weight`,
+            // which the primitive sees as one buffer and updates in place.
+            y = unsafe { Tensor::new(weight_buffer.base(), n[..].into(), dtype, Context::cpu(0)) };
+        }
+        if mixed {
+            update::apply_mixed(&rule, &weight, &grad, &states, &mut y).expect("a host update");
+        } else {
+            update::apply(&rule, &weight, &grad, &states, &mut y).expect("a host update");
+        }
+        std::iter::once(&y).chain(&states).map(values).collect()
+    });
+    let states = R::STATES;
+    let kind = if mixed { Kind::MixedUpdate(states) } else { Kind::Update(states) };
+    let source = source::update(name, R::CUDA, R::CUDA_PARAMS, states, mixed, dtype);
+    out.push(Listed { source, kind, dtype, reference: Some(reference), args });
 }
 
 /// Fused chains as the fusion pass builds them (from the operators' block kernels), in the

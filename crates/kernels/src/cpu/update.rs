@@ -171,6 +171,12 @@ mod tests {
 
     impl UpdateFn for Step {
         const STATES: usize = 1;
+        const CUDA: &'static str = "s[0] += inplace ? 10 : 1; return w - lr * g;";
+        const CUDA_PARAMS: &'static [&'static str] = &["lr"];
+
+        fn cuda_params(&self) -> Vec<f64> {
+            vec![self.lr as f64]
+        }
 
         fn step<T: Float>(&self, w: T, g: T, s: &mut [T], inplace: bool) -> T {
             s[0] += T::from_f32(if inplace { 10.0 } else { 1.0 });

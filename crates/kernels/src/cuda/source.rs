@@ -292,6 +292,42 @@ pub fn fused(name: &str, steps: &[(Expr, Vec<Arg>)], inputs: usize, dtype: DType
     source(format!("fused_{name}"), dtype, false, &functions, &params.join(", "), &body)
 }
 
+/// The clip and sign of the optimizer rules (`update_rule::clip`, `sign`): NaN passes the clip,
+/// and has sign 0.
+const RULE_HELPERS: &str = "__device__ __forceinline__ C rmx_clip(C x, C b) { return x > b ? b : (x < -b ? -b : x); }\n\
+                            __device__ __forceinline__ C rmx_sign(C x) { return x > (C)0 ? (C)1 : (x < (C)0 ? (C)-1 : (C)0); }\n";
+
+/// An optimizer update (`update::apply`, or `apply_mixed` when `mixed`) in `dtype`: `body` is
+/// the rule's [`crate::update::UpdateFn::CUDA`] over `params`, applied to each element with its
+/// `states` state arrays (plus, when mixed, the float32 master weight after them, which the rule
+/// reads as `w` and which takes the new weight). The compute type `C` is the dtype's (float32 or
+/// float64), or float32 when mixed. The hyperparameters arrive in a `Params` struct of doubles,
+/// `inplace` says the output is the weight's own memory (each element's weight is read before
+/// its new value is written, as on the CPU).
+pub fn update(name: &str, body: &str, params: &[&str], states: usize, mixed: bool, dtype: DType) -> KernelSource {
+    let count = states + mixed as usize;
+    let compute = if mixed { "float" } else { "T" };
+    let consts: String = params.iter().enumerate().map(|(k, p)| format!("    const C {p} = (C)P.v[{k}];\n")).collect();
+    let functions = format!(
+        "typedef {compute} C;\nstruct Params {{ double v[{}]; }};\n{RULE_HELPERS}\
+         __device__ __forceinline__ C rule(C w, C g, C* s, bool inplace, const Params& P) {{\n{consts}    {body}\n}}\n",
+        params.len().max(1)
+    );
+    let state_params: String = (0..count).map(|k| format!("C* s{k}, ")).collect();
+    let kernel_params = format!("const S* weight, const S* grad, {state_params}S* out, long long n, int inplace, Params p");
+    let mut code = format!("        C st[{}];\n", count.max(1));
+    code += &(0..count).map(|k| format!("        st[{k}] = s{k}[i];\n")).collect::<String>();
+    code += &if mixed {
+        format!("        C nw = rule(st[{states}], (C)load(grad[i]), st, true, p);\n        st[{states}] = nw;\n")
+    } else {
+        "        C nw = rule((C)load(weight[i]), (C)load(grad[i]), st, inplace != 0, p);\n".to_string()
+    };
+    code += &(0..count).map(|k| format!("        s{k}[i] = st[{k}];\n")).collect::<String>();
+    code += "        out[i] = store((T)nw);";
+    let label = if mixed { format!("update_mp_{name}") } else { format!("update_{name}") };
+    source(label, dtype, false, &functions, &kernel_params, &code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +339,19 @@ mod tests {
         assert!(k.code.contains("typedef unsigned short S;") && k.code.contains("typedef float T;") && k.code.contains("rmx_kernel"));
         let k = zip_scalar("sub", &Expr::binary("a - b"), true, DType::I32);
         assert!(k.code.contains("f((T)s, load(x[i]))") && k.code.contains("typedef double T;"));
+    }
+
+    #[test]
+    fn updates_take_their_hyperparameters_and_states() {
+        let plain = update("sgd_mom", "s[0] = lr * g; return w + s[0];", &["lr", "wd"], 1, false, DType::F64);
+        assert_eq!(plain.name, "update_sgd_mom_float64");
+        assert!(plain.code.contains("typedef T C;") && plain.code.contains("double v[2];") && plain.code.contains("const C wd = (C)P.v[1];"));
+        assert!(plain.code.contains("C* s0, S* out, long long n, int inplace, Params p"));
+        let mixed = update("sgd_mom", "return w;", &["lr"], 1, true, DType::F16);
+        assert_eq!(mixed.name, "update_mp_sgd_mom_float16");
+        // The master weight is the state after the rule's own, and takes the new weight.
+        assert!(mixed.code.contains("typedef float C;") && mixed.code.contains("C* s0, C* s1, S* out"));
+        assert!(mixed.code.contains("rule(st[1], (C)load(grad[i]), st, true, p);") && mixed.code.contains("st[1] = nw;"));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use rmx_kernels::update::UpdateFn;
 
 use super::float::Float;
-use super::update_rule::{clip, create, float, Common, Rule};
+use super::update_rule::{clip, create, cuda_kernels as cuda_kernels_of, float, Common, Rule};
 use crate::attrs::Attrs;
 use crate::error::Result;
 use crate::operator::{param, Arity, OpDef};
@@ -33,6 +33,17 @@ impl Rule for Adam {
 
 impl UpdateFn for Adam {
     const STATES: usize = 2;
+    const CUDA: &'static str = "C gc = g * rescale_grad + w * wd;\
+                               if (clip_gradient >= 0) gc = rmx_clip(gc, clip_gradient);\
+                               C mean = beta1 * s[0] + (1 - beta1) * gc;\
+                               C var = beta2 * s[1] + (1 - beta2) * gc * gc;\
+                               s[0] = mean; s[1] = var;\
+                               return w - lr * mean / (sqrt(var) + epsilon);";
+    const CUDA_PARAMS: &'static [&'static str] = &["lr", "wd", "rescale_grad", "clip_gradient", "beta1", "beta2", "epsilon"];
+
+    fn cuda_params(&self) -> Vec<f64> {
+        [self.c.cuda_values(), vec![self.beta1 as f64, self.beta2 as f64, self.epsilon as f64]].concat()
+    }
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], _: bool) -> T {
@@ -49,6 +60,11 @@ impl UpdateFn for Adam {
         s[1] = var;
         w - lr * mean / (var.sqrt() + eps)
     }
+}
+
+/// The rule's CUDA kernels.
+pub(crate) fn cuda_kernels(out: &mut Vec<crate::cuda_sources::Listed>) {
+    cuda_kernels_of::<Adam>("adam_update", "adam", false, out);
 }
 
 pub static DEFS: &[OpDef] = &[OpDef {

@@ -9,7 +9,7 @@
 use rmx_kernels::update::UpdateFn;
 
 use super::float::Float;
-use super::update_rule::{clip, create, float, Common, Rule};
+use super::update_rule::{clip, create, cuda_kernels as cuda_kernels_of, float, Common, Rule};
 use crate::attrs::Attrs;
 use crate::error::{param_err, Result};
 use crate::operator::{param, Arity, OpDef};
@@ -46,6 +46,18 @@ impl Rule for Ftml {
 
 impl UpdateFn for Ftml {
     const STATES: usize = 3;
+    const CUDA: &'static str = "C gc = rescale_grad * g + wd * w;\
+                               if (clip_gradient >= 0) gc = rmx_clip(gc, clip_gradient);\
+                               C v = beta2 * s[1] + (1 - beta2) * (gc * gc);\
+                               C d_t = (1 - pow(beta1, t)) / lr * (sqrt(v / (1 - pow(beta2, t))) + epsilon);\
+                               C z = beta1 * s[2] + (1 - beta1) * gc - (d_t - beta1 * s[0]) * w;\
+                               s[0] = d_t; s[1] = v; s[2] = z;\
+                               return -z / d_t;";
+    const CUDA_PARAMS: &'static [&'static str] = &["lr", "wd", "rescale_grad", "clip_gradient", "beta1", "beta2", "epsilon", "t"];
+
+    fn cuda_params(&self) -> Vec<f64> {
+        [self.c.cuda_values(), vec![self.beta1 as f64, self.beta2 as f64, self.epsilon, self.t as f64]].concat()
+    }
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], _: bool) -> T {
@@ -62,6 +74,11 @@ impl UpdateFn for Ftml {
         s[2] = z;
         -z / d_t
     }
+}
+
+/// The rule's CUDA kernels.
+pub(crate) fn cuda_kernels(out: &mut Vec<crate::cuda_sources::Listed>) {
+    cuda_kernels_of::<Ftml>("ftml_update", "ftml", false, out);
 }
 
 pub static DEFS: &[OpDef] = &[OpDef {

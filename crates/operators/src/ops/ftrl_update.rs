@@ -8,7 +8,7 @@
 use rmx_kernels::update::UpdateFn;
 
 use super::float::Float;
-use super::update_rule::{clip, create, float, sign, Common, Rule};
+use super::update_rule::{clip, create, cuda_kernels as cuda_kernels_of, float, sign, Common, Rule};
 use crate::attrs::Attrs;
 use crate::error::Result;
 use crate::operator::{param, Arity, OpDef};
@@ -27,6 +27,18 @@ impl Rule for Ftrl {
 
 impl UpdateFn for Ftrl {
     const STATES: usize = 2;
+    const CUDA: &'static str = "C gc = g * rescale_grad;\
+                               if (clip_gradient >= 0) gc = rmx_clip(gc, clip_gradient);\
+                               C z = s[0] + (gc - (sqrt(s[1] + gc * gc) - sqrt(s[1])) * w / lr);\
+                               C n = s[1] + gc * gc;\
+                               s[0] = z; s[1] = n;\
+                               C active = (z > lamda1 || z < -lamda1) ? (C)1 : (C)0;\
+                               return (rmx_sign(z) * lamda1 - z) / ((beta + sqrt(n)) / lr + wd) * active;";
+    const CUDA_PARAMS: &'static [&'static str] = &["lr", "wd", "rescale_grad", "clip_gradient", "lamda1", "beta"];
+
+    fn cuda_params(&self) -> Vec<f64> {
+        [self.c.cuda_values(), vec![self.lamda1 as f64, self.beta as f64]].concat()
+    }
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], _: bool) -> T {
@@ -44,6 +56,11 @@ impl UpdateFn for Ftrl {
         let active = if z > l1 || z < -l1 { T::from_f32(1.0) } else { T::ZERO };
         (sign(z) * l1 - z) / ((beta + n.sqrt()) / lr + wd) * active
     }
+}
+
+/// The rule's CUDA kernels.
+pub(crate) fn cuda_kernels(out: &mut Vec<crate::cuda_sources::Listed>) {
+    cuda_kernels_of::<Ftrl>("ftrl_update", "ftrl", false, out);
 }
 
 pub static DEFS: &[OpDef] = &[OpDef {

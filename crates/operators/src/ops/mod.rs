@@ -109,6 +109,9 @@ pub(crate) fn cuda_kernels(out: &mut Vec<crate::cuda_sources::Listed>) {
     activation::cuda_kernels(out);
     regression_output::cuda_kernels(out);
     reduce::cuda_kernels(out);
+    for updates in [sgd_update::cuda_kernels, multi_sgd::cuda_kernels, adam_update::cuda_kernels, rmsprop_update::cuda_kernels, ftml_update::cuda_kernels, ftrl_update::cuda_kernels, sign_update::cuda_kernels] {
+        updates(out);
+    }
 }
 
 /// Every operator family, in documentation order.

@@ -18,7 +18,7 @@ use rmx_kernels::Shape;
 
 use super::float::Float;
 use super::sgd_update::SgdMom;
-use super::update_rule::{check_dtypes, clip, Common, PerWeight, Rule};
+use super::update_rule::{check_dtypes, clip, cuda_kernels as cuda_kernels_of, Common, PerWeight, Rule};
 use crate::attrs::Attrs;
 use crate::error::{param_err, shape_err, Result};
 use crate::operator::{param, Arity, OpCtx, OpDef, Operator, ParamDoc, Tensor, TensorDesc};
@@ -41,6 +41,13 @@ impl Rule for MultiSgd {
 
 impl UpdateFn for MultiSgd {
     const STATES: usize = 0;
+    const CUDA: &'static str = "C step = clip_gradient >= 0 ? lr * rmx_clip(rescale_grad * g, clip_gradient) : (lr * rescale_grad) * g;\
+                               return w - ((lr * wd) * w + step);";
+    const CUDA_PARAMS: &'static [&'static str] = &["lr", "wd", "rescale_grad", "clip_gradient"];
+
+    fn cuda_params(&self) -> Vec<f64> {
+        self.0.cuda_values()
+    }
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, _: &mut [T], _: bool) -> T {
@@ -146,6 +153,12 @@ impl<R: Rule, const MIXED: bool> Operator for Multi<R, MIXED> {
             })
             .collect()
     }
+}
+
+/// `multi_sgd_update`'s own rule's CUDA kernels (`multi_sgd_mom_update` launches
+/// `sgd_mom_update`'s, one per weight with its own hyperparameters).
+pub(crate) fn cuda_kernels(out: &mut Vec<crate::cuda_sources::Listed>) {
+    cuda_kernels_of::<MultiSgd>("multi_sgd_update", "multi_sgd", true, out);
 }
 
 const LRS: ParamDoc = param("lrs", "tuple of <float>", "", "the learning rate of each weight");

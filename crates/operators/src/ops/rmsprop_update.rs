@@ -10,7 +10,7 @@
 use rmx_kernels::update::UpdateFn;
 
 use super::float::Float;
-use super::update_rule::{clip, create, float, Common, Rule};
+use super::update_rule::{clip, create, cuda_kernels as cuda_kernels_of, float, Common, Rule};
 use crate::attrs::Attrs;
 use crate::error::Result;
 use crate::operator::{param, Arity, OpDef, ParamDoc};
@@ -41,6 +41,12 @@ impl Params {
         if c.clips() { clip(g, T::from_f32(c.clip_gradient)) } else { g }
     }
 
+    /// The hyperparameters both variants' CUDA bodies take, after `Common`'s: `gamma1`,
+    /// `epsilon`, `clip_weights`.
+    fn cuda_values(&self) -> Vec<f64> {
+        [self.c.cuda_values(), vec![self.gamma1 as f64, self.epsilon as f64, self.clip_weights as f64]].concat()
+    }
+
     #[inline(always)]
     fn clip_weight<T: Float>(&self, w: T) -> T {
         if self.clip_weights >= 0.0 { clip(w, T::from_f32(self.clip_weights)) } else { w }
@@ -57,6 +63,17 @@ impl Rule for RmsProp {
 
 impl UpdateFn for RmsProp {
     const STATES: usize = 1;
+    const CUDA: &'static str = "C gc = rescale_grad * g + wd * w;\
+                               if (clip_gradient >= 0) gc = rmx_clip(gc, clip_gradient);\
+                               C n = (1 - gamma1) * (gc * gc) + gamma1 * s[0];\
+                               s[0] = n;\
+                               C nw = w - lr * (gc / sqrt(n + epsilon));\
+                               return clip_weights >= 0 ? rmx_clip(nw, clip_weights) : nw;";
+    const CUDA_PARAMS: &'static [&'static str] = &["lr", "wd", "rescale_grad", "clip_gradient", "gamma1", "epsilon", "clip_weights"];
+
+    fn cuda_params(&self) -> Vec<f64> {
+        self.0.cuda_values()
+    }
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], _: bool) -> T {
@@ -82,6 +99,19 @@ impl Rule for RmsPropAlex {
 
 impl UpdateFn for RmsPropAlex {
     const STATES: usize = 3;
+    const CUDA: &'static str = "C gc = rescale_grad * g + wd * w;\
+                               if (clip_gradient >= 0) gc = rmx_clip(gc, clip_gradient);\
+                               C n = (1 - gamma1) * gc * gc + gamma1 * s[0];\
+                               C mean = (1 - gamma1) * gc + gamma1 * s[1];\
+                               C delta = gamma2 * s[2] - lr * gc / sqrt(n - mean * mean + epsilon);\
+                               s[0] = n; s[1] = mean; s[2] = delta;\
+                               C nw = w + delta;\
+                               return clip_weights >= 0 ? rmx_clip(nw, clip_weights) : nw;";
+    const CUDA_PARAMS: &'static [&'static str] = &["lr", "wd", "rescale_grad", "clip_gradient", "gamma1", "epsilon", "clip_weights", "gamma2"];
+
+    fn cuda_params(&self) -> Vec<f64> {
+        [self.p.cuda_values(), vec![self.gamma2 as f64]].concat()
+    }
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], _: bool) -> T {
@@ -96,6 +126,12 @@ impl UpdateFn for RmsPropAlex {
         s[2] = delta;
         p.clip_weight(w + delta)
     }
+}
+
+/// Both variants' CUDA kernels.
+pub(crate) fn cuda_kernels(out: &mut Vec<crate::cuda_sources::Listed>) {
+    cuda_kernels_of::<RmsProp>("rmsprop_update", "rmsprop", false, out);
+    cuda_kernels_of::<RmsPropAlex>("rmspropalex_update", "rmspropalex", false, out);
 }
 
 const LR: ParamDoc = param("lr", "float", "", "learning rate");

@@ -14,7 +14,7 @@
 use rmx_kernels::update::UpdateFn;
 
 use super::float::Float;
-use super::update_rule::{clip, create, Common, PerWeight, Rule};
+use super::update_rule::{clip, create, cuda_kernels as cuda_kernels_of, Common, PerWeight, Rule};
 use crate::attrs::Attrs;
 use crate::error::Result;
 use crate::operator::{param, Arity, OpDef, ParamDoc};
@@ -29,6 +29,13 @@ impl Rule for Sgd {
 
 impl UpdateFn for Sgd {
     const STATES: usize = 0;
+    const CUDA: &'static str = "if (clip_gradient >= 0) return (1 - lr * wd) * w - lr * rmx_clip(rescale_grad * g, clip_gradient);\
+                               return (1 - lr * wd) * w - (lr * rescale_grad) * g;";
+    const CUDA_PARAMS: &'static [&'static str] = &["lr", "wd", "rescale_grad", "clip_gradient"];
+
+    fn cuda_params(&self) -> Vec<f64> {
+        self.0.cuda_values()
+    }
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, _: &mut [T], _: bool) -> T {
@@ -71,6 +78,14 @@ impl Rule for SgdMom {
 
 impl UpdateFn for SgdMom {
     const STATES: usize = 1;
+    const CUDA: &'static str = "C mom = clip_gradient >= 0 ? momentum * s[0] - lr * wd * w - lr * rmx_clip(rescale_grad * g, clip_gradient)\
+                                                  : momentum * s[0] - lr * wd * w - lr * rescale_grad * g;\
+                               s[0] = mom; return w + mom;";
+    const CUDA_PARAMS: &'static [&'static str] = &["lr", "wd", "rescale_grad", "clip_gradient", "momentum"];
+
+    fn cuda_params(&self) -> Vec<f64> {
+        [self.c.cuda_values(), vec![self.momentum as f64]].concat()
+    }
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], _: bool) -> T {
@@ -101,6 +116,16 @@ impl Rule for NagMom {
 
 impl UpdateFn for NagMom {
     const STATES: usize = 1;
+    const CUDA: &'static str = "C gc = clip_gradient >= 0 ? rmx_clip(rescale_grad * g, clip_gradient) : rescale_grad * g;\
+                               C m1 = momentum * s[0];\
+                               C nw = w - m1 + (momentum + 1) * (m1 - lr * (gc + wd * w));\
+                               C wr = inplace ? nw : w;\
+                               s[0] = m1 - lr * (gc + wd * wr); return nw;";
+    const CUDA_PARAMS: &'static [&'static str] = &["lr", "wd", "rescale_grad", "clip_gradient", "momentum"];
+
+    fn cuda_params(&self) -> Vec<f64> {
+        [self.c.cuda_values(), vec![self.momentum as f64]].concat()
+    }
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], inplace: bool) -> T {
@@ -113,6 +138,13 @@ impl UpdateFn for NagMom {
         s[0] = m1 - lr * (g + wd * w_read);
         new_w
     }
+}
+
+/// The CUDA kernels of the three rules (each with its `mp_*` form).
+pub(crate) fn cuda_kernels(out: &mut Vec<crate::cuda_sources::Listed>) {
+    cuda_kernels_of::<Sgd>("sgd_update", "sgd", true, out);
+    cuda_kernels_of::<SgdMom>("sgd_mom_update", "sgd_mom", true, out);
+    cuda_kernels_of::<NagMom>("nag_mom_update", "nag_mom", true, out);
 }
 
 const LR: ParamDoc = param("lr", "float", "", "learning rate");

@@ -11,7 +11,7 @@
 use rmx_kernels::update::UpdateFn;
 
 use super::float::Float;
-use super::update_rule::{clip, create, float, sign, Common, Rule};
+use super::update_rule::{clip, create, cuda_kernels as cuda_kernels_of, float, sign, Common, Rule};
 use crate::attrs::Attrs;
 use crate::error::Result;
 use crate::operator::{param, Arity, OpDef, ParamDoc};
@@ -26,6 +26,12 @@ impl Rule for SignSgd {
 
 impl UpdateFn for SignSgd {
     const STATES: usize = 0;
+    const CUDA: &'static str = "return (1 - lr * wd) * w - lr * rmx_sign(g);";
+    const CUDA_PARAMS: &'static [&'static str] = &["lr", "wd", "rescale_grad", "clip_gradient"];
+
+    fn cuda_params(&self) -> Vec<f64> {
+        self.0.cuda_values()
+    }
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, _: &mut [T], _: bool) -> T {
@@ -49,6 +55,15 @@ impl Rule for Signum {
 
 impl UpdateFn for Signum {
     const STATES: usize = 1;
+    const CUDA: &'static str = "C mom = clip_gradient >= 0 ? momentum * s[0] - (1 - momentum) * wd * w - (1 - momentum) * rmx_clip(rescale_grad * g, clip_gradient)\
+                                                  : momentum * s[0] - (1 - momentum) * wd * w - (1 - momentum) * rescale_grad * g;\
+                               s[0] = mom;\
+                               return (1 - lr * wd_lh) * w + lr * rmx_sign(mom);";
+    const CUDA_PARAMS: &'static [&'static str] = &["lr", "wd", "rescale_grad", "clip_gradient", "momentum", "wd_lh"];
+
+    fn cuda_params(&self) -> Vec<f64> {
+        [self.c.cuda_values(), vec![self.momentum as f64, self.wd_lh as f64]].concat()
+    }
 
     #[inline(always)]
     fn step<T: Float>(&self, w: T, g: T, s: &mut [T], _: bool) -> T {
@@ -63,6 +78,12 @@ impl UpdateFn for Signum {
         s[0] = mom;
         (one - lr * T::from_f32(self.wd_lh)) * w + lr * sign(mom)
     }
+}
+
+/// Both rules' CUDA kernels.
+pub(crate) fn cuda_kernels(out: &mut Vec<crate::cuda_sources::Listed>) {
+    cuda_kernels_of::<SignSgd>("signsgd_update", "signsgd", false, out);
+    cuda_kernels_of::<Signum>("signum_update", "signum", false, out);
 }
 
 const LR: ParamDoc = param("lr", "float", "", "learning rate");

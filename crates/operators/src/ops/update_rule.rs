@@ -78,6 +78,12 @@ impl Common {
     pub fn clips(&self) -> bool {
         self.clip_gradient >= 0.0
     }
+
+    /// The values of `lr`, `wd`, `rescale_grad` and `clip_gradient`, in that order: how every
+    /// rule's CUDA body names them (`UpdateFn::CUDA_PARAMS`) and takes them.
+    pub fn cuda_values(&self) -> Vec<f64> {
+        vec![self.lr as f64, self.wd as f64, self.rescale_grad as f64, self.clip_gradient as f64]
+    }
 }
 
 /// `x` limited to `[-bound, bound]` as mshadow's `clip` does it (NaN passes).
@@ -101,6 +107,28 @@ pub(super) fn sign<T: Float>(x: T) -> T {
         T::from_f32(-1.0)
     } else {
         T::ZERO
+    }
+}
+
+/// `R`'s CUDA kernels for the listing of every generated kernel (`crate::cuda_sources`): in
+/// float32 and float64, and (`mixed`) in the `mp_*` form for float16, float32 and float64
+/// weights. The hyperparameters are one set every rule finds its keys in, clipping (of the
+/// gradient and of `rmsprop`'s weights) on in every other dtype so that both branches run.
+pub(crate) fn cuda_kernels<R: Rule>(op: &'static str, name: &str, mixed: bool, out: &mut Vec<crate::cuda_sources::Listed>) {
+    let attrs = |clips: bool| {
+        let clip = if clips { "0.3" } else { "-1" };
+        let fixed = [("lr", "0.1"), ("wd", "0.01"), ("rescale_grad", "0.5"), ("momentum", "0.9"), ("beta1", "0.6"), ("beta2", "0.999"), ("epsilon", "1e-8"), ("t", "3")];
+        let more = [("gamma1", "0.95"), ("gamma2", "0.9"), ("lamda1", "0.01"), ("beta", "1.5"), ("wd_lh", "0.02")];
+        let clips = [("clip_gradient", clip), ("clip_grad", clip), ("clip_weights", if clips { "2.5" } else { "-1" })];
+        Attrs::from_pairs(fixed.into_iter().chain(more).chain(clips))
+    };
+    let rule = |clips| R::parse(op, &attrs(clips)).expect("the listing's attributes parse");
+    crate::cuda_sources::update(name, rule(false), DType::F32, false, out);
+    crate::cuda_sources::update(name, rule(true), DType::F64, false, out);
+    if mixed {
+        for (d, clips) in [(DType::F16, true), (DType::F32, false), (DType::F64, true)] {
+            crate::cuda_sources::update(name, rule(clips), d, true, out);
+        }
     }
 }
 
