@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use rmx_graph::cuda_sources::Listed;
 use rmx_kernels::cuda::{cubin_cache, libs, nvrtc};
 
-use crate::errors::{graph_error, guard};
+use crate::errors::{graph_error, guard, invalid_argument};
 
 /// The site-packages folders searched for the CUDA wheels' libraries (before the first use).
 #[pyfunction]
@@ -49,16 +49,16 @@ fn cuda_kernel_sources() -> Vec<(String, String, String, String)> {
 fn cuda_kernel_reference(py: Python<'_>, name: &str, inputs: Vec<Vec<f64>>, s: f64, view: [usize; 3]) -> PyResult<Vec<Vec<f64>>> {
     guard(py, "cuda_kernel_reference", || {
         let found = listed().iter().find(|k| k.source.name == name);
-        let reference = found.and_then(|k| k.reference.clone()).ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(format!("no reference for kernel {name}")))?;
+        let reference = found.and_then(|k| k.reference.clone()).ok_or_else(|| invalid_argument(py, format!("no reference for kernel {name}")))?;
         Ok(py.detach(|| reference(&inputs, s, view)))
     })
 }
 
 /// The values of kernel `name`'s `params` argument (an update's hyperparameters), else `[]`.
 #[pyfunction]
-fn cuda_kernel_args(name: &str) -> PyResult<Vec<f64>> {
+fn cuda_kernel_args(py: Python<'_>, name: &str) -> PyResult<Vec<f64>> {
     let found = listed().iter().find(|k| k.source.name == name);
-    found.map(|k| k.args.clone()).ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(format!("no kernel {name}")))
+    found.map(|k| k.args.clone()).ok_or_else(|| invalid_argument(py, format!("no kernel {name}")))
 }
 
 /// `source` compiled by NVRTC for `arch` (`"sm_90"`): the CUBIN's bytes. The GIL is released

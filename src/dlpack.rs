@@ -204,6 +204,8 @@ fn import(py: Python<'_>, capsule: &Bound<'_, PyAny>) -> PyResult<NDArray> {
         unsafe { std::slice::from_raw_parts(t.strides, ndim) }.iter().map(|&s| s as isize).collect()
     };
     // The storage starts at the lowest element any index reaches (strides may be negative).
+    // Each reach fits an i128 (i64 by i64) and there are at most `ndim` < 2^31 of them, so the
+    // sums cannot overflow; the byte count is checked against the address space.
     let (mut lo, mut hi) = (0i128, 0i128);
     if !shape.contains(&0) {
         for (&n, &s) in shape.iter().zip(&strides) {
@@ -211,7 +213,12 @@ fn import(py: Python<'_>, capsule: &Bound<'_, PyAny>) -> PyResult<NDArray> {
             if reach < 0 { lo += reach } else { hi += reach }
         }
     }
-    let bytes = if shape.contains(&0) { 0 } else { (hi - lo + 1) as usize * dtype.size() };
+    let too_large = || invalid_argument(py, format!("from_dlpack: shape {shape:?} with strides {strides:?} spans more memory than the address space holds"));
+    let bytes = if shape.contains(&0) {
+        0
+    } else {
+        usize::try_from(hi - lo + 1).ok().and_then(|n| n.checked_mul(dtype.size())).filter(|&b| b <= isize::MAX as usize).ok_or_else(too_large)?
+    };
     let first = (t.data as *mut u8).wrapping_add(t.byte_offset as usize).wrapping_offset(lo as isize * dtype.size() as isize);
     let base = NonNull::new(first).unwrap_or(NonNull::dangling());
     let layout = Layout { shape: shape.as_slice().into(), strides: strides.as_slice().into(), offset: (-lo) as usize };

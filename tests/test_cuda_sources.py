@@ -2,7 +2,7 @@
 
 Every kernel of the list (``rmx_operators::cuda_sources``: each elementwise function's map, zip,
 scalar and broadcast kernels and its gradient, each reduction, fused chains, each optimizer
-update, in each dtype) must
+update, the gathers, in each dtype) must
 compile with NVRTC for ``sm_90``: the test requirements install CUDA 13.0's ``nvidia-cuda-nvrtc``
 wheel, so a kernel that does not compile fails here, not on the GPU.
 
@@ -45,7 +45,8 @@ def _nvrtc_or_skip():
 
 def test_the_list_has_every_family_in_every_dtype():
     kinds = {k[2].split("(")[0] for k in KERNELS}
-    assert kinds == {"Map", "Zip", "Scalar", "ScalarFirst", "Broadcast", "UnaryBackward", "BinaryBackward", "Reduce", "Fused", "Update", "MixedUpdate"}
+    assert kinds == {"Map", "Zip", "Scalar", "ScalarFirst", "Broadcast", "UnaryBackward", "BinaryBackward", "Reduce", "Fused", "Update", "MixedUpdate",
+                     "Take", "Pick", "OneHot"}
     dtypes = {k[3] for k in KERNELS}
     assert dtypes == {"float16", "float32", "float64", "uint8", "int8", "int32", "int64", "bool"}
     assert len(KERNELS) > 1000
@@ -94,6 +95,7 @@ using namespace std;
 #define __global__
 struct rmx_dim3 { long long x; };
 static const rmx_dim3 blockIdx{0}, threadIdx{0}, blockDim{1}, gridDim{1};
+static inline int atomicCAS(int* a, int compare, int v) { int old = *a; if (old == compare) *a = v; return old; }
 static inline double __longlong_as_double(long long v) { double d; memcpy(&d, &v, 8); return d; }
 static inline float rsqrt(float x) { return 1.0f / sqrtf(x); }
 static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
@@ -136,6 +138,11 @@ def _call(k, kind):
         states = "".join(f"(k{k}::C*)p[{2 + i}], " for i in range(count))
         return (f"k{k}::Params P; memcpy(P.v, params, sizeof P.v);"
                 f" k{k}::rmx_kernel((k{k}::S*)p[0], (k{k}::S*)p[1], {states}(k{k}::S*)p[{2 + count}], n, (int)s, P);")
+    if kind in ("Take", "Pick"):
+        return (f"k{k}::rmx_kernel((const k{k}::D*)p[0], (const k{k}::I*)p[1], (k{k}::D*)p[2], n, dims[0], dims[1], dims[2], (int)s,"
+                f" (int*)p[3], (long long*)p[4]);")
+    if kind == "OneHot":
+        return f"k{k}::rmx_kernel((const k{k}::I*)p[0], (k{k}::D*)p[1], n, dims[0], (unsigned long long)dims[1], (unsigned long long)dims[2]);"
     ins, outs = _arrays(kind)
     ptrs = ", ".join(f"(k{k}::S*)p[{i}]" for i in range(ins + outs))
     if kind in ("Scalar", "ScalarFirst"):
@@ -205,7 +212,7 @@ def test_every_kernel_computes_what_the_cpu_does(host_kernels):
     rng = np.random.default_rng(7)
     checked = 0
     for index, (name, _, kind, dtype) in enumerate(KERNELS):
-        if kind == "Broadcast" or "Update" in kind:
+        if kind in ("Broadcast", "Take", "Pick", "OneHot") or "Update" in kind:
             continue
         ins, _ = _arrays(kind)
         if kind == "Reduce":
@@ -285,6 +292,81 @@ def test_every_update_kernel_computes_what_the_cpu_does(host_kernels, inplace):
         _check(name, dtype, got, want)
         checked += 1
     assert checked >= 30
+
+
+
+def _index_dtype(name):
+    """A gather kernel's index dtype, from its name (`take_<index dtype>_<width>B`)."""
+    return re.match(r"(?:take|pick|one_hot)_(\w+?)_\dB$", name).group(1)
+
+
+def _bits(values, dtype):
+    """`values` in `dtype`, as the unsigned integers of its width (what the gathers move)."""
+    a = np.ascontiguousarray(np.asarray(values).astype(NUMPY_DTYPE[dtype]))
+    return a.view({1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[a.itemsize])
+
+
+def _run_take(lib, index, kind, dtype, x, idx, idx_dtype, view, mode):
+    outer, axis, inner = view
+    count = outer * inner if kind == "Pick" else outer * len(idx) * inner
+    xs, ix = _bits(x, dtype), np.ascontiguousarray(np.asarray(idx).astype(NUMPY_DTYPE[idx_dtype]))
+    y, err, bad = np.zeros(count, xs.dtype), np.zeros(1, np.int32), np.zeros(1, np.int64)
+    ptrs = (ctypes.c_void_p * 5)(*[a.ctypes.data for a in (xs, ix, y, err, bad)])
+    dims = (ctypes.c_longlong * 3)(axis, inner, len(idx))
+    getattr(lib, f"run{index}")(ptrs, ctypes.c_longlong(count), ctypes.c_double(mode), ctypes.c_longlong(0), ctypes.c_longlong(0), dims, None)
+    return y, int(err[0]), int(bad[0])
+
+
+@pytest.mark.parametrize("mode", [0, 1, 2], ids=["clip", "wrap", "raise"])
+def test_every_take_and_pick_kernel_gathers_what_the_cpu_does(host_kernels, mode):
+    rng = np.random.default_rng(5)
+    view = (2, 5, 3)
+    checked = 0
+    for index, (name, _, kind, dtype) in enumerate(KERNELS):
+        if kind not in ("Take", "Pick"):
+            continue
+        idx_dtype = _index_dtype(name)
+        x = _inputs(rng, dtype, 1, int(np.prod(view)))[0]
+        count = view[0] * view[2] if kind == "Pick" else 4
+        # In range, negative, past the end, and fractional and NaN where the index dtype holds
+        # them (NaN reads as 0, as Rust's `as i64` makes it).
+        idx = {"uint8": [0, 4, 7, 2, 9, 1], "bool": [1, 0, 1, 1, 0, 0]}.get(idx_dtype, [0, -1, 4, 7, -6, 2])
+        if idx_dtype in RTOL:
+            idx = [0.5, np.nan, -1.5, 7.5, -5.5, 2.5]
+        idx = np.resize(np.asarray(idx, np.float64), count)
+        idx = idx.astype(NUMPY_DTYPE[idx_dtype]).astype(np.float64)
+        y, err, bad = _run_take(host_kernels, index, kind, dtype, x, idx, idx_dtype, view, mode)
+        want = _rmx.cuda_kernel_reference(name, [list(x), list(idx)], float(mode), list(view))
+        if not want:
+            assert mode == 2 and err == 1, f"{name}: the CPU raised, the kernel did not"
+            assert not 0 <= (bad + view[1] if bad < 0 else bad) < view[1], f"{name}: reported index {bad} is in range"
+        else:
+            assert err == 0, f"{name}: the kernel raised, the CPU did not"
+            np.testing.assert_array_equal(y, _bits(want[0], dtype), err_msg=name)
+        checked += 1
+    assert checked == 64
+
+
+def test_every_one_hot_kernel_sets_what_the_cpu_does(host_kernels):
+    depth, on, off = 4, 3.0, -2.0
+    checked = 0
+    for index, (name, _, kind, dtype) in enumerate(KERNELS):
+        if kind != "OneHot":
+            continue
+        idx_dtype = _index_dtype(name)
+        idx = {"uint8": [0, 3, 1, 4, 2, 0], "bool": [0, 1, 1, 0, 1, 0]}.get(idx_dtype, [0, 3, -1, 4, 2.7, 1])
+        idx = np.asarray(idx, np.float64)
+        idx = idx.astype(NUMPY_DTYPE[idx_dtype]).astype(np.float64)
+        on_bits, off_bits = (int(_bits([_rmx.cuda_scalar_arg(v, dtype)], dtype)[0]) for v in (on, off))
+        ix = np.ascontiguousarray(idx.astype(NUMPY_DTYPE[idx_dtype]))
+        y = np.zeros(len(idx) * depth, _bits([0], dtype).dtype)
+        ptrs = (ctypes.c_void_p * 2)(ix.ctypes.data, y.ctypes.data)
+        dims = (ctypes.c_longlong * 3)(depth, on_bits, off_bits)
+        getattr(host_kernels, f"run{index}")(ptrs, ctypes.c_longlong(y.size), ctypes.c_double(0), ctypes.c_longlong(0), ctypes.c_longlong(0), dims, None)
+        want = _rmx.cuda_kernel_reference(name, [list(idx)], on, [len(idx), depth, 0])
+        np.testing.assert_array_equal(y, _bits(want[0], dtype), err_msg=name)
+        checked += 1
+    assert checked == 32
 
 
 # --- the compiled kernels' cache -------------------------------------------------------------

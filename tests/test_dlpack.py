@@ -115,3 +115,45 @@ def test_torch_shares_memory_both_ways():
     assert x.asnumpy()[0] == 42
     y = mx.nd.from_dlpack(torch.arange(4, dtype=torch.int64))
     np.testing.assert_array_equal(y.asnumpy(), [0, 1, 2, 3])
+
+
+def _raw_capsule(shape, strides, code=2, bits=32, device_type=1):
+    """A hand-made DLPack capsule (no deleter) over a small buffer, describing `shape` and
+    `strides`, as a hostile or buggy producer could make one; returns it with what it points to."""
+    import ctypes
+
+    class DLTensor(ctypes.Structure):
+        _fields_ = [("data", ctypes.c_void_p), ("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32),
+                    ("ndim", ctypes.c_int32), ("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16),
+                    ("shape", ctypes.POINTER(ctypes.c_int64)), ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
+
+    class DLManagedTensor(ctypes.Structure):
+        _fields_ = [("dl_tensor", DLTensor), ("manager_ctx", ctypes.c_void_p), ("deleter", ctypes.c_void_p)]
+
+    buf = (ctypes.c_float * 16)()
+    dims = (ctypes.c_int64 * len(shape))(*shape)
+    steps = (ctypes.c_int64 * len(strides))(*strides)
+    t = DLManagedTensor(DLTensor(ctypes.addressof(buf), device_type, 0, len(shape), code, bits, 1, dims, steps, 0), None, None)
+    new = ctypes.pythonapi.PyCapsule_New
+    new.restype, new.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+    return new(ctypes.addressof(t), b"dltensor", None), (buf, dims, steps, t)
+
+
+@pytest.mark.parametrize("shape, strides, match", [
+    ((2 ** 62, 4), (4, 1), "spans more memory"),
+    ((2 ** 40, 2 ** 40), (2 ** 40, 1), "spans more memory"),
+    ((-1, 4), (4, 1), "negative extent"),
+])
+def test_a_capsule_describing_too_much_memory_is_refused(shape, strides, match):
+    capsule, keep = _raw_capsule(shape, strides)
+    with pytest.raises(InvalidArgumentError, match=match):
+        mx.nd.from_dlpack(capsule)
+
+
+def test_a_capsule_of_an_unknown_dtype_or_device_is_refused():
+    capsule, keep = _raw_capsule((2,), (1,), code=5, bits=64)
+    with pytest.raises(InvalidArgumentError, match="unsupported DLPack dtype"):
+        mx.nd.from_dlpack(capsule)
+    capsule, keep = _raw_capsule((2,), (1,), device_type=7)
+    with pytest.raises(InvalidArgumentError, match="unsupported DLPack device type 7"):
+        mx.nd.from_dlpack(capsule)

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use rmx_kernels::cuda::source::{self, Expr, KernelSource, Reduction};
 use rmx_kernels::fused::{self, BlockKernel, Operand, Step};
+use rmx_kernels::gather::{self as gathers, IndexMode, TakePlan};
 use rmx_kernels::update::{self, UpdateFn};
 use rmx_kernels::{elementwise, reduce, with_dtype, BinaryFn, Context, DType, Element, ReduceFn, Storage, Tensor, UnaryFn};
 
@@ -45,6 +46,12 @@ pub enum Kind {
     Update(usize),
     /// The same with float32 states and the float32 master weight after them.
     MixedUpdate(usize),
+    /// `(x, idx, y, n, axis, inner, k, mode, err, bad)`
+    Take,
+    /// `(x, idx, y, n, axis, inner, k, mode, err, bad)`, `k` unused
+    Pick,
+    /// `(idx, y, n, depth, on, off)`
+    OneHot,
 }
 
 /// The CPU's result for a kernel's inputs (as float64 values the dtype holds exactly), the
@@ -70,6 +77,7 @@ pub fn all() -> Vec<Listed> {
     let mut out = Vec::new();
     crate::ops::cuda_kernels(&mut out);
     chains(&mut out);
+    gather_kernels(&mut out);
     out
 }
 
@@ -214,6 +222,43 @@ pub fn update<R: UpdateFn + 'static>(name: &str, rule: R, dtype: DType, mixed: b
     let kind = if mixed { Kind::MixedUpdate(states) } else { Kind::Update(states) };
     let source = source::update(name, R::CUDA, R::CUDA_PARAMS, states, mixed, dtype);
     out.push(Listed { source, kind, dtype, reference: Some(reference), args });
+}
+
+/// A dtype of each width the gathers move (any dtype of a width runs the same kernel).
+const WIDTHS: [DType; 4] = [DType::I8, DType::F16, DType::I32, DType::F64];
+
+/// The gathers (take, pick, one_hot; Embedding's lookup is a clip-mode take) for each element
+/// width and index dtype. A take's reference gets `[x, indices]`, the mode as `s` (0 clip, 1
+/// wrap, 2 raise) and `(outer, axis, inner)`; it returns no array when the CPU raises an index
+/// error. one_hot's gets `[indices]`, `on` as `s`, `off` = -2 and `(rows, depth, _)`.
+fn gather_kernels(out: &mut Vec<Listed>) {
+    for data in WIDTHS {
+        for index in DType::ALL {
+            for pick in [false, true] {
+                let reference: Reference = Arc::new(move |x, s, [outer, axis, inner]| {
+                    let mode = [IndexMode::Clip, IndexMode::Wrap, IndexMode::Raise][s as usize];
+                    let plan = TakePlan { op: "take", outer, n: axis, inner, mode, pick };
+                    let (_xb, xt) = host(&x[0], &[x[0].len()], data);
+                    let (_ib, it) = host(&x[1], &[x[1].len()], index);
+                    let count = if pick { outer * inner } else { outer * x[1].len() * inner };
+                    let (_yb, mut yt) = host(&vec![0.0; count], &[count], data);
+                    match gathers::take(&plan, &xt, &it, &mut yt) {
+                        Ok(()) => vec![values(&yt)],
+                        Err(_) => vec![],
+                    }
+                });
+                let (source, kind) = if pick { (source::gather::pick(data.size(), index), Kind::Pick) } else { (source::gather::take(data.size(), index), Kind::Take) };
+                out.push(Listed { source, kind, dtype: data, reference: Some(reference), args: Vec::new() });
+            }
+            let reference: Reference = Arc::new(move |x, on, [rows, depth, _]| {
+                let (_ib, it) = host(&x[0], &[x[0].len()], index);
+                let (_yb, mut yt) = host(&vec![0.0; rows * depth], &[rows, depth], data);
+                gathers::one_hot(&it, on, -2.0, &mut yt).expect("a host one_hot");
+                vec![values(&yt)]
+            });
+            out.push(Listed { source: source::gather::one_hot(data.size(), index), kind: Kind::OneHot, dtype: data, reference: Some(reference), args: Vec::new() });
+        }
+    }
 }
 
 /// Fused chains as the fusion pass builds them (from the operators' block kernels), in the

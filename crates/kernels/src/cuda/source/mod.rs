@@ -1,7 +1,8 @@
 //! The CUDA C++ sources of the kernels rmx compiles at run time with NVRTC, generated from the
 //! same function types as the CPU loops: a [`crate::UnaryFn`]'s, [`crate::BinaryFn`]'s or
 //! [`crate::ReduceFn`]'s `CUDA` expression, wrapped in one kernel per primitive family (map,
-//! zip, zip with a scalar, broadcast zip, their gradients, reductions, fused chains) and dtype.
+//! zip, zip with a scalar, broadcast zip, their gradients, reductions, fused chains, optimizer
+//! updates) and dtype; the gathers, which move elements without arithmetic, are in [`gather`].
 //!
 //! Every source defines one `extern "C" __global__ void rmx_kernel(...)` over a grid-stride loop
 //! (64-bit indices), and a prelude naming the dtype's storage type `S` and computing type `T`
@@ -10,6 +11,8 @@
 //! them. A source is its own cache key: the compiled module is kept per (source, architecture).
 
 use crate::{with_dtype, BinaryFn, DType, Element, UnaryFn};
+
+pub mod gather;
 
 /// The entry point every generated source defines.
 pub const ENTRY: &str = "rmx_kernel";

@@ -1,0 +1,108 @@
+//! The gathers' CUDA sources (`gather::take`, `pick`, `one_hot`; Embedding's lookup is a take
+//! in clip mode over one row axis). They move elements without arithmetic, so one kernel serves
+//! every dtype of a width (`D`, an unsigned type of 1, 2, 4 or 8 bytes); the indices are read in
+//! their own dtype (`I`) as numbers, as the CPU's `gather::indices` reads them.
+//!
+//! An index outside its axis in raise mode sets `*err` (the first thread to find one also writes
+//! it to `*bad`); the launcher reads the flag at the operation's end and raises the CPU's
+//! `KernelError::Index` message, so the error surfaces at the next wait as on the CPU.
+
+use super::{kernel, storage, HALF};
+use crate::gather::IndexMode;
+use crate::DType;
+
+/// The `mode` argument of the take kernels.
+pub fn mode_arg(mode: IndexMode) -> i32 {
+    match mode {
+        IndexMode::Clip => 0,
+        IndexMode::Wrap => 1,
+        IndexMode::Raise => 2,
+    }
+}
+
+/// The unsigned type a kernel moves elements of `width` bytes as.
+fn bits(width: usize) -> &'static str {
+    match width {
+        1 => "unsigned char",
+        2 => "unsigned short",
+        4 => "unsigned int",
+        _ => "unsigned long long",
+    }
+}
+
+/// `I`, an index as a double (`rmx_index`), and an index resolved on an axis as the CPU's
+/// `resolve` does (`rmx_resolve`: Rust's saturating `as i64`, then clip, wrap or raise).
+fn index_helpers(index: DType) -> String {
+    let half = if index == DType::F16 { HALF } else { "" };
+    let read = if index == DType::F16 { "(double)rmx_h2f(v)" } else { "(double)v" };
+    format!(
+        "{half}typedef {} I;\n\
+         __device__ __forceinline__ double rmx_index(I v) {{ return {read}; }}\n\
+         __device__ __forceinline__ long long rmx_to_i64(double d) {{\n\
+         \x20   if (d != d) return 0;\n\
+         \x20   if (d >= 9223372036854775807.0) return 9223372036854775807LL;\n\
+         \x20   if (d <= -9223372036854775808.0) return -9223372036854775807LL - 1;\n\
+         \x20   return (long long)d;\n}}\n\
+         __device__ __forceinline__ long long rmx_resolve(double raw, long long n, int mode, int* err, long long* bad) {{\n\
+         \x20   long long i = rmx_to_i64(raw);\n\
+         \x20   if (mode == 0) return i < 0 ? 0 : (i > n - 1 ? n - 1 : i);\n\
+         \x20   if (mode == 1) {{ long long r = i % n; return r < 0 ? r + n : r; }}\n\
+         \x20   long long j = i < 0 ? i + n : i;\n\
+         \x20   if (j < 0 || j >= n) {{ if (atomicCAS(err, 0, 1) == 0) *bad = i; return 0; }}\n\
+         \x20   return j;\n}}\n",
+        storage(index)
+    )
+}
+
+fn gather_source(name: String, width: usize, index: DType, params: &str, body: &str) -> super::KernelSource {
+    let code = format!("typedef {} D;\n{}{}", bits(width), index_helpers(index), kernel(params, body));
+    super::KernelSource { name, code }
+}
+
+const TAKE_PARAMS: &str = "const D* x, const I* idx, D* y, long long n, long long axis, long long inner, long long k, int mode, int* err, long long* bad";
+
+/// `y = take(x, idx)` over `x` seen as `(outer, axis, inner)` and `y` as `(outer, k, inner)`
+/// (`k` indices), elements of `width` bytes, indices of dtype `index`; `mode` is [`mode_arg`].
+pub fn take(width: usize, index: DType) -> super::KernelSource {
+    let body = "        long long o = i / (k * inner), q = (i / inner) % k, r = i % inner;\n\
+                \x20       long long j = rmx_resolve(rmx_index(idx[q]), axis, mode, err, bad);\n\
+                \x20       y[i] = x[(o * axis + j) * inner + r];";
+    gather_source(format!("take_{}_{}B", index.name(), width), width, index, TAKE_PARAMS, body)
+}
+
+/// `y = pick(x, idx)`: one element per `(outer, inner)` position, its index at the same place in
+/// `idx`; the parameters are [`take`]'s (`k` unused).
+pub fn pick(width: usize, index: DType) -> super::KernelSource {
+    let body = "        long long o = i / inner, r = i % inner;\n\
+                \x20       long long j = rmx_resolve(rmx_index(idx[i]), axis, mode, err, bad);\n\
+                \x20       y[i] = x[(o * axis + j) * inner + r];";
+    gather_source(format!("pick_{}_{}B", index.name(), width), width, index, TAKE_PARAMS, body)
+}
+
+/// `y = one_hot(idx)`, rows of `depth`: `on` at each row's index inside `[0, depth)` (truncated),
+/// `off` elsewhere, both passed as the output dtype's bits.
+pub fn one_hot(width: usize, index: DType) -> super::KernelSource {
+    let params = "const I* idx, D* y, long long n, long long depth, unsigned long long on, unsigned long long off";
+    let body = "        long long row = i / depth, c = i % depth;\n\
+                \x20       double d = rmx_index(idx[row]);\n\
+                \x20       y[i] = (D)((d >= 0.0 && d < (double)depth && (long long)d == c) ? on : off);";
+    // No index error in one_hot: `err`/`bad` are never touched, so the helpers' reference to
+    // them compiles away.
+    gather_source(format!("one_hot_{}_{}B", index.name(), width), width, index, params, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gathers_move_bits_and_read_indices_in_their_dtype() {
+        let t = take(2, DType::F16);
+        assert_eq!(t.name, "take_float16_2B");
+        assert!(t.code.contains("typedef unsigned short D;") && t.code.contains("typedef unsigned short I;") && t.code.contains("rmx_h2f(v)"));
+        let p = pick(8, DType::I32);
+        assert!(p.code.contains("typedef unsigned long long D;") && p.code.contains("typedef int I;") && p.code.contains("idx[i]"));
+        assert!(one_hot(1, DType::Bool).code.contains("unsigned long long on"));
+        assert_eq!(mode_arg(IndexMode::Raise), 2);
+    }
+}
