@@ -10,9 +10,9 @@ use std::ptr::NonNull;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-use rmx_engine::{engine, Context, DeviceKind};
+use rmx_engine::{Context, DeviceKind};
 use rmx_graph::NDArray;
-use rmx_kernels::{DType, Layout, Storage};
+use rmx_kernels::{checked_bytes, DType, Layout, Storage};
 
 use crate::errors::{graph_error, guard, invalid_argument};
 use crate::ndarray::PyNDArray;
@@ -104,24 +104,27 @@ unsafe extern "C" fn delete_exported(m: *mut DLManagedTensor) {
 /// A capsule that nobody consumed still owns its tensor: free it with the capsule.
 unsafe extern "C" fn drop_capsule(capsule: *mut ffi::PyObject) {
     // SAFETY: called by Python with the GIL on a capsule `export` made; a consumed one was
-    // renamed and is no longer valid under `NAME`.
+    // renamed and is no longer valid under `NAME`. An exception may be propagating while the
+    // capsule dies (a frame's locals freed on the way out): it is set aside and put back, so
+    // neither the check nor the deleter loses or clobbers it.
     unsafe {
+        let (mut kind, mut value, mut trace) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+        ffi::PyErr_Fetch(&mut kind, &mut value, &mut trace);
         if ffi::PyCapsule_IsValid(capsule, NAME.as_ptr()) == 1 {
             let m = ffi::PyCapsule_GetPointer(capsule, NAME.as_ptr()) as *mut DLManagedTensor;
             if let Some(delete) = m.as_ref().and_then(|m| m.deleter) {
                 delete(m);
             }
-        } else {
-            ffi::PyErr_Clear();
         }
+        ffi::PyErr_Restore(kind, value, trace);
     }
 }
 
-/// `array` as a DLPack capsule, after its pending writes (and, `for_write`, every pending
-/// operation) are done: the consumer then reads or writes the memory directly.
+/// `array` as a DLPack capsule, after its pending writes (and, `for_write`, its pending reads
+/// too) are done: the consumer then reads or writes the memory directly.
 fn export(py: Python<'_>, array: &NDArray, for_write: bool) -> PyResult<Py<PyAny>> {
     let waited = array.clone();
-    py.detach(|| if for_write { engine().wait_all().map_err(Into::into) } else { waited.wait_to_read() }).map_err(|e| graph_error(py, e))?;
+    py.detach(|| if for_write { waited.wait_to_write() } else { waited.wait_to_read() }).map_err(|e| graph_error(py, e))?;
     let ctx = array.ctx();
     let device = match ctx.kind {
         DeviceKind::Gpu => DLDevice { device_type: CUDA, device_id: ctx.ordinal as i32 },
@@ -203,24 +206,40 @@ fn import(py: Python<'_>, capsule: &Bound<'_, PyAny>) -> PyResult<NDArray> {
         // SAFETY: as above.
         unsafe { std::slice::from_raw_parts(t.strides, ndim) }.iter().map(|&s| s as isize).collect()
     };
+    let refuse = |why: String| invalid_argument(py, format!("from_dlpack: shape {shape:?} with strides {strides:?} {why}"));
+    // Every element must be addressable by a checked size, as any array's.
+    checked_bytes(&shape, dtype).map_err(|_| refuse("has more elements than the address space holds".into()))?;
+    // Elements that share memory (a stretched axis, as `expand` makes) would be written by
+    // several threads at once: such a tensor is copied first (`from_dlpack(t.contiguous())`).
+    if shape.iter().zip(&strides).any(|(&n, &s)| n > 1 && s == 0) {
+        return Err(refuse("repeats elements (a stride of 0): pass a contiguous copy".into()));
+    }
     // The storage starts at the lowest element any index reaches (strides may be negative).
-    // Each reach fits an i128 (i64 by i64) and there are at most `ndim` < 2^31 of them, so the
-    // sums cannot overflow; the byte count is checked against the address space.
+    let too_large = || refuse("spans more memory than the address space holds".into());
     let (mut lo, mut hi) = (0i128, 0i128);
     if !shape.contains(&0) {
         for (&n, &s) in shape.iter().zip(&strides) {
-            let reach = (n as i128 - 1) * s as i128;
-            if reach < 0 { lo += reach } else { hi += reach }
+            let reach = (n as i128 - 1).checked_mul(s as i128).ok_or_else(too_large)?;
+            let side = if reach < 0 { &mut lo } else { &mut hi };
+            *side = side.checked_add(reach).ok_or_else(too_large)?;
         }
     }
-    let too_large = || invalid_argument(py, format!("from_dlpack: shape {shape:?} with strides {strides:?} spans more memory than the address space holds"));
     let bytes = if shape.contains(&0) {
         0
     } else {
-        usize::try_from(hi - lo + 1).ok().and_then(|n| n.checked_mul(dtype.size())).filter(|&b| b <= isize::MAX as usize).ok_or_else(too_large)?
+        let span = hi.checked_sub(lo).and_then(|d| d.checked_add(1)).ok_or_else(too_large)?;
+        usize::try_from(span).ok().and_then(|n| n.checked_mul(dtype.size())).filter(|&b| b <= isize::MAX as usize).ok_or_else(too_large)?
     };
     let first = (t.data as *mut u8).wrapping_add(t.byte_offset as usize).wrapping_offset(lo as isize * dtype.size() as isize);
-    let base = NonNull::new(first).unwrap_or(NonNull::dangling());
+    // Kernels read elements as typed slices: the data must be aligned to its dtype. An empty
+    // tensor may come with a null (or any) pointer: nothing is read, any aligned address does.
+    let base = if bytes == 0 {
+        NonNull::new(dtype.size() as *mut u8).expect("a dtype has a non-zero size")
+    } else if (first as usize) % dtype.size() != 0 || first.is_null() {
+        return Err(refuse(format!("starts at address {first:p}, not aligned to its {}-byte elements: pass an aligned copy", dtype.size())));
+    } else {
+        NonNull::new(first).expect("checked non-null")
+    };
     let layout = Layout { shape: shape.as_slice().into(), strides: strides.as_slice().into(), offset: (-lo) as usize };
     // Consumed from here: the capsule no longer frees the tensor; rmx's buffer does.
     // SAFETY: a valid capsule, renamed as DLPack's consumers do.

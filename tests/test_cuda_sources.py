@@ -55,16 +55,27 @@ def test_the_list_has_every_family_in_every_dtype():
 def test_wheel_libraries_are_found_by_path():
     _nvrtc_or_skip()
     loaded = mx._cuda_libs.preloaded()
-    if any("nvidia" in p for p in loaded):
-        assert any(os.path.basename(p).startswith("libnvrtc.so.13") for p in loaded)
+    if NVRTC_EXPECTED or any("nvidia" in p for p in loaded):
+        # The test requirements' wheel, loaded from its own folder by absolute path.
+        assert any(os.path.basename(p).startswith("libnvrtc.so.13") and "nvidia" in p for p in loaded), loaded
+
+
+def _batch(kernels):
+    """Several kernels as one NVRTC program: each source in a namespace of its own, its entry
+    renamed (entries have C linkage). NVRTC has a cost per program, so this compiles the list in
+    half the time of one program per kernel; a failing batch is then compiled kernel by kernel
+    to name the culprit, as the runtime compiles them."""
+    parts = []
+    for j, (name, code) in enumerate(kernels):
+        parts.append(f"namespace k{j} {{\n{code.replace('void rmx_kernel(', f'void rmx_kernel_{j}(')}\n}}\n")
+    return "".join(parts)
 
 
 def test_every_kernel_compiles_for_sm_90():
     major, minor = _nvrtc_or_skip()
     assert (major, minor) >= (13, 0)
 
-    def compile_one(kernel):
-        name, code = kernel[0], kernel[1]
+    def compile_one(name, code):
         try:
             cubin = _rmx.nvrtc_compile(name, code, "sm_90")
         except mx.base.DeviceError as e:
@@ -72,9 +83,25 @@ def test_every_kernel_compiles_for_sm_90():
         # An ELF object: what the driver loads without JIT, on any driver that knows sm_90.
         return None if cubin[:4] == b"\x7fELF" else f"{name}: not a CUBIN"
 
+    def compile_batch(kernels):
+        if compile_one(f"batch of {len(kernels)}", _batch(kernels)) is None:
+            return []
+        return [f for f in (compile_one(n, c) for n, c in kernels) if f]
+
+    listed = [(k[0], k[1]) for k in KERNELS]
+    batches = [listed[i:i + 48] for i in range(0, len(listed), 48)]
     with ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as pool:
-        failures = [f for f in pool.map(compile_one, KERNELS) if f]
+        failures = [f for found in pool.map(compile_batch, batches) for f in found]
     assert not failures, f"{len(failures)} kernels failed to compile; first: {failures[0]}"
+
+
+def test_a_broken_kernel_in_a_batch_is_named():
+    _nvrtc_or_skip()
+    good = next((k[0], k[1]) for k in KERNELS if k[0] == "map_Exp_float32")
+    bad = ("broken", 'extern "C" __global__ void rmx_kernel(float* y) { y[0] = undefined_thing; }')
+    with pytest.raises(mx.base.DeviceError, match="undefined_thing"):
+        _rmx.nvrtc_compile("batch", _batch([good, bad]), "sm_90")
+    _rmx.nvrtc_compile("batch", _batch([good, good]), "sm_90")
 
 
 def test_a_compile_error_carries_nvrtc_log():
@@ -159,7 +186,7 @@ def _call(k, kind):
 @pytest.fixture(scope="module")
 def host_kernels(tmp_path_factory):
     """Every kernel compiled for the host into one library; `run(index, ...)` calls one."""
-    cxx = shutil.which("g++") or shutil.which("c++")
+    cxx = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
     if cxx is None:
         pytest.skip("no host C++ compiler")
     parts = [HOST_PRELUDE]
@@ -199,10 +226,11 @@ def _run(lib, index, kind, dtype, inputs, s=0.0, out_n=None, dims=None):
     return [o.astype(np.float64) for o in outs]
 
 
-def _check(name, dtype, got, want):
+def _check(name, dtype, got, want, exact=False):
+    assert len(got) == len(want), f"{name}: {len(got)} outputs, the reference has {len(want)}"
     for g, w in zip(got, want):
         w = np.asarray(w, np.float64)
-        if dtype in RTOL:
+        if dtype in RTOL and not exact:
             np.testing.assert_allclose(g, w, rtol=RTOL[dtype], atol=RTOL[dtype] * 1e-2, equal_nan=True, err_msg=name)
         else:
             np.testing.assert_array_equal(g, w, err_msg=name)
@@ -289,7 +317,9 @@ def test_every_update_kernel_computes_what_the_cpu_does(host_kernels, inplace):
         inputs = [weight, grad] + [s.astype(np.float32 if kind.startswith("Mixed") else NUMPY_DTYPE[dtype]).astype(np.float64) for s in states]
         got = _run_update(host_kernels, index, kind, dtype, inputs, _rmx.cuda_kernel_args(name), inplace)
         want = _rmx.cuda_kernel_reference(name, [list(v) for v in inputs], float(inplace), [0, 0, 0])
-        _check(name, dtype, got, want)
+        # Bit for bit: + - * / and sqrt are IEEE-rounded on both sides, pow is the same libm's,
+        # and neither side contracts a multiply-add.
+        _check(name, dtype, got, want, exact=True)
         checked += 1
     assert checked >= 30
 

@@ -117,7 +117,7 @@ def test_torch_shares_memory_both_ways():
     np.testing.assert_array_equal(y.asnumpy(), [0, 1, 2, 3])
 
 
-def _raw_capsule(shape, strides, code=2, bits=32, device_type=1):
+def _raw_capsule(shape, strides, code=2, bits=32, device_type=1, byte_offset=0, null=False):
     """A hand-made DLPack capsule (no deleter) over a small buffer, describing `shape` and
     `strides`, as a hostile or buggy producer could make one; returns it with what it points to."""
     import ctypes
@@ -133,15 +133,18 @@ def _raw_capsule(shape, strides, code=2, bits=32, device_type=1):
     buf = (ctypes.c_float * 16)()
     dims = (ctypes.c_int64 * len(shape))(*shape)
     steps = (ctypes.c_int64 * len(strides))(*strides)
-    t = DLManagedTensor(DLTensor(ctypes.addressof(buf), device_type, 0, len(shape), code, bits, 1, dims, steps, 0), None, None)
+    data = None if null else ctypes.addressof(buf)
+    t = DLManagedTensor(DLTensor(data, device_type, 0, len(shape), code, bits, 1, dims, steps, byte_offset), None, None)
     new = ctypes.pythonapi.PyCapsule_New
     new.restype, new.argtypes = ctypes.py_object, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
     return new(ctypes.addressof(t), b"dltensor", None), (buf, dims, steps, t)
 
 
 @pytest.mark.parametrize("shape, strides, match", [
-    ((2 ** 62, 4), (4, 1), "spans more memory"),
-    ((2 ** 40, 2 ** 40), (2 ** 40, 1), "spans more memory"),
+    ((2 ** 62, 4), (4, 1), "more elements"),
+    ((2 ** 40, 2 ** 40), (2 ** 40, 1), "more elements"),
+    ((2, 2), (2 ** 62, 1), "spans more memory"),
+    ((2, 2, 2), (2 ** 62, 2 ** 62, -(2 ** 62)), "spans more memory"),
     ((-1, 4), (4, 1), "negative extent"),
 ])
 def test_a_capsule_describing_too_much_memory_is_refused(shape, strides, match):
@@ -157,3 +160,38 @@ def test_a_capsule_of_an_unknown_dtype_or_device_is_refused():
     capsule, keep = _raw_capsule((2,), (1,), device_type=7)
     with pytest.raises(InvalidArgumentError, match="unsupported DLPack device type 7"):
         mx.nd.from_dlpack(capsule)
+
+
+def test_the_producer_gets_its_memory_back_when_rmx_is_done():
+    import weakref
+
+    a = np.arange(6, dtype=np.float32)
+    alive = weakref.ref(a)
+    x = mx.nd.from_dlpack(a)
+    y = x * 2
+    del a
+    gc.collect()
+    assert alive() is not None, "rmx still holds the memory"
+    del x
+    y.wait_to_read()
+    gc.collect()
+    assert alive() is None, "the producer's deleter did not run"
+    np.testing.assert_array_equal(y.asnumpy(), np.arange(6, dtype=np.float32) * 2)
+
+
+def test_repeated_or_misaligned_elements_are_refused_with_a_way_out():
+    stretched = np.broadcast_to(np.arange(3, dtype=np.float32), (4, 3))
+    capsule, keep = _raw_capsule((4, 3), (0, 1))
+    with pytest.raises(InvalidArgumentError, match="stride of 0"):
+        mx.nd.from_dlpack(capsule)
+    capsule, keep = _raw_capsule((3,), (1,), byte_offset=1)
+    with pytest.raises(InvalidArgumentError, match="not aligned"):
+        mx.nd.from_dlpack(capsule)
+    # A copy is accepted.
+    np.testing.assert_array_equal(mx.nd.from_dlpack(np.ascontiguousarray(stretched)).asnumpy(), stretched)
+
+
+def test_an_empty_tensor_with_a_null_pointer_is_an_empty_array():
+    capsule, keep = _raw_capsule((0, 3), (3, 1), null=True)
+    x = mx.nd.from_dlpack(capsule)
+    assert x.shape == (0, 3) and x.asnumpy().shape == (0, 3)

@@ -235,6 +235,23 @@ impl NDArray {
     pub fn wait_to_read(&self) -> Result<()> {
         Ok(engine().wait_for_var(&self.chunk.var)?)
     }
+
+    /// Blocks until every operation pushed on the array so far, reads included, is done (what
+    /// a writer outside the engine needs: DLPack's `for_write`); returns a pending write's
+    /// failure, if any.
+    pub fn wait_to_write(&self) -> Result<()> {
+        self.wait_to_read()?;
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let body: rmx_engine::OprFn = Box::new(move |_| {
+            let _ = done.send(());
+            Ok(())
+        });
+        engine().push(body, self.ctx(), &[], &[self.var().clone()], FnProperty::Normal, 0, "WaitToWrite".into())?;
+        // Whether it ran or was dropped unrun (the engine skips work on a failed variable), the
+        // channel ends: this never hangs.
+        let _ = finished.recv();
+        Ok(())
+    }
 }
 
 /// Refuses a layout that could address a byte outside `bytes`: from its offset, the furthest

@@ -1,7 +1,7 @@
 //! Every kernel the CUDA path compiles at run time, listed from the operators' own function
 //! types: each elementwise function's map, zip, scalar and broadcast kernels and its gradient's,
-//! each reduction, fused chains and each optimizer update, in each dtype they run in. Each comes with the CPU loop it
-//! must agree with ([`Reference`]), run on the same values.
+//! each reduction, fused chains, each optimizer update and the gathers, in each dtype they run
+//! in. Each comes with the CPU loop it must agree with ([`Reference`]), run on the same values.
 //!
 //! `tests/test_cuda_sources.py` compiles the whole list with NVRTC for `sm_90` on a machine
 //! without a GPU (a kernel that does not compile fails CI, not the GPU), and runs the kernels'
@@ -81,6 +81,27 @@ pub fn all() -> Vec<Listed> {
     out
 }
 
+/// `$body` with `$T` the element type of float dtype `$d`: the gradients' three dtypes, so a
+/// reference is compiled three times, not eight as under `with_dtype!`.
+macro_rules! with_grad_float {
+    ($d:expr, $T:ident => $body:expr) => {
+        match $d {
+            DType::F16 => {
+                type $T = rmx_kernels::f16;
+                $body
+            }
+            DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            _ => {
+                type $T = f64;
+                $body
+            }
+        }
+    };
+}
+
 fn to<T: Element>(v: &[f64]) -> Vec<T> {
     v.iter().map(|&x| T::from_f64(x)).collect()
 }
@@ -93,6 +114,8 @@ fn back<T: Element>(v: Vec<T>) -> Vec<f64> {
 /// references call the operators' own primitives on these, so that they run the very loops the
 /// operators run (and compile none of their own).
 fn host(values: &[f64], shape: &[usize], dtype: DType) -> (Storage, Tensor) {
+    // The binding passes callers' lists: a view larger than its values would reach past the buffer.
+    assert_eq!(values.len(), shape.iter().product::<usize>(), "{} values for shape {shape:?}", values.len());
     let storage = Storage::zeroed(values.len() * dtype.size(), Context::cpu(0)).expect("a small host buffer");
     // SAFETY: the buffer holds `values.len()` elements of `dtype` and lives as long as the view
     // (the two are returned together, the storage dropped last by the callers' bindings).
@@ -146,7 +169,7 @@ pub fn unary<F: UnaryGrad>(name: &str, out: &mut Vec<Listed>) {
         return;
     }
     for d in FLOATS {
-        let r: Reference = Arc::new(move |x, _, _| with_dtype!(d, T => {
+        let r: Reference = with_grad_float!(d, T => Arc::new(|x, _, _| {
             let (g, xs, ys) = (to::<T>(&x[0]), to::<T>(&x[1]), to::<T>(&x[2]));
             vec![back((0..g.len()).map(|i| unary_backward::<T, F>(g[i], xs[i], ys[i])).collect())]
         }));
@@ -173,7 +196,7 @@ pub fn binary<F: BinaryGrad>(name: &str, out: &mut Vec<Listed>) {
         return;
     }
     for d in FLOATS {
-        let r: Reference = Arc::new(move |x, _, _| with_dtype!(d, T => {
+        let r: Reference = with_grad_float!(d, T => Arc::new(|x, _, _| {
             let (g, a, b) = (to::<T>(&x[0]), to::<T>(&x[1]), to::<T>(&x[2]));
             let (da, db): (Vec<T>, Vec<T>) = (0..g.len()).map(|i| scaled_grad::<T, F>(g[i], a[i], b[i])).unzip();
             vec![back(da), back(db)]

@@ -4,15 +4,19 @@
 //! step otherwise compiles every elementwise, reduction and update kernel it meets, some tens of
 //! milliseconds each.
 //!
-//! An entry on disk is two files named by a hash of its key: `<hash>.cu`, the source it was
-//! compiled from (read back and compared, so a hash collision or a stale file is a miss, never a
-//! wrong kernel), and `<hash>.cubin`, written to a temporary name and renamed into place so a
-//! concurrent process never reads half a file. Anything wrong with the disk (unwritable, full,
-//! a damaged file) only costs a compile: the cache never fails a kernel.
+//! An entry on disk is two files named by a hash of its key (source, architecture, NVRTC's
+//! version and options, this format's version): `<hash>.cu`, the source it was compiled from
+//! (read back and compared, so a hash collision or a stale file is a miss), and `<hash>.cubin`.
+//! Each is written to a temporary name of its own (process, thread and count) and renamed into
+//! place, so no reader sees half a file; concurrent writers of one key write the same bytes.
+//! Only regular files of a bounded size are read (a planted FIFO or a huge file is a miss), and
+//! the folder is made private to its user. Anything wrong with the disk (unwritable, full, a
+//! damaged file) only costs a compile: the cache never fails a kernel.
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::nvrtc;
@@ -29,6 +33,12 @@ pub enum Found {
 
 type Key = (String, String);
 
+/// Bumped when the files' layout or meaning changes: old entries then miss.
+const FORMAT: &str = "rmx cubin cache 1";
+
+/// The largest file read back (a kernel's source or CUBIN is some kilobytes).
+const MAX_FILE: u64 = 16 << 20;
+
 fn memory() -> &'static Mutex<HashMap<Key, Arc<[u8]>>> {
     static MEMORY: OnceLock<Mutex<HashMap<Key, Arc<[u8]>>>> = OnceLock::new();
     MEMORY.get_or_init(Default::default)
@@ -42,7 +52,8 @@ pub fn cubin(name: &str, source: &str, arch: &str) -> KernelResult<(Arc<[u8]>, F
         return Ok((hit.clone(), Found::Memory));
     }
     let (major, minor) = nvrtc::version()?;
-    let file = config::cuda_cache_dir().map(|dir| dir.join(format!("{:032x}", fnv1a(&[source, arch, &format!("nvrtc {major}.{minor}")]))));
+    let compiler = format!("nvrtc {major}.{minor} {}", nvrtc::OPTIONS.join(" "));
+    let file = config::cuda_cache_dir().map(|dir| dir.join(format!("{:032x}", fnv1a(&[FORMAT, source, arch, &compiler]))));
     let (bytes, found) = match file.as_deref().and_then(|f| read(f, source)) {
         Some(bytes) => (bytes, Found::Disk),
         None => {
@@ -65,20 +76,36 @@ pub fn clear_memory() {
 
 /// The entry at `stem` if it was compiled from `source` and is a whole ELF object.
 fn read(stem: &Path, source: &str) -> Option<Arc<[u8]>> {
-    if fs::read_to_string(stem.with_extension("cu")).ok()? != source {
+    if small_file(&stem.with_extension("cu"))? != source.as_bytes() {
         return None;
     }
-    let bytes = fs::read(stem.with_extension("cubin")).ok()?;
+    let bytes = small_file(&stem.with_extension("cubin"))?;
     is_elf(&bytes).then(|| bytes.into())
 }
 
+/// A regular file's bytes, if it is one and no larger than [`MAX_FILE`].
+fn small_file(path: &Path) -> Option<Vec<u8>> {
+    let meta = fs::metadata(path).ok()?;
+    (meta.is_file() && meta.len() <= MAX_FILE).then(|| fs::read(path).ok()).flatten()
+}
+
 fn write(stem: &Path, source: &str, bytes: &[u8]) -> std::io::Result<()> {
-    fs::create_dir_all(stem.parent().unwrap_or(Path::new(".")))?;
+    let folder = stem.parent().unwrap_or(Path::new("."));
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(folder)?;
     // The source first, the CUBIN last: a reader finds the CUBIN only once both are whole.
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
     for (ext, data) in [("cu", source.as_bytes()), ("cubin", bytes)] {
-        let tmp: PathBuf = stem.with_extension(format!("{ext}.{}.tmp", std::process::id()));
-        fs::write(&tmp, data)?;
-        fs::rename(&tmp, stem.with_extension(ext))?;
+        let unique = format!("{}-{:?}-{}", std::process::id(), std::thread::current().id(), COUNT.fetch_add(1, Ordering::Relaxed));
+        let tmp: PathBuf = stem.with_extension(format!("{ext}.{}.tmp", unique.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "")));
+        let written = fs::write(&tmp, data).and_then(|()| fs::rename(&tmp, stem.with_extension(ext)));
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written?;
     }
     Ok(())
 }

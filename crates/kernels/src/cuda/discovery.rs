@@ -15,9 +15,8 @@ fn driver() -> &'static Result<usize, String> {
 }
 
 fn probe() -> Result<usize, String> {
-    // The libraries cudarc opens later (cuBLAS, cuDNN, NVRTC) are loaded from the pip wheels
-    // first; the driver itself comes with the system.
-    super::libs::preload();
+    // The driver comes with the system, never from a wheel: the wheels' libraries are loaded
+    // (`libs::preload`) where they are first needed, not to count devices.
     // SAFETY: only tries to open the library by its usual names.
     if !unsafe { sys::is_culib_present() } {
         return Err("no CUDA driver was found (libcuda.so could not be loaded)".into());

@@ -11,9 +11,12 @@ use super::discovery::guarded;
 use super::libs;
 use crate::error::{KernelError, KernelResult};
 
-/// Options every kernel compiles with: C++17, IEEE arithmetic (no fast math: the GPU computes the
-/// CPU's values up to the math library's last bits), and 64-bit addressing.
-const OPTIONS: [&str; 2] = ["-std=c++17", "-default-device"];
+/// Options every kernel compiles with: C++17, functions without `__device__` compiled for the
+/// device, and no contraction of `a * b + c` into a fused multiply-add (Rust never contracts, so
+/// with `--fmad=false` the kernels round each step as the CPU loops do; elementwise kernels are
+/// bound by memory, not by the multiply-adds). Division and square root are IEEE-rounded
+/// (NVRTC's default), so only the math library's functions may differ in their last bits.
+pub(crate) const OPTIONS: [&str; 3] = ["-std=c++17", "-default-device", "--fmad=false"];
 
 fn nvrtc_err(what: &str, message: impl std::fmt::Display) -> KernelError {
     KernelError::Compile { kernel: what.to_string(), log: message.to_string() }

@@ -291,9 +291,8 @@ impl<F: UnaryGrad> Operator for UnaryBackward<F> {
     }
 }
 
-/// `dx = g * f'(x, y)` in `T`'s computing class (float32 math for float32 and float16).
-/// `dx = dy * f'(x, y)` for one element, in `T`'s computing class (`_backward_unary`'s formula,
-/// and the reference its CUDA kernel is checked against).
+/// `dx = dy * f'(x, y)` for one element, in `T`'s computing class (float32 math for float32 and
+/// float16): `_backward_unary`'s formula, and the reference its CUDA kernel is checked against.
 pub(crate) fn backward<T: Element, F: UnaryGrad>(g: T, x: T, y: T) -> T {
     if T::CLASS == Class::F32 {
         T::from_f32(g.to_f32() * F::grad_f32(x.to_f32(), y.to_f32()))

@@ -4,8 +4,11 @@
 //! their own dtype (`I`) as numbers, as the CPU's `gather::indices` reads them.
 //!
 //! An index outside its axis in raise mode sets `*err` (the first thread to find one also writes
-//! it to `*bad`); the launcher reads the flag at the operation's end and raises the CPU's
-//! `KernelError::Index` message, so the error surfaces at the next wait as on the CPU.
+//! it to `*bad`: some out-of-range index, not necessarily the CPU's first). The launcher, still
+//! to be written with the GPU launch path, is to read the flag at the operation's end and raise
+//! the CPU's `KernelError::Index` message, so the error surfaces at the next wait as on the CPU.
+//! An axis of size 0 is the operator's to refuse (its shape check does): clip mode would read
+//! element -1.
 
 use super::{kernel, storage, HALF};
 use crate::gather::IndexMode;

@@ -7,8 +7,9 @@
 //! Every source defines one `extern "C" __global__ void rmx_kernel(...)` over a grid-stride loop
 //! (64-bit indices), and a prelude naming the dtype's storage type `S` and computing type `T`
 //! (`float` for float16 and float32, `double` for float64 and, as MXNet's integer kernels and
-//! rmx's CPU loops, for the integer types, which truncate back), with `load`/`store` between
-//! them. A source is its own cache key: the compiled module is kept per (source, architecture).
+//! rmx's CPU loops, for the integer types, which truncate back; `long long` where a function has
+//! an exact integer form, `CUDA_INT`), with `load`/`store` between them. A source is its own
+//! cache key: the compiled kernel is kept per (source, architecture) (`cubin_cache`).
 
 use crate::{with_dtype, BinaryFn, DType, Element, UnaryFn};
 
