@@ -131,6 +131,32 @@ fn gpu_memory_info(py: Python<'_>, dev_id: u32) -> PyResult<(usize, usize)> {
     })
 }
 
+/// Gives GPU `dev_id`'s kept buffers back to the driver (`Context.empty_cache()`).
+#[pyfunction]
+fn gpu_empty_cache(py: Python<'_>, dev_id: u32) -> PyResult<()> {
+    guard(py, "empty_cache", || {
+        py.detach(|| rmx_kernels::cuda::empty_cache(rmx_engine::Context::gpu(dev_id))).map_err(|e| crate::errors::graph_error(py, e.into()))
+    })
+}
+
+/// GPU `dev_id`'s memory pool: bytes in use and kept, and counts of device allocations,
+/// reuses and emptyings.
+#[pyfunction]
+fn gpu_pool_stats(py: Python<'_>, dev_id: u32) -> PyResult<std::collections::HashMap<&'static str, u64>> {
+    guard(py, "gpu_memory_pool_stats", || {
+        let s = rmx_kernels::cuda::pool_stats(rmx_engine::Context::gpu(dev_id)).map_err(|e| crate::errors::graph_error(py, e.into()))?;
+        Ok([
+            ("in_use", s.in_use as u64),
+            ("pooled", s.pooled as u64),
+            ("device_allocations", s.device_allocations),
+            ("reuses", s.reuses),
+            ("releases", s.releases),
+        ]
+        .into_iter()
+        .collect())
+    })
+}
+
 /// Starts or stops the engine's profiler (`mx.profiler.set_state`).
 #[pyfunction]
 fn profiler_set_running(on: bool) {
@@ -157,6 +183,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(profiler_now, m)?)?;
     m.add_function(wrap_pyfunction!(num_gpus, m)?)?;
     m.add_function(wrap_pyfunction!(gpu_memory_info, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_empty_cache, m)?)?;
+    m.add_function(wrap_pyfunction!(gpu_pool_stats, m)?)?;
     m.add_class::<PyVar>()?;
     m.add_function(wrap_pyfunction!(new_var, m)?)?;
     m.add_function(wrap_pyfunction!(push, m)?)?;

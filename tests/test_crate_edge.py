@@ -1063,3 +1063,15 @@ def test_gpu_array_raises_device_error_naming_the_driver():
     with pytest.raises(mx.base.DeviceError) as e:
         mx.nd.zeros(2, ctx=mx.gpu(0)).wait_to_read()
     assert "driver" in str(e.value).lower(), str(e.value)
+
+
+@pytest.mark.skipif(_has_cuda_driver(), reason="a CUDA driver is installed (tests/gpu covers GPUs)")
+def test_gpu_memory_pool_calls_name_the_missing_driver():
+    for call in (lambda: mx.gpu(0).empty_cache(), lambda: mx.context.gpu_memory_pool_stats(0)):
+        with pytest.raises(mx.base.DeviceError, match="driver"):
+            call()
+
+
+def test_empty_cache_on_a_cpu_does_nothing():
+    mx.cpu(0).empty_cache()
+    assert "empty_cache" in dir(mx.Context)

@@ -14,7 +14,16 @@ import warnings  # noqa: F401
 
 from .base import check_call, classproperty, with_metaclass  # noqa: F401
 
-__all__ = ["Context", "cpu", "gpu", "cpu_pinned", "current_context", "num_gpus", "gpu_memory_info"]
+__all__ = [
+    "Context",
+    "cpu",
+    "gpu",
+    "cpu_pinned",
+    "current_context",
+    "num_gpus",
+    "gpu_memory_info",
+    "gpu_memory_pool_stats",
+]
 
 
 class Context:
@@ -67,6 +76,14 @@ class Context:
     def __exit__(self, *exc):
         Context._scope.value = self._old.pop()
 
+    def empty_cache(self):
+        """Gives the buffers the device's memory pool keeps for reuse back to the driver, as
+        MXNet's. Host memory has no pool, so on a CPU this does nothing."""
+        if self.device_type == "gpu":
+            from . import _rmx
+
+            _rmx.gpu_empty_cache(self.device_id)
+
 
 def cpu(device_id=0):
     """The CPU device ``device_id``. Several CPU contexts are distinct devices, as in MXNet."""
@@ -90,6 +107,15 @@ def gpu_memory_info(device_id=0):
     from . import _rmx
 
     return _rmx.gpu_memory_info(device_id)
+
+
+def gpu_memory_pool_stats(device_id=0):
+    """What GPU ``device_id``'s memory pool holds (an rmx addition, not in MXNet): a dict of
+    ``in_use`` and ``pooled`` bytes (rounded sizes), and counts of ``device_allocations``,
+    ``reuses`` of kept buffers and ``releases`` (the pool emptied back to the driver)."""
+    from . import _rmx
+
+    return _rmx.gpu_pool_stats(device_id)
 
 
 def cpu_pinned(device_id=0):

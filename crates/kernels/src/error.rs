@@ -10,9 +10,10 @@ pub enum KernelError {
     /// The element count or byte size of a shape does not fit the address space.
     #[error("shape {shape:?} of {dtype} is too large: its size in bytes overflows")]
     SizeOverflow { shape: Vec<usize>, dtype: DType },
-    /// The device refused an allocation.
-    #[error("out of memory on {ctx}: could not allocate {bytes} bytes")]
-    OutOfMemory { ctx: Context, bytes: usize },
+    /// The device refused an allocation; `detail` says what the memory pool tried (empty on
+    /// the host).
+    #[error("out of memory on {ctx}: could not allocate {bytes} bytes{detail}")]
+    OutOfMemory { ctx: Context, bytes: usize, detail: String },
     /// The device cannot be used (no driver, no such ordinal, a driver call failed).
     #[error("{ctx} is not available: {message}")]
     Device { ctx: Context, message: String },

@@ -49,6 +49,7 @@ pub mod make_loss;
 pub mod ordering;
 pub mod pad;
 pub mod pdf;
+pub mod pool;
 pub mod pooling;
 pub mod random;
 pub mod reduce;

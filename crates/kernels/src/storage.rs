@@ -117,12 +117,12 @@ impl HostBuffer {
         // memory of this machine could ever back would be granted now and end the process
         // later, in the OOM killer. Refuse it here, as Linux's heuristic overcommit does.
         if machine_bytes().is_some_and(|total| bytes > total) {
-            return Err(KernelError::OutOfMemory { ctx, bytes });
+            return Err(KernelError::OutOfMemory { ctx, bytes, detail: String::new() });
         }
-        let layout = Self::layout(bytes).ok_or(KernelError::OutOfMemory { ctx, bytes })?;
+        let layout = Self::layout(bytes).ok_or_else(|| KernelError::OutOfMemory { ctx, bytes, detail: String::new() })?;
         // SAFETY: the layout has a non-zero size.
         let raw = unsafe { alloc_zeroed(layout) };
-        let ptr = NonNull::new(raw).ok_or(KernelError::OutOfMemory { ctx, bytes })?;
+        let ptr = NonNull::new(raw).ok_or_else(|| KernelError::OutOfMemory { ctx, bytes, detail: String::new() })?;
         Ok(HostBuffer { ptr, bytes, ctx, release: None })
     }
 

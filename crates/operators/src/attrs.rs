@@ -176,22 +176,3 @@ fn parse_ints(v: &str) -> Option<Vec<i64>> {
 pub fn is_hidden_key(key: &str) -> bool {
     key.len() > 4 && key.starts_with("__") && key.ends_with("__")
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_mxnet_strings_and_names_bad_parameters() {
-        let a = Attrs::from_pairs([("kernel", "(3, 3)"), ("no_bias", "False"), ("axis", "-1"), ("eps", "1e-3"), ("shape", "[2,3,]")]);
-        assert_eq!(a.ints("op", "kernel").unwrap(), Some(vec![3, 3]));
-        assert_eq!(a.ints("op", "shape").unwrap(), Some(vec![2, 3]));
-        assert!(!a.bool("op", "no_bias", true).unwrap());
-        assert_eq!(a.int("op", "axis", 0).unwrap(), -1);
-        assert_eq!(a.f64("op", "eps", 0.0).unwrap(), 1e-3);
-        let err = a.check_known("Convolution", &["kernel", "no_bias", "axis", "eps"]).unwrap_err();
-        assert!(err.to_string().contains("'shape'"), "{err}");
-        let bad = Attrs::from_pairs([("axis", "x")]);
-        assert!(bad.int("sum", "axis", 0).unwrap_err().to_string().contains("sum: parameter 'axis'"));
-    }
-}

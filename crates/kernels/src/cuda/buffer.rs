@@ -1,34 +1,39 @@
-//! `CudaBuffer`: GPU memory from the driver, zeroed at allocation, with blocking host copies.
-//! The pooled allocator and stream-ordered copies replace the plain calls with the CUDA issue.
+//! `CudaBuffer`: GPU memory from the GPU's pool (`memory`), zeroed when handed out, with blocking
+//! host copies. Stream-ordered copies replace the blocking ones with the CUDA engine work; until
+//! then every use of a buffer has finished when it is dropped, so its memory is free to reuse.
 
 use std::sync::Arc;
 
 use cudarc::driver::{result, sys, CudaContext};
 use rmx_engine::Context;
 
-use super::discovery::context;
+use super::memory::{allocate, CudaMemory};
 use crate::error::{KernelError, KernelResult};
+use crate::pool::{Block, Pool};
 
 pub struct CudaBuffer {
-    ptr: sys::CUdeviceptr,
+    block: Block<sys::CUdeviceptr>,
     bytes: usize,
     ctx: Context,
-    cuda: Arc<CudaContext>,
+    pool: Arc<Pool<CudaMemory>>,
 }
 
 impl CudaBuffer {
     pub fn zeroed(bytes: usize, ctx: Context) -> KernelResult<Self> {
-        let cuda = context(ctx)?;
-        let fail = |what: &str, e: result::DriverError| match e.0 {
-            sys::cudaError_enum::CUDA_ERROR_OUT_OF_MEMORY => KernelError::OutOfMemory { ctx, bytes },
-            _ => KernelError::Device { ctx, message: format!("{what} failed: {e}") },
-        };
-        cuda.bind_to_thread().map_err(|e| fail("binding the context", e))?;
-        // SAFETY: the context is current on this thread; the size is at least one byte.
-        let ptr = unsafe { result::malloc_sync(bytes.max(1)) }.map_err(|e| fail("cuMemAlloc", e))?;
-        // SAFETY: `ptr` addresses `bytes.max(1)` bytes just allocated.
-        unsafe { result::memset_d8_sync(ptr, 0, bytes.max(1)) }.map_err(|e| fail("cuMemsetD8", e))?;
-        Ok(CudaBuffer { ptr, bytes, ctx, cuda })
+        let (pool, block) = allocate(ctx, bytes)?;
+        let buffer = CudaBuffer { block, bytes, ctx, pool };
+        buffer.bind()?;
+        // SAFETY: the block holds `block.bytes` bytes (at least `bytes`, and at least one).
+        unsafe { result::memset_d8_sync(block.ptr, 0, block.bytes) }.map_err(|e| buffer.device_err("cuMemsetD8", e))?;
+        Ok(buffer)
+    }
+
+    fn cuda(&self) -> &Arc<CudaContext> {
+        self.pool.memory().cuda()
+    }
+
+    fn bind(&self) -> KernelResult<()> {
+        self.cuda().bind_to_thread().map_err(|e| self.device_err("binding the context", e))
     }
 
     pub fn bytes(&self) -> usize {
@@ -40,7 +45,7 @@ impl CudaBuffer {
     }
 
     pub fn device_address(&self) -> u64 {
-        self.ptr
+        self.block.ptr
     }
 
     fn device_err(&self, what: &str, e: result::DriverError) -> KernelError {
@@ -50,26 +55,22 @@ impl CudaBuffer {
     /// Copies `src` to byte `offset` of the buffer, blocking.
     pub fn write(&self, offset: usize, src: &[u8]) -> KernelResult<()> {
         assert!(offset.checked_add(src.len()).is_some_and(|e| e <= self.bytes), "copy past the end of a GPU buffer");
-        self.cuda.bind_to_thread().map_err(|e| self.device_err("binding the context", e))?;
+        self.bind()?;
         // SAFETY: the range lies inside the allocation (asserted above).
-        unsafe { result::memcpy_htod_sync(self.ptr + offset as u64, src) }.map_err(|e| self.device_err("cuMemcpyHtoD", e))
+        unsafe { result::memcpy_htod_sync(self.block.ptr + offset as u64, src) }.map_err(|e| self.device_err("cuMemcpyHtoD", e))
     }
 
     /// Copies bytes from `offset` into `dst`, blocking.
     pub fn read(&self, offset: usize, dst: &mut [u8]) -> KernelResult<()> {
         assert!(offset.checked_add(dst.len()).is_some_and(|e| e <= self.bytes), "copy past the end of a GPU buffer");
-        self.cuda.bind_to_thread().map_err(|e| self.device_err("binding the context", e))?;
+        self.bind()?;
         // SAFETY: the range lies inside the allocation (asserted above).
-        unsafe { result::memcpy_dtoh_sync(dst, self.ptr + offset as u64) }.map_err(|e| self.device_err("cuMemcpyDtoH", e))
+        unsafe { result::memcpy_dtoh_sync(dst, self.block.ptr + offset as u64) }.map_err(|e| self.device_err("cuMemcpyDtoH", e))
     }
 }
 
 impl Drop for CudaBuffer {
     fn drop(&mut self) {
-        // A failure here (a dead context at exit) leaves nothing to free.
-        if self.cuda.bind_to_thread().is_ok() {
-            // SAFETY: allocated by `malloc_sync` in `zeroed` and freed once.
-            let _ = unsafe { result::free_sync(self.ptr) };
-        }
+        self.pool.free(self.block);
     }
 }

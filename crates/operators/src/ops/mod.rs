@@ -16,6 +16,22 @@ macro_rules! family {
     };
 }
 
+/// `listed!(kind, include_str!("this_file.rs"), "prefix!("; F, G, ...)`: a math family's
+/// `cuda_kernels`, which lists `cuda_sources::kind::<F>` for each function named, and a check at
+/// compile time that they are as many as the file's lines starting with `prefix`, so that a
+/// function defined and not listed fails the build rather than go without a GPU kernel.
+macro_rules! listed {
+    ($kind:ident, $file:expr, $prefix:literal; $($f:ident),* $(,)?) => {
+        pub(crate) fn cuda_kernels(out: &mut Vec<crate::cuda_sources::Listed>) {
+            $( crate::cuda_sources::$kind::<$f>(stringify!($f), out); )*
+        }
+        const _: () = assert!(
+            [$(stringify!($f)),*].len() == crate::cuda_sources::lines_starting_with($file, $prefix),
+            "a function defined in this file is missing from its `listed!`"
+        );
+    };
+}
+
 mod arg_reduce;
 mod axes;
 pub mod binary_math;
@@ -35,7 +51,7 @@ mod squeeze;
 mod flatten;
 mod repeat;
 pub mod reshape;
-mod slice;
+pub mod slice;
 mod split;
 mod tile;
 mod transpose;
@@ -49,7 +65,7 @@ mod random;
 mod softmax;
 mod take;
 mod where_op;
-mod unary_math;
+pub mod unary_math;
 mod float;
 mod fully_connected;
 mod activation;

@@ -141,25 +141,3 @@ pub static DEFS: &[OpDef] = &[OpDef {
     ],
     create,
 }];
-
-#[cfg(test)]
-mod tests {
-    use super::reshape_target;
-
-    fn r(input: &[usize], spec: &[i64], reverse: bool) -> Vec<usize> {
-        reshape_target("Reshape", input, spec, reverse).unwrap().to_vec()
-    }
-
-    #[test]
-    fn special_values_follow_mxnet_table() {
-        assert_eq!(r(&[2, 3, 4], &[4, 0, 2], false), [4, 3, 2]);
-        assert_eq!(r(&[2, 3, 4], &[6, 1, -1], false), [6, 1, 4]);
-        assert_eq!(r(&[2, 3, 4], &[2, -2], false), [2, 3, 4]);
-        assert_eq!(r(&[2, 3, 4], &[-2, 1, 1], false), [2, 3, 4, 1, 1]);
-        assert_eq!(r(&[2, 3, 4], &[-3, 4], false), [6, 4]);
-        assert_eq!(r(&[2, 3, 4], &[-4, 1, 2, -2], false), [1, 2, 3, 4]);
-        assert_eq!(r(&[10, 5, 4], &[-1, 0], false), [40, 5]);
-        assert_eq!(r(&[10, 5, 4], &[-1, 0], true), [50, 4]);
-        assert!(reshape_target("Reshape", &[2, 3], &[4, -1], false).is_err());
-    }
-}

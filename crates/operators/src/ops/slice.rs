@@ -274,17 +274,3 @@ pub static DEFS: &[OpDef] = &[
         create,
     },
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::slice_range;
-
-    #[test]
-    fn ranges_follow_python() {
-        assert_eq!(slice_range(10, Some(2), Some(8), 3), (2, 2));
-        assert_eq!(slice_range(10, None, None, -1), (9, 10));
-        assert_eq!(slice_range(10, Some(-3), None, 1), (7, 3));
-        assert_eq!(slice_range(5, Some(4), Some(1), -2), (4, 2));
-        assert_eq!(slice_range(5, Some(7), Some(9), 1).1, 0);
-    }
-}
