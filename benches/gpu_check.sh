@@ -3,7 +3,8 @@
 # with the wheel built on a build machine in dist/ (maturin build --profile quick --out dist):
 #   bash benches/gpu_check.sh
 # Installs the wheel into a fresh virtual environment that sees the system's packages (NumPy,
-# PyTorch), prints the GPU, driver and library versions, and runs tests/gpu. Everything it
+# PyTorch), prints the GPU, driver and library versions, runs tests/gpu and then the convnet
+# benchmark beside PyTorch (benches/convnet_gpu.py). Everything it
 # prints is the log the CUDA issues ask to keep.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,3 +27,5 @@ print("python", sys.version.split()[0], "numpy", numpy.__version__, "rmx", mx.__
 print("num_gpus", mx.context.num_gpus(), "memory (free, total)", mx.context.gpu_memory_info(0) if mx.context.num_gpus() else None)
 PYEOF
 $PY -m pytest -q -o addopts="" -p no:cacheprovider -rA tests/gpu 2>&1 | tail -20
+# The benchmark (benches/RESULTS.md's GPU rows); bounded so the whole check stays under 8 minutes.
+timeout 300 $PY benches/convnet_gpu.py || echo "benches/convnet_gpu.py did not finish (exit $?)"
