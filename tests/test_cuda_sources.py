@@ -46,7 +46,7 @@ def _nvrtc_or_skip():
 def test_the_list_has_every_family_in_every_dtype():
     kinds = {k[2].split("(")[0] for k in KERNELS}
     assert kinds == {"Map", "Zip", "Scalar", "ScalarFirst", "Broadcast", "UnaryBackward", "BinaryBackward", "Reduce", "Fused", "Update", "MixedUpdate",
-                     "Take", "Pick", "OneHot"}
+                     "Take", "Pick", "OneHot", "TakeBackward", "PickBackward"}
     dtypes = {k[3] for k in KERNELS}
     assert dtypes == {"float16", "float32", "float64", "uint8", "int8", "int32", "int64", "bool"}
     assert len(KERNELS) > 1000
@@ -123,6 +123,9 @@ using namespace std;
 struct rmx_dim3 { long long x; };
 static const rmx_dim3 blockIdx{0}, threadIdx{0}, blockDim{1}, gridDim{1};
 static inline int atomicCAS(int* a, int compare, int v) { int old = *a; if (old == compare) *a = v; return old; }
+static inline unsigned int atomicCAS(unsigned int* a, unsigned int compare, unsigned int v) { unsigned int old = *a; if (old == compare) *a = v; return old; }
+static inline float atomicAdd(float* a, float v) { float old = *a; *a = old + v; return old; }
+static inline double atomicAdd(double* a, double v) { double old = *a; *a = old + v; return old; }
 static inline double __longlong_as_double(long long v) { double d; memcpy(&d, &v, 8); return d; }
 static inline float rsqrt(float x) { return 1.0f / sqrtf(x); }
 static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
@@ -165,6 +168,9 @@ def _call(k, kind):
         states = "".join(f"(k{k}::C*)p[{2 + i}], " for i in range(count))
         return (f"k{k}::Params P; memcpy(P.v, params, sizeof P.v);"
                 f" k{k}::rmx_kernel((k{k}::S*)p[0], (k{k}::S*)p[1], {states}(k{k}::S*)p[{2 + count}], n, (int)s, P);")
+    if kind in ("TakeBackward", "PickBackward"):
+        return (f"k{k}::rmx_kernel((const k{k}::S*)p[0], (const k{k}::I*)p[1], (k{k}::S*)p[2], n, dims[0], dims[1], dims[2], (int)s,"
+                f" (int*)p[3], (long long*)p[4]);")
     if kind in ("Take", "Pick"):
         return (f"k{k}::rmx_kernel((const k{k}::D*)p[0], (const k{k}::I*)p[1], (k{k}::D*)p[2], n, dims[0], dims[1], dims[2], (int)s,"
                 f" (int*)p[3], (long long*)p[4]);")
@@ -240,7 +246,7 @@ def test_every_kernel_computes_what_the_cpu_does(host_kernels):
     rng = np.random.default_rng(7)
     checked = 0
     for index, (name, _, kind, dtype) in enumerate(KERNELS):
-        if kind in ("Broadcast", "Take", "Pick", "OneHot") or "Update" in kind:
+        if kind in ("Broadcast", "Take", "Pick", "OneHot", "TakeBackward", "PickBackward") or "Update" in kind:
             continue
         ins, _ = _arrays(kind)
         if kind == "Reduce":
@@ -326,8 +332,9 @@ def test_every_update_kernel_computes_what_the_cpu_does(host_kernels, inplace):
 
 
 def _index_dtype(name):
-    """A gather kernel's index dtype, from its name (`take_<index dtype>_<width>B`)."""
-    return re.match(r"(?:take|pick|one_hot)_(\w+?)_\dB$", name).group(1)
+    """A gather kernel's index dtype, from its name (`take_<index dtype>_<width>B`, or
+    `take_backward_<index dtype>_<dtype>`)."""
+    return re.match(r"(?:take_backward|pick_backward|take|pick|one_hot)_(\w+?)_(?:\dB|float\d\d)$", name).group(1)
 
 
 def _bits(values, dtype):
@@ -375,6 +382,41 @@ def test_every_take_and_pick_kernel_gathers_what_the_cpu_does(host_kernels, mode
             np.testing.assert_array_equal(y, _bits(want[0], dtype), err_msg=name)
         checked += 1
     assert checked == 64
+
+
+@pytest.mark.parametrize("mode", [0, 1, 2], ids=["clip", "wrap", "raise"])
+def test_every_take_backward_kernel_adds_what_the_cpu_does(host_kernels, mode):
+    """The scatter-add adjoints, with repeated indices (several adds into one row) and the
+    gathers' out-of-range and fractional ones. One host thread adds in the CPU's order, so the
+    sums match bit for bit (on a GPU the order varies)."""
+    rng = np.random.default_rng(9)
+    outer, axis, inner, k = 2, 5, 3, 6
+    checked = 0
+    for index, (name, _, kind, dtype) in enumerate(KERNELS):
+        if kind not in ("TakeBackward", "PickBackward"):
+            continue
+        idx_dtype = _index_dtype(name)
+        count = outer * inner if kind == "PickBackward" else outer * k * inner
+        dy = _inputs(rng, dtype, 1, count)[0]
+        idx = {"uint8": [0, 4, 7, 2, 4, 1], "bool": [1, 0, 1, 1, 0, 0]}.get(idx_dtype, [0, -1, 4, 7, -6, 4])
+        if idx_dtype in RTOL:
+            idx = [0.5, np.nan, -1.5, 4.5, 7.5, 4.0]
+        idx = np.resize(np.asarray(idx, np.float64), count if kind == "PickBackward" else k)
+        idx = idx.astype(NUMPY_DTYPE[idx_dtype]).astype(np.float64)
+        nd = NUMPY_DTYPE[dtype]
+        g, ix = np.ascontiguousarray(dy.astype(nd)), np.ascontiguousarray(idx.astype(NUMPY_DTYPE[idx_dtype]))
+        dx, err, bad = np.zeros(outer * axis * inner, nd), np.zeros(1, np.int32), np.zeros(1, np.int64)
+        ptrs = (ctypes.c_void_p * 5)(*[a.ctypes.data for a in (g, ix, dx, err, bad)])
+        dims = (ctypes.c_longlong * 3)(axis, inner, k)
+        getattr(host_kernels, f"run{index}")(ptrs, ctypes.c_longlong(count), ctypes.c_double(mode), ctypes.c_longlong(0), ctypes.c_longlong(0), dims, None)
+        want = _rmx.cuda_kernel_reference(name, [list(dy), list(idx)], float(mode), [outer, axis, inner])
+        if not want:
+            assert mode == 2 and int(err[0]) == 1, f"{name}: the CPU raised, the kernel did not"
+        else:
+            assert int(err[0]) == 0, f"{name}: the kernel raised, the CPU did not"
+            np.testing.assert_array_equal(dx.astype(np.float64), want[0], err_msg=name)
+        checked += 1
+    assert checked == 48
 
 
 def test_every_one_hot_kernel_sets_what_the_cpu_does(host_kernels):

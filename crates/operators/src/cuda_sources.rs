@@ -52,6 +52,11 @@ pub enum Kind {
     Pick,
     /// `(idx, y, n, depth, on, off)`
     OneHot,
+    /// `(dy, idx, dx, n, axis, inner, k, mode, err, bad)`: [`Kind::Take`]'s adjoint, adding
+    /// into a zeroed `dx` (`n` counts `dy`'s elements)
+    TakeBackward,
+    /// The same for a pick, `k` unused
+    PickBackward,
 }
 
 /// The CPU's result for a kernel's inputs (as float64 values the dtype holds exactly), the
@@ -251,7 +256,7 @@ pub fn update<R: UpdateFn + 'static>(name: &str, rule: R, dtype: DType, mixed: b
 const WIDTHS: [DType; 4] = [DType::I8, DType::F16, DType::I32, DType::F64];
 
 /// The gathers (take, pick, one_hot; Embedding's lookup is a clip-mode take) for each element
-/// width and index dtype. A take's reference gets `[x, indices]`, the mode as `s` (0 clip, 1
+/// width and index dtype, and their scatter-add adjoints for each float dtype. A take's reference gets `[x, indices]`, the mode as `s` (0 clip, 1
 /// wrap, 2 raise) and `(outer, axis, inner)`; it returns no array when the CPU raises an index
 /// error. one_hot's gets `[indices]`, `on` as `s`, `off` = -2 and `(rows, depth, _)`.
 fn gather_kernels(out: &mut Vec<Listed>) {
@@ -282,6 +287,32 @@ fn gather_kernels(out: &mut Vec<Listed>) {
             out.push(Listed { source: source::gather::one_hot(data.size(), index), kind: Kind::OneHot, dtype: data, reference: Some(reference), args: Vec::new() });
         }
     }
+    for dtype in FLOATS {
+        for index in DType::ALL {
+            for pick in [false, true] {
+                out.push(scatter_add(dtype, index, pick));
+            }
+        }
+    }
+}
+
+/// The take's (or pick's) adjoint, Embedding's weight gradient among them. Its reference gets
+/// `[dy, indices]`, the mode as `s` and `(outer, axis, inner)` of `dx`; no array when the CPU
+/// raises an index error.
+fn scatter_add(dtype: DType, index: DType, pick: bool) -> Listed {
+    let reference: Reference = Arc::new(move |x, s, [outer, axis, inner]| {
+        let mode = [IndexMode::Clip, IndexMode::Wrap, IndexMode::Raise][s as usize];
+        let plan = TakePlan { op: "take", outer, n: axis, inner, mode, pick };
+        let (_gb, gt) = host(&x[0], &[x[0].len()], dtype);
+        let (_ib, it) = host(&x[1], &[x[1].len()], index);
+        let (_yb, mut yt) = host(&vec![0.0; outer * axis * inner], &[outer * axis * inner], dtype);
+        match gathers::take_backward(&plan, &gt, &it, &mut yt) {
+            Ok(()) => vec![values(&yt)],
+            Err(_) => vec![],
+        }
+    });
+    let kind = if pick { Kind::PickBackward } else { Kind::TakeBackward };
+    Listed { source: source::gather::take_backward(dtype, index, pick), kind, dtype, reference: Some(reference), args: Vec::new() }
 }
 
 /// Fused chains as the fusion pass builds them (from the operators' block kernels), in the

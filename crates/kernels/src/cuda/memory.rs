@@ -49,10 +49,20 @@ impl DeviceMemory for CudaMemory {
 
 type GpuPool = Arc<Pool<CudaMemory>>;
 
+fn pools() -> std::sync::MutexGuard<'static, Vec<Option<GpuPool>>> {
+    static POOLS: OnceLock<Mutex<Vec<Option<GpuPool>>>> = OnceLock::new();
+    POOLS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The pool of GPU `ctx` if it has allocated: asking about a GPU must not create its context
+/// (hundreds of MiB of its memory).
+fn existing(ctx: Context) -> Option<GpuPool> {
+    pools().get(ctx.ordinal as usize).cloned().flatten()
+}
+
 /// The pool of GPU `ctx`, made on first use.
 pub(crate) fn pool(ctx: Context) -> KernelResult<GpuPool> {
-    static POOLS: OnceLock<Mutex<Vec<Option<GpuPool>>>> = OnceLock::new();
-    let mut all = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let mut all = pools();
     let i = ctx.ordinal as usize;
     if let Some(Some(p)) = all.get(i) {
         return Ok(p.clone());
@@ -80,12 +90,14 @@ pub(crate) fn allocate(ctx: Context, bytes: usize) -> KernelResult<(GpuPool, Blo
 /// for a GPU that never allocated.
 pub fn empty_cache(ctx: Context) -> KernelResult<()> {
     super::check(ctx)?;
-    pool(ctx)?.release_all();
+    if let Some(p) = existing(ctx) {
+        p.release_all();
+    }
     Ok(())
 }
 
-/// What GPU `ctx`'s pool holds and has done.
+/// What GPU `ctx`'s pool holds and has done (all zero for a GPU that never allocated).
 pub fn pool_stats(ctx: Context) -> KernelResult<PoolStats> {
     super::check(ctx)?;
-    Ok(pool(ctx)?.stats())
+    Ok(existing(ctx).map(|p| p.stats()).unwrap_or_default())
 }

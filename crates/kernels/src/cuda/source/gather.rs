@@ -3,6 +3,11 @@
 //! every dtype of a width (`D`, an unsigned type of 1, 2, 4 or 8 bytes); the indices are read in
 //! their own dtype (`I`) as numbers, as the CPU's `gather::indices` reads them.
 //!
+//! The take's adjoint (`take_backward`, Embedding's weight gradient) adds each gradient element
+//! where its value was read from, with atomic adds: many indices may name one row. It does
+//! arithmetic, so it is made per float dtype (float16 through a compare-and-swap on the enclosing
+//! 32-bit word, rounding each sum to float16 as the CPU's loop does).
+//!
 //! An index outside its axis in raise mode sets `*err` (the first thread to find one also writes
 //! it to `*bad`: some out-of-range index, not necessarily the CPU's first). The launcher, still
 //! to be written with the GPU launch path, is to read the flag at the operation's end and raise
@@ -94,6 +99,40 @@ pub fn one_hot(width: usize, index: DType) -> super::KernelSource {
     gather_source(format!("one_hot_{}_{}B", index.name(), width), width, index, params, body)
 }
 
+/// `dx[where i was read from] += dy[i]` for a take (or, with `pick`, a pick) of float `dtype`
+/// with indices of dtype `index`; the parameters are [`take`]'s with `dy` and `dx` of `dtype`.
+/// `dx` is zeroed before the launch; the adds land in an order the GPU picks, so float sums
+/// may differ from the CPU's in their last bits (on the host, where one thread runs the loop
+/// in order, they match it bit for bit).
+pub fn take_backward(dtype: DType, index: DType, pick: bool) -> super::KernelSource {
+    let add = match dtype {
+        DType::F16 => {
+            "__device__ __forceinline__ void rmx_add(unsigned short* a, unsigned short v) {\n\
+             \x20   unsigned int* word = (unsigned int*)((unsigned long long)a & ~3ULL);\n\
+             \x20   unsigned int shift = ((unsigned long long)a & 2ULL) ? 16u : 0u;\n\
+             \x20   unsigned int old = *word, seen;\n\
+             \x20   do {\n\
+             \x20       seen = old;\n\
+             \x20       unsigned short sum = rmx_f2h(rmx_h2f((unsigned short)(seen >> shift)) + rmx_h2f(v));\n\
+             \x20       old = atomicCAS(word, seen, (seen & ~(0xffffu << shift)) | ((unsigned int)sum << shift));\n\
+             \x20   } while (old != seen);\n}\n"
+        }
+        _ => "__device__ __forceinline__ void rmx_add(S* a, S v) { atomicAdd(a, v); }\n",
+    };
+    assert!(matches!(dtype, DType::F16 | DType::F32 | DType::F64), "take_backward is made for float dtypes");
+    let half = if dtype == DType::F16 && index != DType::F16 { HALF } else { "" };
+    let position = if pick { "o = i / inner, r = i % inner, q = i" } else { "o = i / (k * inner), q = (i / inner) % k, r = i % inner" };
+    let body = format!(
+        "        long long {position};\n\
+         \x20       long long j = rmx_resolve(rmx_index(idx[q]), axis, mode, err, bad);\n\
+         \x20       rmx_add(&dx[(o * axis + j) * inner + r], dy[i]);"
+    );
+    let params = "const S* dy, const I* idx, S* dx, long long n, long long axis, long long inner, long long k, int mode, int* err, long long* bad";
+    let code = format!("{half}typedef {} S;\n{}{add}{}", storage(dtype), index_helpers(index), kernel(params, &body));
+    let op = if pick { "pick" } else { "take" };
+    super::KernelSource { name: format!("{op}_backward_{}_{}", index.name(), dtype.name()), code }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +146,10 @@ mod tests {
         assert!(p.code.contains("typedef unsigned long long D;") && p.code.contains("typedef int I;") && p.code.contains("idx[i]"));
         assert!(one_hot(1, DType::Bool).code.contains("unsigned long long on"));
         assert_eq!(mode_arg(IndexMode::Raise), 2);
+        let b = take_backward(DType::F16, DType::I64, false);
+        assert_eq!(b.name, "take_backward_int64_float16");
+        assert!(b.code.contains("atomicCAS(word") && b.code.contains("rmx_h2f(v)") && b.code.matches("__CUDACC_RTC__").count() == 1);
+        assert_eq!(take_backward(DType::F16, DType::F16, true).code.matches("__CUDACC_RTC__").count(), 1, "the half helpers once");
+        assert!(take_backward(DType::F64, DType::I32, true).code.contains("atomicAdd(a, v)"));
     }
 }
