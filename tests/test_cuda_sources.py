@@ -46,7 +46,7 @@ def _nvrtc_or_skip():
 def test_the_list_has_every_family_in_every_dtype():
     kinds = {k[2].split("(")[0] for k in KERNELS}
     assert kinds == {"Map", "Zip", "Scalar", "ScalarFirst", "Broadcast", "UnaryBackward", "BinaryBackward", "Reduce", "Fused", "Update", "MixedUpdate",
-                     "Take", "Pick", "OneHot", "TakeBackward", "PickBackward"}
+                     "Take", "Pick", "OneHot", "TakeBackward", "PickBackward", "NdBlocks", "GatherNd", "ScatterNdAdd"}
     dtypes = {k[3] for k in KERNELS}
     assert dtypes == {"float16", "float32", "float64", "uint8", "int8", "int32", "int64", "bool"}
     assert len(KERNELS) > 1000
@@ -168,6 +168,12 @@ def _call(k, kind):
         states = "".join(f"(k{k}::C*)p[{2 + i}], " for i in range(count))
         return (f"k{k}::Params P; memcpy(P.v, params, sizeof P.v);"
                 f" k{k}::rmx_kernel((k{k}::S*)p[0], (k{k}::S*)p[1], {states}(k{k}::S*)p[{2 + count}], n, (int)s, P);")
+    if kind == "NdBlocks":
+        return f"k{k}::rmx_kernel((const k{k}::I*)p[0], (const long long*)p[1], (long long*)p[2], n, dims[0], (int*)p[3], (long long*)p[4]);"
+    if kind == "GatherNd":
+        return f"k{k}::rmx_kernel((const k{k}::D*)p[0], (k{k}::D*)p[1], (const long long*)p[2], n, dims[0]);"
+    if kind == "ScatterNdAdd":
+        return f"k{k}::rmx_kernel((const k{k}::S*)p[0], (k{k}::S*)p[1], (const long long*)p[2], n, dims[0]);"
     if kind in ("TakeBackward", "PickBackward"):
         return (f"k{k}::rmx_kernel((const k{k}::S*)p[0], (const k{k}::I*)p[1], (k{k}::S*)p[2], n, dims[0], dims[1], dims[2], (int)s,"
                 f" (int*)p[3], (long long*)p[4]);")
@@ -246,7 +252,7 @@ def test_every_kernel_computes_what_the_cpu_does(host_kernels):
     rng = np.random.default_rng(7)
     checked = 0
     for index, (name, _, kind, dtype) in enumerate(KERNELS):
-        if kind in ("Broadcast", "Take", "Pick", "OneHot", "TakeBackward", "PickBackward") or "Update" in kind:
+        if kind in ("Broadcast", "Take", "Pick", "OneHot", "TakeBackward", "PickBackward", "NdBlocks", "GatherNd", "ScatterNdAdd") or "Update" in kind:
             continue
         ins, _ = _arrays(kind)
         if kind == "Reduce":
@@ -417,6 +423,58 @@ def test_every_take_backward_kernel_adds_what_the_cpu_does(host_kernels, mode):
             np.testing.assert_array_equal(dx.astype(np.float64), want[0], err_msg=name)
         checked += 1
     assert checked == 48
+
+
+def _call_host(lib, index, arrays, n, dims):
+    ptrs = (ctypes.c_void_p * len(arrays))(*[a.ctypes.data for a in arrays])
+    dims = (ctypes.c_longlong * 3)(*dims)
+    getattr(lib, f"run{index}")(ptrs, ctypes.c_longlong(n), ctypes.c_double(0), ctypes.c_longlong(0), ctypes.c_longlong(0), dims, None)
+
+
+def test_every_gather_nd_kernel_does_what_the_cpu_does(host_kernels):
+    """gather_nd's two steps and its scatter-add adjoint: index tuples over two leading axes of
+    (4, 3) with negative, fractional and NaN indices, one past its axis (an error, as on the CPU),
+    and repeated blocks for the adds."""
+    rng = np.random.default_rng(11)
+    dims, inner, blocks = [4, 3], 2, np.array([1, 5, 1, 11, 5], np.int64)
+    checked = 0
+    for index, (name, _, kind, dtype) in enumerate(KERNELS):
+        if kind == "NdBlocks":
+            idx_dtype = name[len("nd_blocks_"):]
+            good = {"uint8": [[0, 3, 1, 2, 3], [1, 2, 0, 0, 2]], "bool": [[0, 1, 1, 0, 1], [1, 0, 1, 1, 0]]}.get(
+                idx_dtype, [[0, -1, 3, 2, -4], [1, 2, -3, 0, 2]])
+            if idx_dtype in RTOL:
+                good = [[0.5, np.nan, -1.5, 3.9, 2.0], [1.0, 2.5, -3.0, np.nan, 2.0]]
+            bad = [[0, 4, 1, 0, 0], [0, 0, 0, 0, 0]]  # 4 is past the first axis (a bool cannot hold it)
+            for case in (good,) if idx_dtype == "bool" else (good, bad):
+                idx = np.asarray(case, np.float64).astype(NUMPY_DTYPE[idx_dtype])
+                ix, dm = np.ascontiguousarray(idx), np.asarray(dims, np.int64)
+                out, err, flag = np.zeros(5, np.int64), np.zeros(1, np.int32), np.zeros(1, np.int64)
+                _call_host(host_kernels, index, (ix, dm, out, err, flag), 5, (len(dims), 0, 0))
+                want = _rmx.cuda_kernel_reference(name, [list(idx.astype(np.float64).ravel()), [float(d) for d in dims]], 0.0, [0, 0, 0])
+                if not want:
+                    assert case is bad and int(err[0]) == 1, f"{name}: the CPU raised, the kernel did not"
+                else:
+                    assert case is good and int(err[0]) == 0, f"{name}: the kernel and the CPU disagree on an error"
+                    np.testing.assert_array_equal(out, want[0], err_msg=name)
+        elif kind == "GatherNd":
+            x = _bits(_inputs(rng, dtype, 1, 12 * inner)[0], dtype)
+            y = np.zeros(len(blocks) * inner, x.dtype)
+            _call_host(host_kernels, index, (x, y, blocks), y.size, (inner, 0, 0))
+            values = x.view(NUMPY_DTYPE[dtype]).astype(np.float64)
+            want = _rmx.cuda_kernel_reference(name, [list(values), [float(b) for b in blocks]], 0.0, [len(blocks), inner, 12])
+            np.testing.assert_array_equal(y, _bits(want[0], dtype), err_msg=name)
+        elif kind == "ScatterNdAdd":
+            nd = NUMPY_DTYPE[dtype]
+            x = np.ascontiguousarray(_inputs(rng, dtype, 1, len(blocks) * inner)[0].astype(nd))
+            y = np.zeros(12 * inner, nd)
+            _call_host(host_kernels, index, (x, y, blocks), x.size, (inner, 0, 0))
+            want = _rmx.cuda_kernel_reference(name, [list(x.astype(np.float64)), [float(b) for b in blocks]], 0.0, [len(blocks), inner, 12])
+            np.testing.assert_array_equal(y.astype(np.float64), want[0], err_msg=name)
+        else:
+            continue
+        checked += 1
+    assert checked == 8 + 4 + 3
 
 
 def test_every_one_hot_kernel_sets_what_the_cpu_does(host_kernels):

@@ -57,6 +57,12 @@ pub enum Kind {
     TakeBackward,
     /// The same for a pick, `k` unused
     PickBackward,
+    /// `(idx, dims, blocks, n, m, err, bad)`: gather_nd's block of each index tuple
+    NdBlocks,
+    /// `(x, y, blocks, n, inner)`
+    GatherNd,
+    /// `(x, y, blocks, n, inner)`, adding into a zeroed `y`
+    ScatterNdAdd,
 }
 
 /// The CPU's result for a kernel's inputs (as float64 values the dtype holds exactly), the
@@ -293,6 +299,45 @@ fn gather_kernels(out: &mut Vec<Listed>) {
                 out.push(scatter_add(dtype, index, pick));
             }
         }
+    }
+    nd_kernels(out);
+}
+
+/// gather_nd in two steps (each tuple's block, then the blocks' elements) and its scatter-add
+/// adjoint. `nd_blocks`' reference gets `[idx, dims]` and returns the blocks, or no array when
+/// the CPU raises; the others get `[x, blocks]` and `(count of blocks, inner, rows of y)`.
+fn nd_kernels(out: &mut Vec<Listed>) {
+    use rmx_kernels::cpu::gather as cpu_gather;
+    for index in DType::ALL {
+        let reference: Reference = Arc::new(move |x, _, _| {
+            let (_ib, it) = host(&x[0], &[x[0].len()], index);
+            let indices = with_dtype!(index, I => cpu_gather::indices::<I>(it.data()));
+            let dims: Vec<usize> = x[1].iter().map(|&d| d as usize).collect();
+            match cpu_gather::nd_blocks("gather_nd", &indices, &dims) {
+                Ok(blocks) => vec![blocks.into_iter().map(|b| b as f64).collect()],
+                Err(_) => vec![],
+            }
+        });
+        out.push(Listed { source: source::gather::nd_blocks(index), kind: Kind::NdBlocks, dtype: DType::I64, reference: Some(reference), args: Vec::new() });
+    }
+    let blocks_of = |x: &[f64]| x.iter().map(|&b| b as usize).collect::<Vec<usize>>();
+    for data in WIDTHS {
+        let reference: Reference = Arc::new(move |x, _, [count, inner, _]| {
+            let (_xb, xt) = host(&x[0], &[x[0].len()], data);
+            let (_yb, mut yt) = host(&vec![0.0; count * inner], &[count * inner], data);
+            with_dtype!(data, T => cpu_gather::gather_nd::<T>(&blocks_of(&x[1]), inner, xt.data(), yt.data_mut()));
+            vec![values(&yt)]
+        });
+        out.push(Listed { source: source::gather::gather_nd(data.size()), kind: Kind::GatherNd, dtype: data, reference: Some(reference), args: Vec::new() });
+    }
+    for dtype in FLOATS {
+        let reference: Reference = Arc::new(move |x, _, [_, inner, rows]| {
+            let (_xb, xt) = host(&x[0], &[x[0].len()], dtype);
+            let (_yb, mut yt) = host(&vec![0.0; rows * inner], &[rows * inner], dtype);
+            with_grad_float!(dtype, T => cpu_gather::scatter_nd::<T>(&blocks_of(&x[1]), inner, xt.data(), yt.data_mut(), true));
+            vec![values(&yt)]
+        });
+        out.push(Listed { source: source::gather::scatter_nd_add(dtype), kind: Kind::ScatterNdAdd, dtype, reference: Some(reference), args: Vec::new() });
     }
 }
 

@@ -99,13 +99,9 @@ pub fn one_hot(width: usize, index: DType) -> super::KernelSource {
     gather_source(format!("one_hot_{}_{}B", index.name(), width), width, index, params, body)
 }
 
-/// `dx[where i was read from] += dy[i]` for a take (or, with `pick`, a pick) of float `dtype`
-/// with indices of dtype `index`; the parameters are [`take`]'s with `dy` and `dx` of `dtype`.
-/// `dx` is zeroed before the launch; the adds land in an order the GPU picks, so float sums
-/// may differ from the CPU's in their last bits (on the host, where one thread runs the loop
-/// in order, they match it bit for bit).
-pub fn take_backward(dtype: DType, index: DType, pick: bool) -> super::KernelSource {
-    let add = match dtype {
+/// `rmx_add(a, v)`: `*a += v` atomically, for a float dtype's storage `S`.
+fn add_helper(dtype: DType) -> &'static str {
+    match dtype {
         DType::F16 => {
             "__device__ __forceinline__ void rmx_add(unsigned short* a, unsigned short v) {\n\
              \x20   unsigned int* word = (unsigned int*)((unsigned long long)a & ~3ULL);\n\
@@ -118,8 +114,17 @@ pub fn take_backward(dtype: DType, index: DType, pick: bool) -> super::KernelSou
              \x20   } while (old != seen);\n}\n"
         }
         _ => "__device__ __forceinline__ void rmx_add(S* a, S v) { atomicAdd(a, v); }\n",
-    };
+    }
+}
+
+/// `dx[where i was read from] += dy[i]` for a take (or, with `pick`, a pick) of float `dtype`
+/// with indices of dtype `index`; the parameters are [`take`]'s with `dy` and `dx` of `dtype`.
+/// `dx` is zeroed before the launch; the adds land in an order the GPU picks, so float sums
+/// may differ from the CPU's in their last bits (on the host, where one thread runs the loop
+/// in order, they match it bit for bit).
+pub fn take_backward(dtype: DType, index: DType, pick: bool) -> super::KernelSource {
     assert!(matches!(dtype, DType::F16 | DType::F32 | DType::F64), "take_backward is made for float dtypes");
+    let add = add_helper(dtype);
     let half = if dtype == DType::F16 && index != DType::F16 { HALF } else { "" };
     let position = if pick { "o = i / inner, r = i % inner, q = i" } else { "o = i / (k * inner), q = (i / inner) % k, r = i % inner" };
     let body = format!(
@@ -131,6 +136,36 @@ pub fn take_backward(dtype: DType, index: DType, pick: bool) -> super::KernelSou
     let code = format!("{half}typedef {} S;\n{}{add}{}", storage(dtype), index_helpers(index), kernel(params, &body));
     let op = if pick { "pick" } else { "take" };
     super::KernelSource { name: format!("{op}_backward_{}_{}", index.name(), dtype.name()), code }
+}
+
+/// gather_nd's first step: each index tuple's block, `blocks[k]` row-major over the leading
+/// axes `dims[0..m]` (a device array), from `idx` laid out `(m, n)`; negative indices count from
+/// the end and anything else outside its axis sets the error flag, as the CPU's `nd_blocks`.
+pub fn nd_blocks(index: DType) -> super::KernelSource {
+    let params = "const I* idx, const long long* dims, long long* blocks, long long n, long long m, int* err, long long* bad";
+    let body = "        long long b = 0;\n\
+                \x20       for (long long a = 0; a < m; ++a) b = b * dims[a] + rmx_resolve(rmx_index(idx[a * n + i]), dims[a], 2, err, bad);\n\
+                \x20       blocks[i] = b;";
+    super::KernelSource { name: format!("nd_blocks_{}", index.name()), code: format!("{}{}", index_helpers(index), kernel(params, body)) }
+}
+
+/// `y[k, :] = x[blocks[k], :]`, blocks of `inner` elements of `width` bytes (`n` counts `y`'s
+/// elements).
+pub fn gather_nd(width: usize) -> super::KernelSource {
+    let params = "const D* x, D* y, const long long* blocks, long long n, long long inner";
+    let body = "        y[i] = x[blocks[i / inner] * inner + i % inner];";
+    super::KernelSource { name: format!("gather_nd_{width}B"), code: format!("typedef {} D;\n{}", bits(width), kernel(params, body)) }
+}
+
+/// gather_nd's adjoint: `y[blocks[k], :] += x[k, :]` into a zeroed `y` (`n` counts `x`'s
+/// elements), for a float `dtype`; the add order is the GPU's, as [`take_backward`]'s.
+pub fn scatter_nd_add(dtype: DType) -> super::KernelSource {
+    assert!(matches!(dtype, DType::F16 | DType::F32 | DType::F64), "scatter_nd_add is made for float dtypes");
+    let half = if dtype == DType::F16 { HALF } else { "" };
+    let params = "const S* x, S* y, const long long* blocks, long long n, long long inner";
+    let body = "        rmx_add(&y[blocks[i / inner] * inner + i % inner], x[i]);";
+    let code = format!("{half}typedef {} S;\n{}{}", storage(dtype), add_helper(dtype), kernel(params, body));
+    super::KernelSource { name: format!("scatter_nd_add_{}", dtype.name()), code }
 }
 
 #[cfg(test)]
@@ -151,5 +186,8 @@ mod tests {
         assert!(b.code.contains("atomicCAS(word") && b.code.contains("rmx_h2f(v)") && b.code.matches("__CUDACC_RTC__").count() == 1);
         assert_eq!(take_backward(DType::F16, DType::F16, true).code.matches("__CUDACC_RTC__").count(), 1, "the half helpers once");
         assert!(take_backward(DType::F64, DType::I32, true).code.contains("atomicAdd(a, v)"));
+        assert!(gather_nd(4).code.contains("const D* x, D* y, const long long* blocks, long long n, long long inner"));
+        assert!(scatter_nd_add(DType::F16).code.contains("atomicCAS(word"));
+        assert!(nd_blocks(DType::F32).code.contains("dims[a], 2, err, bad"));
     }
 }
