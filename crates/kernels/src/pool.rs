@@ -175,10 +175,6 @@ impl<M: DeviceMemory> Pool<M> {
         Pool { memory, config, state: Mutex::new(State { free: HashMap::new(), stats: PoolStats::default() }) }
     }
 
-    pub fn config(&self) -> &PoolConfig {
-        &self.config
-    }
-
     pub fn memory(&self) -> &M {
         &self.memory
     }
@@ -210,19 +206,16 @@ impl<M: DeviceMemory> Pool<M> {
             }
         }
         let ptr = match self.memory.allocate(rounded) {
-            Ok(ptr) => ptr,
             Err(DeviceAllocError::OutOfMemory) => {
                 self.release_all_locked(&mut state);
-                match self.memory.allocate(rounded) {
-                    Ok(ptr) => ptr,
-                    Err(DeviceAllocError::OutOfMemory) => {
-                        return Err(PoolError::OutOfMemory { requested: bytes, rounded, in_use: state.stats.in_use })
-                    }
-                    Err(DeviceAllocError::Failed(m)) => return Err(PoolError::Device(m)),
-                }
+                self.memory.allocate(rounded)
             }
-            Err(DeviceAllocError::Failed(m)) => return Err(PoolError::Device(m)),
-        };
+            first => first,
+        }
+        .map_err(|e| match e {
+            DeviceAllocError::OutOfMemory => PoolError::OutOfMemory { requested: bytes, rounded, in_use: state.stats.in_use },
+            DeviceAllocError::Failed(m) => PoolError::Device(m),
+        })?;
         state.stats.in_use += rounded;
         state.stats.device_allocations += 1;
         Ok(Block { ptr, bytes: rounded })

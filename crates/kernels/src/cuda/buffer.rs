@@ -23,8 +23,11 @@ impl CudaBuffer {
         let (pool, block) = allocate(ctx, bytes)?;
         let buffer = CudaBuffer { block, bytes, ctx, pool };
         buffer.bind()?;
-        // SAFETY: the block holds `block.bytes` bytes (at least `bytes`, and at least one).
-        unsafe { result::memset_d8_sync(block.ptr, 0, block.bytes) }.map_err(|e| buffer.device_err("cuMemsetD8", e))?;
+        // Only the requested bytes are ever read: the rest of a rounded block stays as it is.
+        if bytes > 0 {
+            // SAFETY: the block holds `block.bytes >= bytes` bytes.
+            unsafe { result::memset_d8_sync(block.ptr, 0, bytes) }.map_err(|e| buffer.device_err("cuMemsetD8", e))?;
+        }
         Ok(buffer)
     }
 
